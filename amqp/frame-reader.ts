@@ -1,0 +1,104 @@
+import { FrameError } from './errors.js';
+import { FRAME_END } from './generated/constants.js';
+
+/** Receives each complete frame as a view into the read buffer; it must copy what it keeps. */
+export interface FrameSink {
+  onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void;
+}
+
+const HEADER = 7;
+
+/**
+ * Bytes → frames. Complete frames are handed out in place (no copy); only a frame
+ * that straddles two chunks is assembled, into one reusable stash buffer.
+ */
+export class FrameReader {
+  /** Largest frame accepted, header and end octet included; 0 = no limit. */
+  frameMax: number;
+  private stash: Buffer = Buffer.allocUnsafe(0);
+  private stashLen = 0;
+
+  constructor(
+    private readonly sink: FrameSink,
+    frameMax = 0,
+  ) {
+    this.frameMax = frameMax;
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    const len = chunk.length;
+    if (this.stashLen > 0) {
+      pos = this.fillStash(chunk);
+      if (pos < 0) return;
+    }
+    while (len - pos >= HEADER) {
+      const size = chunk.readUInt32BE(pos + 3);
+      this.checkSize(size);
+      const frameEnd = pos + HEADER + size;
+      if (frameEnd >= len) break; // need the end octet too
+      if (chunk[frameEnd] !== FRAME_END) throw badEnd(chunk[frameEnd]!);
+      this.sink.onFrame(chunk[pos]!, chunk.readUInt16BE(pos + 1), chunk, pos + HEADER, frameEnd);
+      pos = frameEnd + 1;
+    }
+    if (pos < len) this.stashRest(chunk, pos);
+  }
+
+  /** True while part of a frame is waiting for more bytes. */
+  get partial(): boolean {
+    return this.stashLen > 0;
+  }
+
+  private checkSize(size: number): void {
+    if (this.frameMax > 0 && size + HEADER + 1 > this.frameMax) {
+      throw new FrameError(`type 1, all octets = <<>>: {frame_too_large,${size},${this.frameMax - HEADER - 1}}`);
+    }
+  }
+
+  private stashRest(chunk: Buffer, pos: number): void {
+    const n = chunk.length - pos;
+    let want = HEADER + 1;
+    if (n >= HEADER) want = HEADER + chunk.readUInt32BE(pos + 3) + 1;
+    this.reserve(Math.max(want, n));
+    chunk.copy(this.stash, 0, pos);
+    this.stashLen = n;
+  }
+
+  private reserve(n: number): void {
+    if (this.stash.length >= n) return;
+    const next = Buffer.allocUnsafe(Math.max(n, 4096));
+    this.stash.copy(next, 0, 0, this.stashLen);
+    this.stash = next;
+  }
+
+  /** Completes the stashed frame from chunk; returns the position after it, or -1 if chunk ran out. */
+  private fillStash(chunk: Buffer): number {
+    let pos = 0;
+    if (this.stashLen < HEADER) {
+      const take = Math.min(HEADER - this.stashLen, chunk.length);
+      this.reserve(HEADER + 1);
+      chunk.copy(this.stash, this.stashLen, 0, take);
+      this.stashLen += take;
+      pos = take;
+      if (this.stashLen < HEADER) return -1;
+    }
+    const size = this.stash.readUInt32BE(3);
+    this.checkSize(size);
+    const total = HEADER + size + 1;
+    this.reserve(total);
+    const take = Math.min(total - this.stashLen, chunk.length - pos);
+    chunk.copy(this.stash, this.stashLen, pos, pos + take);
+    this.stashLen += take;
+    pos += take;
+    if (this.stashLen < total) return -1;
+    const s = this.stash;
+    if (s[total - 1] !== FRAME_END) throw badEnd(s[total - 1]!);
+    this.stashLen = 0;
+    this.sink.onFrame(s[0]!, s.readUInt16BE(1), s, HEADER, total - 1);
+    return pos;
+  }
+}
+
+function badEnd(octet: number): FrameError {
+  return new FrameError(`frame_end octet was ${octet}, expected ${FRAME_END}`);
+}

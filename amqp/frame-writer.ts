@@ -1,0 +1,55 @@
+import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './generated/constants.js';
+import type { Writer } from './writer.js';
+
+/** Starts a frame and returns where its size goes; call endFrame after writing the payload. */
+export function beginFrame(w: Writer, type: number, channel: number): number {
+  w.ensure(7);
+  const b = w.buf;
+  const p = w.pos;
+  b[p] = type;
+  b.writeUInt16BE(channel, p + 1);
+  w.pos = p + 7;
+  return p + 3;
+}
+
+export function endFrame(w: Writer, sizeAt: number): void {
+  w.buf.writeUInt32BE(w.pos - sizeAt - 4, sizeAt);
+  w.u8(FRAME_END);
+}
+
+export function beginMethod(w: Writer, channel: number): number {
+  return beginFrame(w, FRAME_METHOD, channel);
+}
+
+export function writeHeartbeat(w: Writer): void {
+  endFrame(w, beginFrame(w, FRAME_HEARTBEAT, 0));
+}
+
+/**
+ * Writes a content header (with already-encoded property bytes: flags + list) and
+ * the body split into frames of at most frameMax bytes.
+ */
+export function writeContent(
+  w: Writer,
+  channel: number,
+  classId: number,
+  props: Buffer,
+  body: Buffer,
+  frameMax: number,
+): void {
+  const size = body.length;
+  w.ensure(7 + 12 + props.length + 1 + size + 8 * (1 + Math.ceil(size / (frameMax - 8))));
+  const at = beginFrame(w, FRAME_HEADER, channel);
+  w.u16(classId);
+  w.u16(0);
+  w.u64(size);
+  w.bytes(props);
+  endFrame(w, at);
+  const chunk = frameMax - 8;
+  for (let off = 0; off < size; off += chunk) {
+    const end = off + chunk < size ? off + chunk : size;
+    const bat = beginFrame(w, FRAME_BODY, channel);
+    w.bytes(body, off, end);
+    endFrame(w, bat);
+  }
+}
