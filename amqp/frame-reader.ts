@@ -34,7 +34,7 @@ export class FrameReader {
     }
     while (len - pos >= HEADER) {
       const size = chunk.readUInt32BE(pos + 3);
-      this.checkSize(size);
+      this.checkSize(chunk[pos]!, size);
       const frameEnd = pos + HEADER + size;
       if (frameEnd >= len) break; // need the end octet too
       if (chunk[frameEnd] !== FRAME_END) throw badEnd(chunk[frameEnd]!);
@@ -49,9 +49,13 @@ export class FrameReader {
     return this.stashLen > 0;
   }
 
-  private checkSize(size: number): void {
-    if (this.frameMax > 0 && size + HEADER + 1 > this.frameMax) {
-      throw new FrameError(`type 1, all octets = <<>>: {frame_too_large,${size},${this.frameMax - HEADER - 1}}`);
+  /**
+   * Like RabbitMQ, lets a payload reach frameMax itself (not frameMax - 8): many
+   * clients are off by the 8 bytes of framing, and RabbitMQ tolerates exactly that.
+   */
+  private checkSize(type: number, size: number): void {
+    if (this.frameMax > 0 && size > this.frameMax) {
+      throw new FrameError(`type ${type}, first 16 octets = <<>>: {frame_too_large,${size},${this.frameMax - HEADER - 1}}`);
     }
   }
 
@@ -83,7 +87,7 @@ export class FrameReader {
       if (this.stashLen < HEADER) return -1;
     }
     const size = this.stash.readUInt32BE(3);
-    this.checkSize(size);
+    this.checkSize(this.stash[0]!, size);
     const total = HEADER + size + 1;
     this.reserve(total);
     const take = Math.min(total - this.stashLen, chunk.length - pos);

@@ -47,7 +47,10 @@ export function readTable(r: Reader): FieldTable {
   const t: FieldTable = {};
   while (r.pos < end) {
     const key = r.shortstr();
-    t[key] = readFieldValue(r);
+    const value = readFieldValue(r);
+    // '__proto__' is an ordinary key on the wire; assigning it would replace the prototype instead.
+    if (key === '__proto__') Object.defineProperty(t, key, { value, enumerable: true, writable: true, configurable: true });
+    else t[key] = value;
   }
   r.end = outerEnd;
   return t;

@@ -18,14 +18,13 @@ export class Writer {
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     // Bytes before `start` belong to earlier writes still queued on a socket: never move them.
-    const live = this.pos - this.start;
+    // Live bytes keep their offsets in the new slab, so positions held for back-patching
+    // (table and frame sizes) stay valid across the switch.
     let size = Math.max(this.slabSize, 1024);
-    while (size < live + n) size *= 2;
+    while (size < this.pos + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, this.start, this.pos);
+    this.buf.copy(next, this.start, this.start, this.pos);
     this.buf = next;
-    this.start = 0;
-    this.pos = live;
   }
 
   get length(): number {

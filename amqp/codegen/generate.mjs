@@ -62,7 +62,8 @@ function genConstants() {
   out.push('/** Reply codes; `hard` ones close the connection, the rest only the channel. */');
   out.push('export const REPLY = {');
   for (const k of spec.constants) {
-    if (typeof k.value === 'number' && k.value >= 200 && !k.name.startsWith('FRAME')) {
+    // FRAME-ERROR is a reply code even though its name starts like the frame constants.
+    if (typeof k.value === 'number' && k.value >= 200 && (k.class !== undefined || !k.name.startsWith('FRAME'))) {
       out.push(`  ${k.name.replace(/-/g, '_')}: ${k.value},`);
     }
   }

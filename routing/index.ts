@@ -1,0 +1,14 @@
+export { createExchange, EXCHANGE_TYPES } from './exchange.js';
+export type { Binding, Exchange, ExchangeType, Routable, RouteTarget } from './exchange.js';
+export { BindingIndex, bindingId } from './binding-set.js';
+export { DirectExchange } from './direct.js';
+export { FanoutExchange } from './fanout.js';
+export { TopicExchange, TOPIC_CACHE_SIZE } from './topic.js';
+export { TopicTrie, splitTopic } from './topic-trie.js';
+export { HeadersExchange, validateHeadersBindingArgs, xMatchOf } from './headers.js';
+export type { XMatch } from './headers.js';
+export { DefaultExchange } from './default-exchange.js';
+export { Router } from './router.js';
+export type { ExchangeNode } from './router.js';
+export { routingKeysFor, hasBcc, stripBcc, validateRoutingHeaders } from './sender-selected.js';
+export { fieldEquals, plainValue, canonicalTable, canonicalValue } from './field-value.js';

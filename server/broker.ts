@@ -1,0 +1,91 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { pino, type Logger } from 'pino';
+import type { FieldTable } from '../amqp/table.js';
+import { resolveConfig, type BrokerConfig, type UserConfig } from './config.js';
+import { Connection } from './connection.js';
+import { VirtualHost } from './vhost.js';
+
+const VERSION = '0.1.0';
+
+/** The running broker: listener, vhosts, users and live connections. */
+export class Broker {
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+  readonly vhosts = new Map<string, VirtualHost>();
+  readonly users = new Map<string, UserConfig>();
+  readonly connections = new Set<Connection>();
+  readonly serverProperties: FieldTable;
+  /** Coarse clock, updated once a second; enough for heartbeats and timeouts. */
+  now = Date.now();
+  private server: Server | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
+    this.config = resolveConfig(config);
+    this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
+    for (const v of this.config.vhosts) this.vhosts.set(v, new VirtualHost(v));
+    for (const u of this.config.users) this.users.set(u.name, u);
+    this.serverProperties = {
+      product: 'Warren',
+      version: VERSION,
+      platform: `Node.js ${process.version}`,
+      copyright: 'Copyright (c) the Warren authors',
+      information: 'Licensed under the MIT licence',
+      cluster_name: `warren@${hostname()}`,
+      capabilities: {
+        publisher_confirms: true,
+        exchange_exchange_bindings: true,
+        'basic.nack': true,
+        consumer_cancel_notify: true,
+        'connection.blocked': true,
+        consumer_priorities: true,
+        authentication_failure_close: true,
+        per_consumer_qos: true,
+        direct_reply_to: true,
+      },
+    };
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<AddressInfo> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.port, this.config.host, () => {
+        server.off('error', reject);
+        const addr = server.address() as AddressInfo;
+        this.log.info({ host: addr.address, port: addr.port }, 'broker listening');
+        resolve(addr);
+      });
+    });
+  }
+
+  private accept(socket: Socket): void {
+    this.connections.add(new Connection(socket, this));
+  }
+
+  private tick(): void {
+    const now = (this.now = Date.now());
+    for (const c of this.connections) c.tick(now);
+  }
+
+  /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
+  async close(reason = 'shutdown'): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    const server = this.server;
+    this.server = null;
+    for (const c of this.connections) c.forceClose(reason);
+    const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
+    // Give clients a moment to answer close-ok, then drop whatever is left.
+    const deadline = Date.now() + 1000;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const c of this.connections) c.socket.destroy();
+    await closed;
+    this.log.info('broker stopped');
+  }
+}

@@ -1,0 +1,350 @@
+import { ChannelError, ConnectionError } from '../amqp/errors.js';
+import { endFrame, beginMethod, writeContent } from '../amqp/frame-writer.js';
+import { CLASS, M } from '../amqp/generated/constants.js';
+import {
+  encodeBasicAck,
+  encodeBasicCancel,
+  encodeBasicDeliver,
+  encodeBasicGetOk,
+  encodeBasicNack,
+  encodeBasicReturn,
+  type BasicPublish,
+  type Method,
+} from '../amqp/generated/methods.js';
+import { Typed, type FieldTable, type FieldValue } from '../amqp/table.js';
+import { fieldType, INTEGER_TYPES, typeName } from './equivalence.js';
+import { ContentAssembler } from './content-assembler.js';
+import { Consumer, type ConsumerChannel } from './consumer.js';
+import type { Message, QueueEntry } from './message.js';
+import { Publisher } from './publisher.js';
+import type { Queue } from './queue.js';
+import { generateName } from './naming.js';
+import { scheduleDispatch } from './scheduler.js';
+import type { Session } from './session.js';
+import { handleTopologyMethod } from './topology-methods.js';
+
+const enum State {
+  Open,
+  /** We sent channel.close and drop everything until close-ok. */
+  Closing,
+  Closed,
+}
+
+/** One AMQP channel: consumers, unacked deliveries, qos, and (through Publisher) publishes. */
+export class Channel implements ConsumerChannel {
+  state = State.Open;
+  /** Queue name that '' stands for in queue methods: the last one declared on this channel. */
+  lastQueue: string | null = null;
+  readonly consumers = new Map<string, Consumer>();
+  /** Unacked deliveries by tag; Map order is tag order. */
+  readonly unacked = new Map<number, QueueEntry>();
+  private deliveryTag = 0;
+  /** Prefetch for consumers created from now on (basic.qos global=false). */
+  private consumerPrefetch = 0;
+  /** Channel-wide prefetch (basic.qos global=true). */
+  private globalPrefetch = 0;
+  private flowActive = true;
+  readonly assembler: ContentAssembler;
+  readonly publisher: Publisher;
+
+  constructor(
+    readonly id: number,
+    readonly session: Session,
+  ) {
+    this.assembler = new ContentAssembler(this, session.maxMessageSize);
+    this.publisher = new Publisher(this);
+  }
+
+  get open(): boolean {
+    return this.state === State.Open;
+  }
+
+  /** Frames for this channel, after the connection has checked the channel exists. */
+  onFrame(type: number, buf: Buffer, start: number, end: number): void {
+    if (this.state !== State.Open) {
+      this.onFrameWhileClosing(type, buf, start, end);
+      return;
+    }
+    try {
+      const m = this.assembler.onFrame(type, buf, start, end);
+      if (m !== null) this.handleMethod(m);
+    } catch (err) {
+      if (err instanceof ChannelError) this.fail(err);
+      else throw err;
+    }
+  }
+
+  /** Called by the assembler when a publish is complete. */
+  onContent(p: BasicPublish, props: Buffer, body: Buffer): void {
+    this.publisher.publish(p, props, body);
+  }
+
+  private onFrameWhileClosing(type: number, buf: Buffer, start: number, end: number): void {
+    if (type !== 1 || end - start < 4) return;
+    const id = buf.readUInt32BE(start);
+    if (id === M.ChannelCloseOk) {
+      this.state = State.Closed;
+      this.session.channelClosed(this);
+    } else if (id === M.ChannelClose) {
+      this.session.sendMethod(this.id, { id: M.ChannelCloseOk });
+      this.state = State.Closed;
+      this.session.channelClosed(this);
+    }
+  }
+
+  /** A soft error: close the channel with its code and text, then wait for close-ok. */
+  fail(err: ChannelError): void {
+    const methodId = err.methodId !== 0 || err.classId !== 0 ? err.methodId : this.currentMethod & 0xffff;
+    const classId = err.methodId !== 0 || err.classId !== 0 ? err.classId : this.currentMethod >>> 16;
+    this.session.log.debug({ channel: this.id, code: err.replyCode, text: err.replyText }, 'channel error');
+    this.teardown();
+    this.state = State.Closing;
+    this.session.sendMethod(this.id, {
+      id: M.ChannelClose,
+      replyCode: err.replyCode,
+      replyText: err.replyText,
+      classId,
+      methodId,
+    });
+  }
+
+  /** The method being handled, as (classId << 16) | methodId, for error replies. */
+  currentMethod = 0;
+
+  private handleMethod(m: Method): void {
+    this.currentMethod = m.id;
+    switch (m.id) {
+      case M.BasicPublish:
+        // Content follows; the assembler calls onContent when the body is complete.
+        this.assembler.expectContent(m);
+        return;
+      case M.BasicAck:
+        this.publisher.ackFromClient(m.deliveryTag, m.multiple, ACK);
+        return;
+      case M.BasicNack:
+        this.publisher.ackFromClient(m.deliveryTag, m.multiple, m.requeue ? REQUEUE : DISCARD);
+        return;
+      case M.BasicReject:
+        this.publisher.ackFromClient(m.deliveryTag, false, m.requeue ? REQUEUE : DISCARD);
+        return;
+      case M.BasicQos:
+        return this.qos(m.prefetchSize, m.prefetchCount, m.global);
+      case M.BasicConsume:
+        return this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments);
+      case M.BasicCancel:
+        return this.cancel(m.consumerTag, m.nowait);
+      case M.BasicGet:
+        return this.get(m.queue, m.noAck);
+      case M.BasicRecover:
+      case M.BasicRecoverAsync:
+        if (!m.requeue) throw new ConnectionError(540, 'requeue=false');
+        this.requeueAll();
+        if (m.id === M.BasicRecover) this.reply({ id: M.BasicRecoverOk });
+        return;
+      case M.ChannelClose:
+        this.teardown();
+        this.state = State.Closed;
+        this.reply({ id: M.ChannelCloseOk });
+        this.session.channelClosed(this);
+        return;
+      case M.ChannelCloseOk:
+        return; // stray close-ok for a close we did not send: ignore, as RabbitMQ does
+      case M.ChannelFlow:
+        this.flowActive = m.active;
+        this.reply({ id: M.ChannelFlowOk, active: m.active });
+        if (m.active) this.scheduleConsumerQueues();
+        return;
+      case M.ChannelOpen:
+        throw new ConnectionError(504, "second 'channel.open' seen", CLASS.channel, 10);
+      case M.ConfirmSelect:
+      case M.TxSelect:
+      case M.TxCommit:
+      case M.TxRollback:
+        return this.publisher.handleMode(m);
+      case M.AccessRequest:
+        return this.reply({ id: M.AccessRequestOk });
+      default:
+        if (handleTopologyMethod(this, m)) return;
+        throw new ConnectionError(540, `method ${methodName(m.id)} not implemented`, m.id >>> 16, m.id & 0xffff);
+    }
+  }
+
+  reply(m: Method): void {
+    this.session.sendMethod(this.id, m);
+  }
+
+  /** Expands '' to the channel's last declared queue, as RabbitMQ does. */
+  queueName(name: string): string {
+    if (name !== '') return name;
+    if (this.lastQueue === null) throw new ChannelError(404, 'no previously declared queue');
+    return this.lastQueue;
+  }
+
+  private qos(size: number, count: number, global: boolean): void {
+    if (size !== 0) throw new ConnectionError(540, `prefetch_size!=0 (${size})`);
+    if (global) {
+      this.globalPrefetch = count;
+      this.scheduleConsumerQueues();
+    } else {
+      this.consumerPrefetch = count;
+    }
+    this.reply({ id: M.BasicQosOk });
+  }
+
+  private consume(queueName: string, tag: string, noAck: boolean, exclusive: boolean, nowait: boolean, args: FieldTable): void {
+    const q = this.session.vhost.queueOrDie(this.queueName(queueName), this.session);
+    if (tag === '') tag = generateName('amq.ctag');
+    else if (this.consumers.has(tag)) throw new ConnectionError(530, `attempt to reuse consumer tag '${tag}'`);
+    if (q.hasExclusiveConsumer() || (exclusive && q.consumerCount > 0)) {
+      throw new ChannelError(403, `${q.resource} in exclusive use`);
+    }
+    const priority = integerArg(args['x-priority'], 'x-priority', q) ?? 0;
+    const c = new Consumer(tag, this, q, noAck, exclusive, priority, this.consumerPrefetch, args);
+    this.consumers.set(tag, c);
+    if (!nowait) this.reply({ id: M.BasicConsumeOk, consumerTag: tag });
+    q.addConsumer(c);
+  }
+
+  private cancel(tag: string, nowait: boolean): void {
+    const c = this.consumers.get(tag);
+    if (c !== undefined) {
+      this.consumers.delete(tag);
+      c.queue.removeConsumer(c);
+    }
+    if (!nowait) this.reply({ id: M.BasicCancelOk, consumerTag: tag });
+  }
+
+  private get(queueName: string, noAck: boolean): void {
+    const q = this.session.vhost.queueOrDie(this.queueName(queueName), this.session);
+    const entry = q.fetch();
+    if (entry === undefined) {
+      this.reply({ id: M.BasicGetEmpty, clusterId: '' });
+      return;
+    }
+    const tag = this.track(entry, null, noAck);
+    const msg = entry.msg;
+    const w = this.session.writer;
+    const at = beginMethod(w, this.id);
+    encodeBasicGetOk(w, tag, entry.redelivered, msg.exchange, msg.routingKey, q.messageCount);
+    endFrame(w, at);
+    writeContent(w, this.id, CLASS.basic, msg.props, msg.body, this.session.frameMax);
+    this.session.scheduleFlush();
+  }
+
+  canDeliver(c: Consumer): boolean {
+    if (this.state !== State.Open || !this.flowActive || !this.session.writable) return false;
+    if (c.noAck) return true;
+    return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || this.unacked.size < this.globalPrefetch);
+  }
+
+  deliver(c: Consumer, entry: QueueEntry): void {
+    const tag = this.track(entry, c, c.noAck);
+    const msg = entry.msg;
+    const w = this.session.writer;
+    const at = beginMethod(w, this.id);
+    encodeBasicDeliver(w, c.tag, tag, entry.redelivered, msg.exchange, msg.routingKey);
+    endFrame(w, at);
+    writeContent(w, this.id, CLASS.basic, msg.props, msg.body, this.session.frameMax);
+    this.session.scheduleFlush();
+  }
+
+  /** Assigns the next delivery tag and, unless no-ack, holds the entry until it is settled. */
+  private track(entry: QueueEntry, c: Consumer | null, noAck: boolean): number {
+    const tag = ++this.deliveryTag;
+    entry.queue.delivered(entry, noAck);
+    if (!noAck) {
+      entry.deliveryTag = tag;
+      entry.consumer = c;
+      if (c !== null) c.unacked++;
+      this.unacked.set(tag, entry);
+    }
+    return tag;
+  }
+
+  /** Removes an entry from the unacked set (it was acked, rejected or requeued). */
+  release(entry: QueueEntry): void {
+    this.unacked.delete(entry.deliveryTag);
+    const c = entry.consumer;
+    if (c !== null) {
+      c.unacked--;
+      if (!c.queue.deleted) scheduleDispatch(c.queue);
+    }
+    if (this.globalPrefetch !== 0) this.scheduleConsumerQueues();
+  }
+
+  cancelledByQueue(c: Consumer): void {
+    if (this.consumers.get(c.tag) !== c) return;
+    this.consumers.delete(c.tag);
+    if (this.state !== State.Open || !this.session.capabilities.consumerCancelNotify) return;
+    const w = this.session.writer;
+    const at = beginMethod(w, this.id);
+    encodeBasicCancel(w, c.tag, false);
+    endFrame(w, at);
+    this.session.scheduleFlush();
+  }
+
+  sendReturn(msg: Message, replyCode: number, replyText: string): void {
+    const w = this.session.writer;
+    const at = beginMethod(w, this.id);
+    encodeBasicReturn(w, replyCode, replyText, msg.exchange, msg.routingKey);
+    endFrame(w, at);
+    writeContent(w, this.id, CLASS.basic, msg.props, msg.body, this.session.frameMax);
+    this.session.scheduleFlush();
+  }
+
+  sendConfirm(tag: number, multiple: boolean, ack: boolean): void {
+    const w = this.session.writer;
+    const at = beginMethod(w, this.id);
+    if (ack) encodeBasicAck(w, tag, multiple);
+    else encodeBasicNack(w, tag, multiple, false);
+    endFrame(w, at);
+    this.session.scheduleFlush();
+  }
+
+  /** Puts every unacked delivery back in its queue, oldest first (basic.recover, close). */
+  requeueAll(): void {
+    const entries = [...this.unacked.values()];
+    for (const e of entries) {
+      this.release(e);
+      e.queue.requeue(e);
+    }
+  }
+
+  private scheduleConsumerQueues(): void {
+    for (const c of this.consumers.values()) if (!c.queue.deleted) scheduleDispatch(c.queue);
+  }
+
+  /** The connection can take more bytes again. */
+  resume(): void {
+    this.scheduleConsumerQueues();
+  }
+
+  /** Releases everything the channel holds: consumers, unacked messages, a pending transaction. */
+  teardown(): void {
+    if (this.state === State.Closed) return;
+    this.assembler.reset();
+    this.publisher.teardown();
+    const consumers = [...this.consumers.values()];
+    this.consumers.clear();
+    this.requeueAll();
+    for (const c of consumers) c.queue.removeConsumer(c);
+  }
+}
+
+export const ACK = 0;
+export const REQUEUE = 1;
+export const DISCARD = 2;
+export type AckAction = typeof ACK | typeof REQUEUE | typeof DISCARD;
+
+function methodName(id: number): string {
+  return `${id >>> 16}/${id & 0xffff}`;
+}
+
+function integerArg(v: unknown, name: string, q: Queue): number | undefined {
+  if (v === undefined) return undefined;
+  const type = fieldType(v as FieldValue);
+  if (!INTEGER_TYPES.has(type)) {
+    throw new ChannelError(406, `invalid arg '${name}' for ${q.resource}: "expected integer, got ${typeName(type)}"`);
+  }
+  return Number(v instanceof Typed ? v.value : v);
+}

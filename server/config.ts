@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+
+export interface UserConfig {
+  name: string;
+  password: string;
+  tags?: string[];
+}
+
+export interface BrokerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: string;
+  /** Largest frame we accept and offer in connection.tune. */
+  frameMax: number;
+  channelMax: number;
+  /** Heartbeat offered in connection.tune, in seconds (0 disables). */
+  heartbeat: number;
+  /** Largest message body accepted; larger publishes get 406. */
+  maxMessageSize: number;
+  users: UserConfig[];
+  vhosts: string[];
+  /** Users that may only log in from loopback addresses (RabbitMQ's loopback_users). */
+  loopbackUsers: string[];
+}
+
+export const DEFAULT_CONFIG: BrokerConfig = {
+  host: '0.0.0.0',
+  port: 5672,
+  dataDir: './data',
+  logLevel: 'info',
+  frameMax: 131072,
+  channelMax: 2047,
+  heartbeat: 60,
+  maxMessageSize: 16 * 1024 * 1024,
+  users: [{ name: 'guest', password: 'guest', tags: ['administrator'] }],
+  vhosts: ['/'],
+  loopbackUsers: ['guest'],
+};
+
+// Accepts RabbitMQ's snake_case names as well as ours.
+const ALIASES: Record<string, keyof BrokerConfig> = {
+  listen_host: 'host',
+  listener_port: 'port',
+  data_dir: 'dataDir',
+  log_level: 'logLevel',
+  frame_max: 'frameMax',
+  channel_max: 'channelMax',
+  max_message_size: 'maxMessageSize',
+  loopback_users: 'loopbackUsers',
+};
+
+/** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */
+export function loadConfigFile(path: string): Partial<BrokerConfig> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new Error(`config file ${path} must hold a JSON object`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const key = ALIASES[k] ?? k;
+    if (!(key in DEFAULT_CONFIG)) throw new Error(`config file ${path}: unknown setting '${k}'`);
+    out[key] = v;
+  }
+  return out as Partial<BrokerConfig>;
+}
+
+export function resolveConfig(...layers: Partial<BrokerConfig>[]): BrokerConfig {
+  const c: BrokerConfig = { ...DEFAULT_CONFIG };
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = v;
+  }
+  return c;
+}

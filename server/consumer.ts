@@ -1,0 +1,29 @@
+import type { FieldTable } from '../amqp/table.js';
+import type { QueueEntry } from './message.js';
+import type { Queue } from './queue.js';
+
+/** What a queue needs from the channel a consumer lives on. */
+export interface ConsumerChannel {
+  /** Whether this consumer may take one more message now (prefetch, flow, socket backpressure). */
+  canDeliver(c: Consumer): boolean;
+  deliver(c: Consumer, entry: QueueEntry): void;
+  /** The queue went away under the consumer (queue.delete, exclusive owner gone). */
+  cancelledByQueue(c: Consumer): void;
+}
+
+export class Consumer {
+  /** Unacked deliveries held by this consumer. */
+  unacked = 0;
+
+  constructor(
+    readonly tag: string,
+    readonly channel: ConsumerChannel,
+    readonly queue: Queue,
+    readonly noAck: boolean,
+    readonly exclusive: boolean,
+    readonly priority: number,
+    /** Per-consumer prefetch (basic.qos global=false at consume time); 0 = unlimited. */
+    readonly prefetch: number,
+    readonly args: FieldTable,
+  ) {}
+}

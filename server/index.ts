@@ -1,0 +1,29 @@
+import { Broker } from './broker.js';
+import type { BrokerConfig } from './config.js';
+
+export { Broker } from './broker.js';
+export type { BrokerConfig } from './config.js';
+
+export interface RunningBroker {
+  /** amqp://guest:guest@host:port — ready for amqplib.connect(). */
+  url: string;
+  port: number;
+  broker: Broker;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a broker in this process, for test suites: `startBroker({ port: 0 })`
+ * picks a free port. Listens on loopback and logs nothing unless asked.
+ */
+export async function startBroker(options: Partial<BrokerConfig> = {}): Promise<RunningBroker> {
+  const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...options });
+  const addr = await broker.listen();
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `amqp://guest:guest@${host}:${addr.port}`,
+    port: addr.port,
+    broker,
+    close: () => broker.close(),
+  };
+}

@@ -1,0 +1,38 @@
+import type { BasicProperties } from '../amqp/generated/properties.js';
+import type { Consumer } from './consumer.js';
+import type { Queue } from './queue.js';
+
+/**
+ * A published message. One instance is shared by every queue it was routed to;
+ * `props` holds the encoded property bytes (flags and list) so that a delivery
+ * re-sends them verbatim without re-encoding.
+ */
+export class Message {
+  constructor(
+    public readonly exchange: string,
+    public readonly routingKey: string,
+    public readonly props: Buffer,
+    public readonly properties: BasicProperties,
+    public readonly body: Buffer,
+  ) {}
+
+  get persistent(): boolean {
+    return this.properties.deliveryMode === 2;
+  }
+}
+
+/** A message's place in one queue: its order there, and its delivery state. */
+export class QueueEntry {
+  redelivered = false;
+  /** The channel delivery tag while unacked, else 0. */
+  deliveryTag = 0;
+  /** The consumer holding it unacked (null for basic.get or when not delivered). */
+  consumer: Consumer | null = null;
+
+  constructor(
+    public readonly msg: Message,
+    public readonly queue: Queue,
+    /** Position in the queue; a requeued entry goes back in seq order. */
+    public readonly seq: number,
+  ) {}
+}

@@ -1,0 +1,196 @@
+import { ChannelError, ConnectionError } from '../amqp/errors.js';
+import { CLASS, M } from '../amqp/generated/constants.js';
+import { readProperties, writeProperties, type BasicProperties } from '../amqp/generated/properties.js';
+import type { BasicPublish, Method } from '../amqp/generated/methods.js';
+import { Reader } from '../amqp/reader.js';
+import { Writer } from '../amqp/writer.js';
+import { hasBcc, routingKeysFor, stripBcc } from '../routing/sender-selected.js';
+import { REQUEUE, type AckAction, type Channel } from './channel.js';
+import { Message, type QueueEntry } from './message.js';
+import type { Queue } from './queue.js';
+
+const MODE_NONE = 0;
+const MODE_CONFIRM = 1;
+const MODE_TX = 2;
+
+interface TxPublish {
+  msg: Message;
+  queues: Queue[];
+  mandatory: boolean;
+}
+
+interface TxAck {
+  entry: QueueEntry;
+  action: AckAction;
+}
+
+const reader = new Reader();
+const propsWriter = new Writer(1024);
+
+/** The publishing side of a channel: routing, mandatory returns, confirms and transactions. */
+export class Publisher {
+  private mode = MODE_NONE;
+  private publishSeq = 0;
+  /** Highest sequence number confirmed to the client, and the highest ready to confirm. */
+  private confirmedUpTo = 0;
+  private confirmUpTo = 0;
+  private txPublishes: TxPublish[] = [];
+  private txAcks: TxAck[] = [];
+  private readonly routed = new Set<Queue>();
+
+  constructor(private readonly ch: Channel) {}
+
+  handleMode(m: Method): void {
+    const ch = this.ch;
+    switch (m.id) {
+      case M.ConfirmSelect:
+        if (this.mode === MODE_TX) throw new ChannelError(406, 'cannot switch from tx to confirm mode');
+        this.mode = MODE_CONFIRM;
+        if (!m.nowait) ch.reply({ id: M.ConfirmSelectOk });
+        return;
+      case M.TxSelect:
+        if (this.mode === MODE_CONFIRM) throw new ChannelError(406, 'cannot switch from confirm to tx mode');
+        this.mode = MODE_TX;
+        ch.reply({ id: M.TxSelectOk });
+        return;
+      case M.TxCommit:
+        if (this.mode !== MODE_TX) throw new ChannelError(406, 'channel is not transactional');
+        this.commit();
+        ch.reply({ id: M.TxCommitOk });
+        return;
+      case M.TxRollback:
+        if (this.mode !== MODE_TX) throw new ChannelError(406, 'channel is not transactional');
+        this.rollback();
+        ch.reply({ id: M.TxRollbackOk });
+        return;
+    }
+  }
+
+  publish(p: BasicPublish, props: Buffer, body: Buffer): void {
+    if (p.immediate) throw new ConnectionError(540, 'immediate=true', CLASS.basic, 40);
+    const session = this.ch.session;
+    const vhost = session.vhost;
+    const x = vhost.exchangeOrDie(p.exchange);
+    if (x.internal) throw new ChannelError(403, `cannot publish to internal ${vhost.xres(x.name)}`);
+    const properties = readProperties(reader.reset(props, 0, props.length));
+    if (properties.userId !== undefined && properties.userId !== session.user) {
+      throw new ChannelError(406, `user_id property set to '${properties.userId}' but authenticated user was '${session.user}'`);
+    }
+    const headers = properties.headers;
+    const keys = headers === undefined ? p.routingKey : routingKeysFor(p.routingKey, headers);
+    let msg: Message;
+    if (headers !== undefined && hasBcc(headers)) {
+      // BCC routes but is never delivered.
+      const clean: BasicProperties = { ...properties, headers: stripBcc(headers) };
+      msg = new Message(p.exchange, p.routingKey, encodeProps(clean), clean, body);
+    } else {
+      msg = new Message(p.exchange, p.routingKey, props, properties, body);
+    }
+    const routed = this.routed;
+    routed.clear();
+    vhost.router.route(x, keys, headers, routed);
+    if (this.mode === MODE_TX) {
+      this.txPublishes.push({ msg, queues: [...routed], mandatory: p.mandatory });
+      return;
+    }
+    if (routed.size === 0) {
+      if (p.mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
+    } else {
+      for (const q of routed) q.enqueue(msg);
+    }
+    if (this.mode === MODE_CONFIRM) {
+      this.confirmUpTo = ++this.publishSeq;
+      session.confirmPending(this.ch);
+    }
+  }
+
+  /** Writes the confirms collected this turn as one ack (multiple when it covers several). */
+  flushConfirms(): void {
+    if (this.confirmUpTo <= this.confirmedUpTo || !this.ch.open) return;
+    this.ch.sendConfirm(this.confirmUpTo, this.confirmUpTo - this.confirmedUpTo > 1, true);
+    this.confirmedUpTo = this.confirmUpTo;
+  }
+
+  /** basic.ack / nack / reject from the client. */
+  ackFromClient(tag: number, multiple: boolean, action: AckAction): void {
+    const unacked = this.ch.unacked;
+    let entries: QueueEntry[];
+    if (multiple && tag === 0) {
+      entries = [...unacked.values()];
+    } else {
+      const one = unacked.get(tag);
+      if (one === undefined) throw new ChannelError(406, `unknown delivery tag ${tag}`);
+      if (!multiple) {
+        this.settle(one, action);
+        return;
+      }
+      entries = [];
+      for (const [t, e] of unacked) {
+        if (t > tag) break;
+        entries.push(e);
+      }
+    }
+    for (const e of entries) this.settle(e, action);
+  }
+
+  private settle(e: QueueEntry, action: AckAction): void {
+    if (this.mode === MODE_TX) {
+      // Held until commit; the entry stays counted against prefetch meanwhile, as in RabbitMQ.
+      this.ch.unacked.delete(e.deliveryTag);
+      this.txAcks.push({ entry: e, action });
+      return;
+    }
+    apply(this.ch, e, action);
+  }
+
+  private commit(): void {
+    const pubs = this.txPublishes;
+    const acks = this.txAcks;
+    this.txPublishes = [];
+    this.txAcks = [];
+    for (const { entry, action } of acks) {
+      this.ch.unacked.set(entry.deliveryTag, entry);
+      apply(this.ch, entry, action);
+    }
+    for (const { msg, queues, mandatory } of pubs) {
+      let live = 0;
+      for (const q of queues) {
+        if (q.deleted) continue;
+        q.enqueue(msg);
+        live++;
+      }
+      if (live === 0 && mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
+    }
+  }
+
+  private rollback(): void {
+    this.txPublishes = [];
+    this.restoreTxAcks();
+  }
+
+  /** Acks taken in an open transaction go back to unacked, in tag order. */
+  private restoreTxAcks(): void {
+    if (this.txAcks.length === 0) return;
+    const unacked = this.ch.unacked;
+    const all = [...unacked.values(), ...this.txAcks.map((a) => a.entry)].sort((a, b) => a.deliveryTag - b.deliveryTag);
+    unacked.clear();
+    for (const e of all) unacked.set(e.deliveryTag, e);
+    this.txAcks = [];
+  }
+
+  teardown(): void {
+    this.txPublishes = [];
+    this.restoreTxAcks();
+  }
+}
+
+function apply(ch: Channel, e: QueueEntry, action: AckAction): void {
+  ch.release(e);
+  if (action === REQUEUE) e.queue.requeue(e);
+  else e.queue.settle(e);
+}
+
+function encodeProps(p: BasicProperties): Buffer {
+  writeProperties(propsWriter, p);
+  return propsWriter.take();
+}

@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { Method } from '../amqp/generated/methods.js';
+import type { Writer } from '../amqp/writer.js';
+import type { Channel } from './channel.js';
+import type { QueueOwner } from './queue.js';
+import type { VirtualHost } from './vhost.js';
+
+/** Client capabilities that change what the broker sends. */
+export interface ClientCapabilities {
+  consumerCancelNotify: boolean;
+  authenticationFailureClose: boolean;
+  connectionBlocked: boolean;
+}
+
+/** What a channel needs from its connection. */
+export interface Session extends QueueOwner {
+  readonly vhost: VirtualHost;
+  readonly writer: Writer;
+  /** Negotiated frame_max, used to split outgoing bodies. */
+  readonly frameMax: number;
+  readonly maxMessageSize: number;
+  /** False while the socket has more queued than it wants: deliveries pause. */
+  readonly writable: boolean;
+  readonly capabilities: ClientCapabilities;
+  readonly user: string;
+  readonly log: Logger;
+  sendMethod(channel: number, m: Method): void;
+  scheduleFlush(): void;
+  channelClosed(ch: Channel): void;
+  /** The channel has publisher confirms to send at the end of this turn. */
+  confirmPending(ch: Channel): void;
+}

@@ -1,0 +1,207 @@
+import { ChannelError, ConnectionError } from '../amqp/errors.js';
+import type { FieldTable } from '../amqp/table.js';
+import { DefaultExchange } from '../routing/default-exchange.js';
+import { createExchange } from '../routing/exchange.js';
+import { validateHeadersBindingArgs } from '../routing/headers.js';
+import { Router } from '../routing/router.js';
+import {
+  assertArgsEquivalence,
+  assertFieldEquivalence,
+  EXCHANGE_EQUIVALENCE_KEYS,
+  QUEUE_EQUIVALENCE_KEYS,
+} from './equivalence.js';
+import { Exchange } from './exchange.js';
+import { Queue, type QueueOwner } from './queue.js';
+
+const EMPTY: FieldTable = {};
+
+export interface ExchangeSpec {
+  name: string;
+  type: string;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  args: FieldTable;
+}
+
+export interface QueueSpec {
+  name: string;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  args: FieldTable;
+}
+
+/** A virtual host: its exchanges, queues and bindings, and the rules for changing them. */
+export class VirtualHost {
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+  readonly router: Router<Queue>;
+  readonly defaultExchange: Exchange;
+
+  constructor(readonly name: string) {
+    this.router = new Router<Queue>((n) => this.exchanges.get(n));
+    this.defaultExchange = new Exchange('', 'direct', true, false, false, EMPTY, new DefaultExchange<Queue>((n) => this.queues.get(n)));
+    this.exchanges.set('', this.defaultExchange);
+    for (const [n, type] of [
+      ['amq.direct', 'direct'],
+      ['amq.fanout', 'fanout'],
+      ['amq.topic', 'topic'],
+      ['amq.headers', 'headers'],
+      ['amq.match', 'headers'],
+    ] as const) {
+      this.exchanges.set(n, new Exchange(n, type, true, false, false, EMPTY, createExchange(type)!));
+    }
+  }
+
+  xres(name: string): string {
+    return `exchange '${name}' in vhost '${this.name}'`;
+  }
+
+  qres(name: string): string {
+    return `queue '${name}' in vhost '${this.name}'`;
+  }
+
+  exchangeOrDie(name: string): Exchange {
+    const x = this.exchanges.get(name);
+    if (x === undefined) throw new ChannelError(404, `no ${this.xres(name)}`);
+    return x;
+  }
+
+  /** Looks a queue up for use by `owner`, enforcing exclusivity. */
+  queueOrDie(name: string, owner: QueueOwner): Queue {
+    const q = this.queues.get(name);
+    if (q === undefined) throw new ChannelError(404, `no ${this.qres(name)}`);
+    this.checkExclusive(q, owner);
+    return q;
+  }
+
+  checkExclusive(q: Queue, owner: QueueOwner): void {
+    if (q.owner !== null && q.owner !== owner) throw lockedError(q);
+  }
+
+  declareExchange(spec: ExchangeSpec, passive: boolean): Exchange {
+    if (spec.name === '') throw defaultExchangeError();
+    if (passive) return this.exchangeOrDie(spec.name);
+    const matcher = createExchange<Queue | Exchange>(spec.type);
+    if (matcher === undefined) throw new ConnectionError(503, `invalid exchange type '${spec.type}'`);
+    let x = this.exchanges.get(spec.name);
+    if (x === undefined) {
+      if (spec.name.startsWith('amq.')) {
+        throw new ChannelError(403, `exchange name '${spec.name}' contains reserved prefix 'amq.*'`);
+      }
+      x = new Exchange(spec.name, spec.type, spec.durable, spec.autoDelete, spec.internal, spec.args, matcher);
+      this.exchanges.set(spec.name, x);
+      return x;
+    }
+    const res = this.xres(spec.name);
+    assertFieldEquivalence(x.type, spec.type, res, 'type');
+    assertFieldEquivalence(x.durable, spec.durable, res, 'durable');
+    assertFieldEquivalence(x.autoDelete, spec.autoDelete, res, 'auto_delete');
+    assertFieldEquivalence(x.internal, spec.internal, res, 'internal');
+    assertArgsEquivalence(x.args, spec.args, res, EXCHANGE_EQUIVALENCE_KEYS);
+    return x;
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '') throw defaultExchangeError();
+    if (name.startsWith('amq.')) throw new ChannelError(403, `deletion of system ${this.xres(name)} not allowed`);
+    const x = this.exchanges.get(name);
+    if (x === undefined) return;
+    if (ifUnused && (x.router.bindingCount > 0 || this.isDestination(x))) {
+      throw new ChannelError(406, `${this.xres(name)} in use`);
+    }
+    this.removeExchange(x);
+  }
+
+  declareQueue(spec: QueueSpec, owner: QueueOwner): { queue: Queue; created: boolean } {
+    const existing = this.queues.get(spec.name);
+    if (existing !== undefined) {
+      // Strict: the exclusive flag must match as well as the owner.
+      if (existing.owner !== (spec.exclusive ? owner : null)) throw lockedError(existing);
+      const res = this.qres(spec.name);
+      assertFieldEquivalence(existing.durable, spec.durable, res, 'durable');
+      assertFieldEquivalence(existing.autoDelete, spec.autoDelete, res, 'auto_delete');
+      assertArgsEquivalence(existing.args, spec.args, res, QUEUE_EQUIVALENCE_KEYS);
+      return { queue: existing, created: false };
+    }
+    const q = new Queue(spec.name, this.name, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, (u) =>
+      this.deleteQueue(u),
+    );
+    this.queues.set(spec.name, q);
+    return { queue: q, created: true };
+  }
+
+  /** Deletes a queue; returns the number of ready messages it held. */
+  deleteQueue(q: Queue): number {
+    if (q.deleted) return 0;
+    this.queues.delete(q.name);
+    for (const x of this.exchanges.values()) this.unbindAllFrom(x, q);
+    return q.delete();
+  }
+
+  bindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable): void {
+    if (x.name === '') throw defaultExchangeError();
+    this.validateBinding(x, args);
+    (x.router as ExchangeMatcher).bind(q, routingKey, args);
+  }
+
+  unbindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable): void {
+    if (x.name === '') throw defaultExchangeError();
+    if ((x.router as ExchangeMatcher).unbind(q, routingKey, args)) this.maybeAutoDelete(x);
+  }
+
+  bindExchange(dest: Exchange, src: Exchange, routingKey: string, args: FieldTable): void {
+    if (dest.name === '' || src.name === '') throw defaultExchangeError();
+    this.validateBinding(src, args);
+    (src.router as ExchangeMatcher).bind(dest, routingKey, args);
+  }
+
+  unbindExchange(dest: Exchange, src: Exchange, routingKey: string, args: FieldTable): void {
+    if (dest.name === '' || src.name === '') throw defaultExchangeError();
+    if ((src.router as ExchangeMatcher).unbind(dest, routingKey, args)) this.maybeAutoDelete(src);
+  }
+
+  private validateBinding(x: Exchange, args: FieldTable): void {
+    if (x.type !== 'headers') return;
+    const err = validateHeadersBindingArgs(args);
+    if (err !== null) throw new ChannelError(406, err);
+  }
+
+  /** True if some exchange binds to x (x is a destination). */
+  private isDestination(x: Exchange): boolean {
+    for (const src of this.exchanges.values()) {
+      if (src.name === '') continue;
+      for (const b of (src.router as ExchangeMatcher).bindings()) if (b.destination === x) return true;
+    }
+    return false;
+  }
+
+  private removeExchange(x: Exchange): void {
+    this.exchanges.delete(x.name);
+    for (const src of this.exchanges.values()) this.unbindAllFrom(src, x);
+  }
+
+  private unbindAllFrom(src: Exchange, dest: Queue | Exchange): void {
+    if (src.name === '') return;
+    if ((src.router as ExchangeMatcher).unbindAll(dest) > 0) this.maybeAutoDelete(src);
+  }
+
+  /** An auto-delete exchange goes when its last binding as a source goes. */
+  private maybeAutoDelete(x: Exchange): void {
+    if (x.autoDelete && x.router.bindingCount === 0 && this.exchanges.get(x.name) === x) this.removeExchange(x);
+  }
+}
+
+type ExchangeMatcher = import('../routing/exchange.js').Exchange<Queue | Exchange>;
+
+function defaultExchangeError(): ChannelError {
+  return new ChannelError(403, 'operation not permitted on the default exchange');
+}
+
+function lockedError(q: Queue): ChannelError {
+  return new ChannelError(
+    405,
+    `cannot obtain exclusive access to locked ${q.resource}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+  );
+}
