@@ -256,8 +256,9 @@ export class Connection implements Session, FrameSink {
     const c = this.broker.config;
     negotiate('frame_max', FRAME_MIN_SIZE, c.frameMax, frameMax);
     negotiate('channel_max', 1, c.channelMax, channelMax);
-    this.frameMax = frameMax;
-    this.channelMax = channelMax;
+    // 0 means "no limit" (only possible when the config sets frame_max to 0): bodies still need splitting.
+    this.frameMax = frameMax === 0 ? 131072 : frameMax;
+    this.channelMax = channelMax === 0 ? 65535 : channelMax;
     this.frames.frameMax = frameMax;
     this.heartbeat = heartbeat;
     this.state = State.Opening;

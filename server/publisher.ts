@@ -4,7 +4,7 @@ import { readProperties, writeProperties, type BasicProperties } from '../amqp/g
 import type { BasicPublish, Method } from '../amqp/generated/methods.js';
 import { Reader } from '../amqp/reader.js';
 import { Writer } from '../amqp/writer.js';
-import { hasBcc, routingKeysFor, stripBcc } from '../routing/sender-selected.js';
+import { hasBcc, routingKeysFor, stripBcc, validateRoutingHeaders } from '../routing/sender-selected.js';
 import { REQUEUE, type AckAction, type Channel } from './channel.js';
 import { Message, type QueueEntry } from './message.js';
 import type { Queue } from './queue.js';
@@ -77,7 +77,12 @@ export class Publisher {
       throw new ChannelError(406, `user_id property set to '${properties.userId}' but authenticated user was '${session.user}'`);
     }
     const headers = properties.headers;
-    const keys = headers === undefined ? p.routingKey : routingKeysFor(p.routingKey, headers);
+    let keys: string | string[] = p.routingKey;
+    if (headers !== undefined) {
+      const invalid = validateRoutingHeaders(headers);
+      if (invalid !== null) throw new ChannelError(406, invalid);
+      keys = routingKeysFor(p.routingKey, headers);
+    }
     let msg: Message;
     if (headers !== undefined && hasBcc(headers)) {
       // BCC routes but is never delivered.
