@@ -22,6 +22,10 @@ export interface BackingQueue {
   ack(entry: QueueEntry): void;
   /** Drops every ready entry; returns them in order. */
   purge(): QueueEntry[];
+  /** Removes and returns the head if it has expired by `now`; only heads are looked at. */
+  expiredHead(now: number): QueueEntry | undefined;
+  /** The earliest expiry among heads (epoch ms), or 0 if no head expires. */
+  nextExpiry(): number;
 }
 
 /**
@@ -83,6 +87,16 @@ export class MemoryBackingQueue implements BackingQueue {
     let e: QueueEntry | undefined;
     while ((e = this.fetch()) !== undefined) out.push(e);
     return out;
+  }
+
+  expiredHead(now: number): QueueEntry | undefined {
+    const head = this.peek();
+    if (head === undefined || head.expiresAt === 0 || head.expiresAt > now) return undefined;
+    return this.fetch();
+  }
+
+  nextExpiry(): number {
+    return this.peek()?.expiresAt ?? 0;
   }
 
   private takeFromRequeued(): boolean {

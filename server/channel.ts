@@ -11,8 +11,8 @@ import {
   type BasicPublish,
   type Method,
 } from '../amqp/generated/methods.js';
-import { Typed, type FieldTable, type FieldValue } from '../amqp/table.js';
-import { fieldType, INTEGER_TYPES, typeName } from './equivalence.js';
+import type { FieldTable, FieldValue } from '../amqp/table.js';
+import { expectInteger, raw } from './queue-args.js';
 import { ContentAssembler } from './content-assembler.js';
 import { Consumer, type ConsumerChannel } from './consumer.js';
 import type { Message, QueueEntry } from './message.js';
@@ -342,9 +342,7 @@ function methodName(id: number): string {
 
 function integerArg(v: unknown, name: string, q: Queue): number | undefined {
   if (v === undefined) return undefined;
-  const type = fieldType(v as FieldValue);
-  if (!INTEGER_TYPES.has(type)) {
-    throw new ChannelError(406, `invalid arg '${name}' for ${q.resource}: "expected integer, got ${typeName(type)}"`);
-  }
-  return Number(v instanceof Typed ? v.value : v);
+  const err = expectInteger(v as FieldValue);
+  if (err !== null) throw new ChannelError(406, `invalid arg '${name}' for ${q.resource}: ${err}`);
+  return Number(raw(v as FieldValue));
 }

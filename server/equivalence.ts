@@ -1,42 +1,19 @@
 import { ChannelError } from '../amqp/errors.js';
-import { Typed, type FieldTable, type FieldValue } from '../amqp/table.js';
+import type { FieldTable, FieldValue } from '../amqp/table.js';
+import { erlTypeAtom } from '../routing/erl-term.js';
+import { raw } from './queue-args.js';
 
-// RabbitMQ's names for field types, as its inequivalent-arg messages print them.
-const TYPE_NAME: Record<string, string> = {
-  t: 'bool', b: 'byte', B: 'unsignedbyte', s: 'short', u: 'unsignedshort', I: 'signedint',
-  i: 'unsignedint', l: 'long', f: 'float', d: 'double', D: 'decimal', S: 'longstr',
-  A: 'array', T: 'timestamp', F: 'table', V: 'void', x: 'binary',
-};
+const INT_ATOMS = new Set(['byte', 'unsignedbyte', 'short', 'unsignedshort', 'signedint', 'unsignedint', 'long']);
 
-export const INTEGER_TYPES: ReadonlySet<string> = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l']);
-
-export function typeName(t: string): string {
-  return TYPE_NAME[t] ?? t;
-}
-
-export function fieldType(v: FieldValue): string {
-  if (v instanceof Typed) return v.type;
-  if (typeof v === 'boolean') return 't';
-  if (typeof v === 'string') return 'S';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'I' : 'd';
-  if (typeof v === 'bigint') return 'l';
-  if (v === null) return 'V';
-  if (Buffer.isBuffer(v)) return 'x';
-  if (Array.isArray(v)) return 'A';
-  return 'F';
-}
-
-function typeClass(t: string): string {
-  if (INTEGER_TYPES.has(t)) return 'int';
-  if (t === 'f' || t === 'd') return 'float';
-  return t;
+function typeClass(atom: string): string {
+  if (INT_ATOMS.has(atom)) return 'int';
+  if (atom === 'float' || atom === 'double') return 'float';
+  return atom;
 }
 
 function plainValue(v: FieldValue): unknown {
-  const x = v instanceof Typed ? v.value : v;
-  if (typeof x === 'bigint') return Number(x);
-  if (Buffer.isBuffer(x)) return x.toString();
-  return x;
+  const x = raw(v);
+  return Buffer.isBuffer(x) ? x.toString() : x;
 }
 
 function show(v: unknown): string {
@@ -64,7 +41,7 @@ export function assertArgsEquivalence(current: FieldTable, received: FieldTable,
     const b = received[key];
     if (a === undefined && b === undefined) continue;
     if (a !== undefined && b !== undefined) {
-      if (typeClass(fieldType(a)) === typeClass(fieldType(b)) && valueEqual(a, b)) continue;
+      if (typeClass(erlTypeAtom(a)) === typeClass(erlTypeAtom(b)) && valueEqual(a, b)) continue;
       // Present on both sides: RabbitMQ compares bare values whatever the types.
       assertFieldEquivalence(show(plainValue(a)), show(plainValue(b)), resource, key);
       continue;
@@ -78,7 +55,7 @@ export function assertArgsEquivalence(current: FieldTable, received: FieldTable,
 
 function describe(v: FieldValue | undefined): string {
   if (v === undefined) return 'none';
-  return `the value '${show(plainValue(v))}' of type '${TYPE_NAME[fieldType(v)]}'`;
+  return `the value '${show(plainValue(v))}' of type '${erlTypeAtom(v)}'`;
 }
 
 /** The queue arguments RabbitMQ compares on redeclare. */

@@ -14,6 +14,10 @@ export class Message {
     public readonly props: Buffer,
     public readonly properties: BasicProperties,
     public readonly body: Buffer,
+    /** Every key it was routed with: the routing key, CC and BCC (dead-lettering reuses them). */
+    public readonly routingKeys: string | readonly string[],
+    /** Per-message TTL from the `expiration` property, in ms; -1 when absent. */
+    public readonly ttl: number,
   ) {}
 
   get persistent(): boolean {
@@ -28,6 +32,10 @@ export class QueueEntry {
   deliveryTag = 0;
   /** The consumer holding it unacked (null for basic.get or when not delivered). */
   consumer: Consumer | null = null;
+  /** Epoch ms after which it is dead; 0 = never. Kept across requeues, as in RabbitMQ. */
+  expiresAt = 0;
+  /** Coarse time of delivery while unacked, for the consumer timeout. */
+  deliveredAt = 0;
 
   constructor(
     public readonly msg: Message,

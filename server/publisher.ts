@@ -5,8 +5,9 @@ import type { BasicPublish, Method } from '../amqp/generated/methods.js';
 import { Reader } from '../amqp/reader.js';
 import { Writer } from '../amqp/writer.js';
 import { hasBcc, routingKeysFor, stripBcc, validateRoutingHeaders } from '../routing/sender-selected.js';
-import { REQUEUE, type AckAction, type Channel } from './channel.js';
+import { DISCARD, REQUEUE, type AckAction, type Channel } from './channel.js';
 import { Message, type QueueEntry } from './message.js';
+import { parseExpiration } from './queue-args.js';
 import type { Queue } from './queue.js';
 
 const MODE_NONE = 0;
@@ -34,6 +35,8 @@ export class Publisher {
   /** Highest sequence number confirmed to the client, and the highest ready to confirm. */
   private confirmedUpTo = 0;
   private confirmUpTo = 0;
+  /** Sequence numbers to nack at the next flush, ascending. */
+  private readonly nacks: number[] = [];
   private txPublishes: TxPublish[] = [];
   private txAcks: TxAck[] = [];
   private readonly routed = new Set<Queue>();
@@ -76,6 +79,7 @@ export class Publisher {
     if (properties.userId !== undefined && properties.userId !== session.user) {
       throw new ChannelError(406, `user_id property set to '${properties.userId}' but authenticated user was '${session.user}'`);
     }
+    const ttl = properties.expiration === undefined ? -1 : parseExpiration(properties.expiration);
     const headers = properties.headers;
     let keys: string | string[] = p.routingKey;
     if (headers !== undefined) {
@@ -87,9 +91,9 @@ export class Publisher {
     if (headers !== undefined && hasBcc(headers)) {
       // BCC routes but is never delivered.
       const clean: BasicProperties = { ...properties, headers: stripBcc(headers) };
-      msg = new Message(p.exchange, p.routingKey, encodeProps(clean), clean, body);
+      msg = new Message(p.exchange, p.routingKey, encodeProps(clean), clean, body, keys, ttl);
     } else {
-      msg = new Message(p.exchange, p.routingKey, props, properties, body);
+      msg = new Message(p.exchange, p.routingKey, props, properties, body, keys, ttl);
     }
     const routed = this.routed;
     routed.clear();
@@ -98,21 +102,35 @@ export class Publisher {
       this.txPublishes.push({ msg, queues: [...routed], mandatory: p.mandatory });
       return;
     }
+    let refused = false;
     if (routed.size === 0) {
       if (p.mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
     } else {
-      for (const q of routed) q.enqueue(msg);
+      for (const q of routed) if (!q.enqueue(msg)) refused = true;
     }
     if (this.mode === MODE_CONFIRM) {
-      this.confirmUpTo = ++this.publishSeq;
+      const seq = ++this.publishSeq;
+      // A queue that refused it (overflow reject-publish) makes it a nack; the others keep it.
+      if (refused) this.nacks.push(seq);
+      this.confirmUpTo = seq;
       session.confirmPending(this.ch);
     }
   }
 
-  /** Writes the confirms collected this turn as one ack (multiple when it covers several). */
+  /**
+   * Writes the confirms collected this turn: runs of acks as one multiple ack each,
+   * nacks one by one, in sequence order.
+   */
   flushConfirms(): void {
     if (this.confirmUpTo <= this.confirmedUpTo || !this.ch.open) return;
-    this.ch.sendConfirm(this.confirmUpTo, this.confirmUpTo - this.confirmedUpTo > 1, true);
+    let from = this.confirmedUpTo;
+    for (const n of this.nacks) {
+      if (n - 1 > from) this.ch.sendConfirm(n - 1, n - 1 - from > 1, true);
+      this.ch.sendConfirm(n, false, false);
+      from = n;
+    }
+    this.nacks.length = 0;
+    if (this.confirmUpTo > from) this.ch.sendConfirm(this.confirmUpTo, this.confirmUpTo - from > 1, true);
     this.confirmedUpTo = this.confirmUpTo;
   }
 
@@ -192,6 +210,7 @@ export class Publisher {
 function apply(ch: Channel, e: QueueEntry, action: AckAction): void {
   ch.release(e);
   if (action === REQUEUE) e.queue.requeue(e);
+  else if (action === DISCARD) e.queue.reject(e);
   else e.queue.settle(e);
 }
 

@@ -10,8 +10,11 @@ import {
   EXCHANGE_EQUIVALENCE_KEYS,
   QUEUE_EQUIVALENCE_KEYS,
 } from './equivalence.js';
+import { deadLetter } from './dead-letter.js';
 import { Exchange } from './exchange.js';
-import { Queue, type QueueOwner } from './queue.js';
+import type { Message } from './message.js';
+import { queueSettings, validateQueueArgs } from './queue-args.js';
+import { Queue, type DeathReason, type QueueHost, type QueueOwner } from './queue.js';
 
 const EMPTY: FieldTable = {};
 
@@ -33,7 +36,7 @@ export interface QueueSpec {
 }
 
 /** A virtual host: its exchanges, queues and bindings, and the rules for changing them. */
-export class VirtualHost {
+export class VirtualHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   readonly router: Router<Queue>;
@@ -115,6 +118,7 @@ export class VirtualHost {
   }
 
   declareQueue(spec: QueueSpec, owner: QueueOwner): { queue: Queue; created: boolean } {
+    validateQueueArgs(spec.args, this.qres(spec.name));
     const existing = this.queues.get(spec.name);
     if (existing !== undefined) {
       // Strict: the exclusive flag must match as well as the owner.
@@ -123,11 +127,12 @@ export class VirtualHost {
       assertFieldEquivalence(existing.durable, spec.durable, res, 'durable');
       assertFieldEquivalence(existing.autoDelete, spec.autoDelete, res, 'auto_delete');
       assertArgsEquivalence(existing.args, spec.args, res, QUEUE_EQUIVALENCE_KEYS);
+      existing.touch();
       return { queue: existing, created: false };
     }
-    const q = new Queue(spec.name, this.name, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, (u) =>
-      this.deleteQueue(u),
-    );
+    checkQueueType(spec, this.qres(spec.name));
+    const settings = queueSettings(spec.args, null);
+    const q = new Queue(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
     this.queues.set(spec.name, q);
     return { queue: q, created: true };
   }
@@ -138,6 +143,10 @@ export class VirtualHost {
     this.queues.delete(q.name);
     for (const x of this.exchanges.values()) this.unbindAllFrom(x, q);
     return q.delete();
+  }
+
+  deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
+    deadLetter(this, q, msg, reason);
   }
 
   bindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable): void {
@@ -194,6 +203,17 @@ export class VirtualHost {
 }
 
 type ExchangeMatcher = import('../routing/exchange.js').Exchange<Queue | Exchange>;
+
+/**
+ * Quorum and stream queues are served as classic queues here, but their declaration rules
+ * are RabbitMQ's, so that code which works on Warren also declares on RabbitMQ.
+ */
+function checkQueueType(spec: QueueSpec, resource: string): void {
+  const t = spec.args['x-queue-type'];
+  if (t !== 'quorum' && t !== 'stream') return;
+  const bad = spec.autoDelete ? 'auto-delete' : spec.exclusive ? 'exclusive-owner' : !spec.durable ? 'non-durable' : null;
+  if (bad !== null) throw new ChannelError(406, `invalid property '${bad}' for ${resource}`);
+}
 
 function defaultExchangeError(): ChannelError {
   return new ChannelError(403, 'operation not permitted on the default exchange');

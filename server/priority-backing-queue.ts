@@ -1,0 +1,97 @@
+import { MemoryBackingQueue, type BackingQueue } from './backing-queue.js';
+import type { QueueEntry } from './message.js';
+
+/**
+ * Backing queue for x-max-priority: one FIFO per priority level, served highest first.
+ * A message without a priority counts as 0; one above the maximum counts as the maximum.
+ */
+export class PriorityBackingQueue implements BackingQueue {
+  private readonly levels: (MemoryBackingQueue | undefined)[];
+  private count = 0;
+  private byteCount = 0;
+
+  constructor(private readonly maxPriority: number) {
+    this.levels = new Array<MemoryBackingQueue | undefined>(maxPriority + 1);
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  get bytes(): number {
+    return this.byteCount;
+  }
+
+  private level(e: QueueEntry): MemoryBackingQueue {
+    const p = e.msg.properties.priority ?? 0;
+    const i = p > this.maxPriority ? this.maxPriority : p;
+    return (this.levels[i] ??= new MemoryBackingQueue());
+  }
+
+  private top(): MemoryBackingQueue | undefined {
+    for (let i = this.maxPriority; i >= 0; i--) {
+      const l = this.levels[i];
+      if (l !== undefined && l.length > 0) return l;
+    }
+    return undefined;
+  }
+
+  publish(entry: QueueEntry): void {
+    this.level(entry).publish(entry);
+    this.count++;
+    this.byteCount += entry.msg.body.length;
+  }
+
+  fetch(): QueueEntry | undefined {
+    const e = this.top()?.fetch();
+    if (e !== undefined) {
+      this.count--;
+      this.byteCount -= e.msg.body.length;
+    }
+    return e;
+  }
+
+  peek(): QueueEntry | undefined {
+    return this.top()?.peek();
+  }
+
+  requeue(entry: QueueEntry): void {
+    this.level(entry).requeue(entry);
+    this.count++;
+    this.byteCount += entry.msg.body.length;
+  }
+
+  ack(_entry: QueueEntry): void {}
+
+  purge(): QueueEntry[] {
+    const out: QueueEntry[] = [];
+    let e: QueueEntry | undefined;
+    while ((e = this.fetch()) !== undefined) out.push(e);
+    return out;
+  }
+
+  /** Each level's head is checked: every level is its own queue for expiry. */
+  expiredHead(now: number): QueueEntry | undefined {
+    for (let i = this.maxPriority; i >= 0; i--) {
+      const l = this.levels[i];
+      if (l === undefined) continue;
+      const e = l.expiredHead(now);
+      if (e !== undefined) {
+        this.count--;
+        this.byteCount -= e.msg.body.length;
+        return e;
+      }
+    }
+    return undefined;
+  }
+
+  nextExpiry(): number {
+    let next = 0;
+    for (const l of this.levels) {
+      if (l === undefined) continue;
+      const t = l.nextExpiry();
+      if (t !== 0 && (next === 0 || t < next)) next = t;
+    }
+    return next;
+  }
+}
