@@ -32,11 +32,12 @@ export function deadLetter(vhost: VirtualHost, q: Queue, msg: Message, reason: D
     keys = msg.routingKeys;
   }
   const deaths = updateDeaths(headers, q.name, reason, msg, cc);
-  const next: BasicProperties = { ...props, headers, expiration: undefined };
+  // rabbit_misc:set_table_value sorts the table, so dead-lettered headers come out sorted.
+  const next: BasicProperties = { ...props, headers: sortTable(headers), expiration: undefined };
   writeProperties(propsWriter, next);
   const out = new Message(dlxName, typeof keys === 'string' ? keys : keys[0]!, propsWriter.take(), next, msg.body, keys, -1);
   routed.clear();
-  vhost.router.route(dlx, keys, headers, routed);
+  vhost.router.route(dlx, keys, next.headers, routed);
   // Copy: a target queue may dead-letter again while we iterate, reusing `routed`.
   const targets = [...routed];
   for (const target of targets) {
