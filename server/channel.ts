@@ -16,6 +16,7 @@ import { expectInteger, raw } from './queue-args.js';
 import { ContentAssembler } from './content-assembler.js';
 import { Consumer, type ConsumerChannel } from './consumer.js';
 import type { Message, QueueEntry } from './message.js';
+import { REPLY_TO, type ReplyConsumer } from './direct-reply-to.js';
 import { Publisher } from './publisher.js';
 import type { Queue } from './queue.js';
 import { generateName } from './naming.js';
@@ -36,6 +37,8 @@ export class Channel implements ConsumerChannel {
   /** Queue name that '' stands for in queue methods: the last one declared on this channel. */
   lastQueue: string | null = null;
   readonly consumers = new Map<string, Consumer>();
+  /** This channel's direct reply-to consumer, if it has one. */
+  replyConsumer: ReplyConsumer | null = null;
   /** Unacked deliveries by tag; Map order is tag order. */
   readonly unacked = new Map<number, QueueEntry>();
   private deliveryTag = 0;
@@ -192,9 +195,16 @@ export class Channel implements ConsumerChannel {
   }
 
   private consume(queueName: string, tag: string, noAck: boolean, exclusive: boolean, nowait: boolean, args: FieldTable): void {
-    const q = this.session.vhost.queueOrDie(this.queueName(queueName), this.session);
     if (tag === '') tag = generateName('amq.ctag');
-    else if (this.consumers.has(tag)) throw new ConnectionError(530, `attempt to reuse consumer tag '${tag}'`);
+    else if (this.consumers.has(tag) || this.replyConsumer?.tag === tag) {
+      throw new ConnectionError(530, `attempt to reuse consumer tag '${tag}'`);
+    }
+    if (queueName === REPLY_TO) {
+      this.replyConsumer = this.session.vhost.replies.register(this, tag, noAck);
+      if (!nowait) this.reply({ id: M.BasicConsumeOk, consumerTag: tag });
+      return;
+    }
+    const q = this.session.vhost.queueOrDie(this.queueName(queueName), this.session);
     if (q.hasExclusiveConsumer() || (exclusive && q.consumerCount > 0)) {
       throw new ChannelError(403, `${q.resource} in exclusive use`);
     }
@@ -210,6 +220,8 @@ export class Channel implements ConsumerChannel {
     if (c !== undefined) {
       this.consumers.delete(tag);
       c.queue.removeConsumer(c);
+    } else if (this.replyConsumer !== null && this.replyConsumer.tag === tag) {
+      this.dropReplyConsumer();
     }
     if (!nowait) this.reply({ id: M.BasicCancelOk, consumerTag: tag });
   }
@@ -246,6 +258,16 @@ export class Channel implements ConsumerChannel {
     endFrame(w, at);
     writeContent(w, this.id, CLASS.basic, msg.props, msg.body, this.session.frameMax);
     this.session.scheduleFlush();
+  }
+
+  nextDeliveryTag(): number {
+    return ++this.deliveryTag;
+  }
+
+  private dropReplyConsumer(): void {
+    if (this.replyConsumer === null) return;
+    this.session.vhost.replies.unregister(this.replyConsumer);
+    this.replyConsumer = null;
   }
 
   /** Assigns the next delivery tag and, unless no-ack, holds the entry until it is settled. */
@@ -324,6 +346,7 @@ export class Channel implements ConsumerChannel {
     if (this.state === State.Closed) return;
     this.assembler.reset();
     this.publisher.teardown();
+    this.dropReplyConsumer();
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
     this.requeueAll();

@@ -6,6 +6,7 @@ import { Reader } from '../amqp/reader.js';
 import { Writer } from '../amqp/writer.js';
 import { hasBcc, routingKeysFor, stripBcc, validateRoutingHeaders } from '../routing/sender-selected.js';
 import { DISCARD, REQUEUE, type AckAction, type Channel } from './channel.js';
+import { REPLY_TO, REPLY_TO_PREFIX } from './direct-reply-to.js';
 import { Message, type QueueEntry } from './message.js';
 import { parseExpiration } from './queue-args.js';
 import type { Queue } from './queue.js';
@@ -76,6 +77,14 @@ export class Publisher {
     const x = vhost.exchangeOrDie(p.exchange);
     if (x.internal) throw new ChannelError(403, `cannot publish to internal ${vhost.xres(x.name)}`);
     const properties = readProperties(reader.reset(props, 0, props.length));
+    let rewritten = false;
+    if (properties.replyTo === REPLY_TO) {
+      // The requester asks for replies on its reply consumer: give them its address.
+      const rc = this.ch.replyConsumer;
+      if (rc === null) throw new ChannelError(406, 'fast reply consumer does not exist');
+      properties.replyTo = rc.address;
+      rewritten = true;
+    }
     if (properties.userId !== undefined && properties.userId !== session.user) {
       throw new ChannelError(406, `user_id property set to '${properties.userId}' but authenticated user was '${session.user}'`);
     }
@@ -93,10 +102,14 @@ export class Publisher {
       const clean: BasicProperties = { ...properties, headers: stripBcc(headers) };
       msg = new Message(p.exchange, p.routingKey, encodeProps(clean), clean, body, keys, ttl);
     } else {
-      msg = new Message(p.exchange, p.routingKey, props, properties, body, keys, ttl);
+      msg = new Message(p.exchange, p.routingKey, rewritten ? encodeProps(properties) : props, properties, body, keys, ttl);
     }
     const routed = this.routed;
     routed.clear();
+    if (p.exchange === '' && p.routingKey.startsWith(REPLY_TO_PREFIX)) {
+      this.publishReply(msg, p.mandatory);
+      return;
+    }
     vhost.router.route(x, keys, headers, routed);
     if (this.mode === MODE_TX) {
       this.txPublishes.push({ msg, queues: [...routed], mandatory: p.mandatory });
@@ -108,13 +121,24 @@ export class Publisher {
     } else {
       for (const q of routed) if (!q.enqueue(msg)) refused = true;
     }
-    if (this.mode === MODE_CONFIRM) {
-      const seq = ++this.publishSeq;
-      // A queue that refused it (overflow reject-publish) makes it a nack; the others keep it.
-      if (refused) this.nacks.push(seq);
-      this.confirmUpTo = seq;
-      session.confirmPending(this.ch);
-    }
+    this.confirm(refused);
+  }
+
+  /** A reply to a direct reply-to requester: straight to its channel, or dropped if it has gone. */
+  private publishReply(msg: Message, mandatory: boolean): void {
+    const rc = this.ch.session.vhost.replies.lookup(msg.routingKey);
+    if (rc !== undefined && rc.channel.open) rc.deliver(msg);
+    else if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
+    this.confirm(false);
+  }
+
+  private confirm(refused: boolean): void {
+    if (this.mode !== MODE_CONFIRM) return;
+    const seq = ++this.publishSeq;
+    // A queue that refused it (overflow reject-publish) makes it a nack; the others keep it.
+    if (refused) this.nacks.push(seq);
+    this.confirmUpTo = seq;
+    this.ch.session.confirmPending(this.ch);
   }
 
   /**

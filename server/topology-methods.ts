@@ -2,6 +2,7 @@ import { M } from '../amqp/generated/constants.js';
 import type { Method } from '../amqp/generated/methods.js';
 import { ChannelError } from '../amqp/errors.js';
 import type { Channel } from './channel.js';
+import { REPLY_TO } from './direct-reply-to.js';
 import { generateName } from './naming.js';
 
 /** exchange.* and queue.* methods. Returns false for any other method. */
@@ -33,6 +34,11 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
     case M.QueueDeclare: {
       let name = m.queue;
       if (m.passive) {
+        if (name === REPLY_TO || vh.replies.lookup(name) !== undefined) {
+          // RabbitMQ answers for the pseudo-queue with no messages and one consumer.
+          if (!m.nowait) ch.reply({ id: M.QueueDeclareOk, queue: name, messageCount: 0, consumerCount: 1 });
+          return true;
+        }
         const q = vh.queueOrDie(ch.queueName(name), session);
         ch.lastQueue = q.name;
         if (!m.nowait) ch.reply({ id: M.QueueDeclareOk, queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });

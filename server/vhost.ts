@@ -11,6 +11,7 @@ import {
   QUEUE_EQUIVALENCE_KEYS,
 } from './equivalence.js';
 import { deadLetter } from './dead-letter.js';
+import { ReplyRegistry } from './direct-reply-to.js';
 import { Exchange } from './exchange.js';
 import type { Message } from './message.js';
 import { queueSettings, validateQueueArgs } from './queue-args.js';
@@ -41,6 +42,7 @@ export class VirtualHost implements QueueHost {
   readonly queues = new Map<string, Queue>();
   readonly router: Router<Queue>;
   readonly defaultExchange: Exchange;
+  readonly replies = new ReplyRegistry();
 
   constructor(readonly name: string) {
     this.router = new Router<Queue>((n) => this.exchanges.get(n));
