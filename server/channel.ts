@@ -275,6 +275,7 @@ export class Channel implements ConsumerChannel {
     const tag = ++this.deliveryTag;
     entry.queue.delivered(entry, noAck);
     if (!noAck) {
+      entry.deliveredAt = this.session.now;
       entry.deliveryTag = tag;
       entry.consumer = c;
       if (c !== null) c.unacked++;
@@ -334,6 +335,27 @@ export class Channel implements ConsumerChannel {
 
   private scheduleConsumerQueues(): void {
     for (const c of this.consumers.values()) if (!c.queue.deleted) scheduleDispatch(c.queue);
+  }
+
+  /**
+   * Closes the channel when its oldest unacked delivery is older than the consumer
+   * timeout (the queue's x-consumer-timeout, else the broker's), as RabbitMQ checks it.
+   */
+  checkConsumerTimeout(now: number): void {
+    if (this.state !== State.Open) return;
+    const oldest = this.unacked.values().next();
+    if (oldest.done === true) return;
+    const e = oldest.value;
+    const timeout = e.queue.settings.consumerTimeout ?? this.session.consumerTimeout;
+    if (now - e.deliveredAt <= timeout) return;
+    this.currentMethod = 0;
+    this.fail(
+      new ChannelError(
+        406,
+        `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${timeout} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+      ),
+    );
+    this.session.scheduleFlush();
   }
 
   /** The connection can take more bytes again. */

@@ -22,6 +22,8 @@ export interface BrokerConfig {
   vhosts: string[];
   /** Users that may only log in from loopback addresses (RabbitMQ's loopback_users). */
   loopbackUsers: string[];
+  /** ms a delivery may stay unacked before its channel is closed (RabbitMQ's consumer_timeout). */
+  consumerTimeout: number;
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
@@ -36,6 +38,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   users: [{ name: 'guest', password: 'guest', tags: ['administrator'] }],
   vhosts: ['/'],
   loopbackUsers: ['guest'],
+  consumerTimeout: 30 * 60 * 1000,
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -48,6 +51,7 @@ const ALIASES: Record<string, keyof BrokerConfig> = {
   channel_max: 'channelMax',
   max_message_size: 'maxMessageSize',
   loopback_users: 'loopbackUsers',
+  consumer_timeout: 'consumerTimeout',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

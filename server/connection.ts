@@ -85,6 +85,14 @@ export class Connection implements Session, FrameSink {
     return this.broker.config.maxMessageSize;
   }
 
+  get consumerTimeout(): number {
+    return this.broker.config.consumerTimeout;
+  }
+
+  get now(): number {
+    return this.broker.now;
+  }
+
   private onData(chunk: Buffer): void {
     this.lastReceived = this.broker.now;
     if (this.state === State.Closed) return;
@@ -338,6 +346,7 @@ export class Connection implements Session, FrameSink {
       this.destroy();
       return;
     }
+    if (this.state === State.Running) for (const ch of this.channels.values()) ch.checkConsumerTimeout(now);
     if (this.heartbeat === 0 || this.state < State.Opening || this.state >= State.Closing) return;
     const interval = this.heartbeat * 1000;
     if (now - this.lastReceived >= 2 * interval) {

@@ -19,6 +19,10 @@ export interface Session extends QueueOwner {
   /** Negotiated frame_max, used to split outgoing bodies. */
   readonly frameMax: number;
   readonly maxMessageSize: number;
+  /** The broker's consumer_timeout in ms. */
+  readonly consumerTimeout: number;
+  /** Coarse clock (ms), updated once a second. */
+  readonly now: number;
   /** False while the socket has more queued than it wants: deliveries pause. */
   readonly writable: boolean;
   readonly capabilities: ClientCapabilities;
