@@ -4,6 +4,8 @@ import { pino, type Logger } from 'pino';
 import type { FieldTable } from '../amqp/table.js';
 import { resolveConfig, type BrokerConfig, type UserConfig } from './config.js';
 import { Connection } from './connection.js';
+import { ControlServer } from './control.js';
+import { PolicyError, validatePolicy } from './policy.js';
 import { VirtualHost } from './vhost.js';
 
 const VERSION = '0.1.0';
@@ -20,12 +22,19 @@ export class Broker {
   now = Date.now();
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private control: ControlServer | null = null;
 
   constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
     this.config = resolveConfig(config);
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
     for (const v of this.config.vhosts) this.vhosts.set(v, new VirtualHost(v));
     for (const u of this.config.users) this.users.set(u.name, u);
+    for (const p of this.config.policies) {
+      const policy = validatePolicy(p);
+      const vhost = this.vhosts.get(policy.vhost);
+      if (vhost === undefined) throw new PolicyError(`policy '${policy.name}': no vhost '${policy.vhost}'`);
+      vhost.setPolicy(policy);
+    }
     this.serverProperties = {
       product: 'Warren',
       version: VERSION,
@@ -47,8 +56,16 @@ export class Broker {
     };
   }
 
-  /** Starts listening; resolves with the bound address. */
-  listen(): Promise<AddressInfo> {
+  /** Starts listening (and the control socket, if configured); resolves with the bound address. */
+  async listen(): Promise<AddressInfo> {
+    if (this.config.controlSocket !== '') {
+      this.control = new ControlServer(this, this.config.controlSocket);
+      await this.control.listen();
+    }
+    return this.listenAmqp();
+  }
+
+  private listenAmqp(): Promise<AddressInfo> {
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     this.timer = setInterval(() => this.tick(), 1000);
@@ -86,6 +103,7 @@ export class Broker {
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const c of this.connections) c.socket.destroy();
     await closed;
+    await this.control?.close();
     this.log.info('broker stopped');
   }
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Broker } from './broker.js';
-import { loadConfigFile, type BrokerConfig } from './config.js';
+import { DEFAULT_CONFIG, loadConfigFile, type BrokerConfig } from './config.js';
+import { controlRequest, type ControlRequest } from './control.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -38,7 +40,15 @@ program
     }
     const cli: Partial<BrokerConfig> = { port: opts.port, host: opts.host, dataDir: opts.dataDir, logLevel: opts.logLevel };
     for (const k of Object.keys(cli) as (keyof BrokerConfig)[]) if (cli[k] === undefined) delete cli[k];
-    const broker = new Broker({ ...fileConfig, ...cli });
+    let broker: Broker;
+    try {
+      const merged = { ...fileConfig, ...cli };
+      const dataDir = merged.dataDir ?? DEFAULT_CONFIG.dataDir;
+      broker = new Broker({ controlSocket: join(dataDir, 'warren.sock'), ...merged });
+    } catch (err) {
+      console.error(`warren: ${(err as Error).message}`);
+      process.exit(2);
+    }
     mkdirSync(broker.config.dataDir, { recursive: true });
     try {
       await broker.listen();
@@ -59,6 +69,80 @@ program
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+
+interface ControlOptions {
+  dataDir: string;
+  vhost: string;
+}
+
+/** Sends one request to the running broker; prints its error and exits non-zero on failure. */
+async function control(opts: ControlOptions, req: ControlRequest): Promise<unknown> {
+  const path = join(opts.dataDir, 'warren.sock');
+  let reply;
+  try {
+    reply = await controlRequest(path, { ...req, vhost: opts.vhost });
+  } catch (err) {
+    console.error(`warren: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  if (!reply.ok) {
+    console.error(`warren: ${reply.error}`);
+    process.exit(1);
+  }
+  return reply.result;
+}
+
+const policy = program.command('policy').description('manage policies of a running broker (like rabbitmqctl set_policy)');
+const controlOpts = (c: Command): Command =>
+  c.option('-d, --data-dir <dir>', 'data directory of the running broker', './data').option('--vhost <vhost>', 'virtual host', '/');
+
+controlOpts(
+  policy
+    .command('set <name> <pattern> <definition>')
+    .description('set a policy; definition is JSON, e.g. \'{"max-length":1000,"overflow":"reject-publish"}\'')
+    .option('--priority <n>', 'priority (higher wins)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
+      return n;
+    })
+    .option('--apply-to <kind>', 'queues, exchanges or all', 'all'),
+).action(async (name: string, pattern: string, definition: string, opts: ControlOptions & { priority?: number; applyTo: string }) => {
+  let def: unknown;
+  try {
+    def = JSON.parse(definition);
+  } catch (err) {
+    console.error(`warren: the definition is not valid JSON: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  await control(opts, { cmd: 'policy.set', name, pattern, definition: def, priority: opts.priority ?? 0, applyTo: opts.applyTo });
+  console.log(`Setting policy "${name}" for pattern "${pattern}" to "${definition}" with priority "${opts.priority ?? 0}" for vhost "${opts.vhost}"`);
+});
+
+controlOpts(policy.command('clear <name>').description('clear a policy')).action(async (name: string, opts: ControlOptions) => {
+  await control(opts, { cmd: 'policy.clear', name });
+  console.log(`Clearing policy "${name}" on vhost "${opts.vhost}"`);
+});
+
+controlOpts(policy.command('list').description('list policies').option('--json', 'print JSON')).action(
+  async (opts: ControlOptions & { json?: boolean }) => {
+    const list = (await control(opts, { cmd: 'policy.list' })) as {
+      vhost: string;
+      name: string;
+      pattern: string;
+      applyTo: string;
+      definition: unknown;
+      priority: number;
+    }[];
+    if (opts.json === true) {
+      console.log(JSON.stringify(list, null, 2));
+      return;
+    }
+    const rows = [['vhost', 'name', 'pattern', 'apply-to', 'definition', 'priority']];
+    for (const p of list) rows.push([p.vhost, p.name, p.pattern, p.applyTo, JSON.stringify(p.definition), String(p.priority)]);
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  },
+);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`warren: ${err.message}`);

@@ -24,6 +24,19 @@ export interface BrokerConfig {
   loopbackUsers: string[];
   /** ms a delivery may stay unacked before its channel is closed (RabbitMQ's consumer_timeout). */
   consumerTimeout: number;
+  /** Policies applied at start, as `rabbitmqctl set_policy` would set them. */
+  policies: PolicyConfig[];
+  /** Path of the CLI control socket; '' = none. `warren start` uses <dataDir>/warren.sock. */
+  controlSocket: string;
+}
+
+export interface PolicyConfig {
+  vhost?: string;
+  name: string;
+  pattern: string;
+  definition: Record<string, unknown>;
+  priority?: number;
+  applyTo?: 'queues' | 'exchanges' | 'all';
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
@@ -39,6 +52,8 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   vhosts: ['/'],
   loopbackUsers: ['guest'],
   consumerTimeout: 30 * 60 * 1000,
+  policies: [],
+  controlSocket: '',
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.

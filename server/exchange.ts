@@ -7,7 +7,9 @@ import type { Queue } from './queue.js';
 /** A declared exchange: its definition plus the matcher that holds its bindings. */
 export class Exchange implements ExchangeNode<Queue> {
   readonly kind = 'exchange' as const;
-  readonly alternateExchange: string | null;
+  /** The argument's alternate exchange, else the policy's (the argument wins, as in RabbitMQ). */
+  alternateExchange: string | null;
+  private readonly argAlternate: string | null;
 
   constructor(
     readonly name: string,
@@ -19,7 +21,12 @@ export class Exchange implements ExchangeNode<Queue> {
     readonly router: Matcher<Queue | ExchangeNode<Queue>> | DefaultExchange<Queue>,
   ) {
     const ae = args['alternate-exchange'];
-    this.alternateExchange = typeof ae === 'string' ? ae : Buffer.isBuffer(ae) ? ae.toString() : null;
+    this.argAlternate = typeof ae === 'string' ? ae : Buffer.isBuffer(ae) ? ae.toString() : null;
+    this.alternateExchange = this.argAlternate;
+  }
+
+  applyPolicy(alternate: string | undefined): void {
+    this.alternateExchange = this.argAlternate ?? alternate ?? null;
   }
 
   get resource(): string {

@@ -302,6 +302,18 @@ export class Queue implements Routable {
 
   // ---- queue TTL (x-expires): deleted after going unused for that long.
 
+  /** New settings from a policy change: limits apply at once, TTLs to new messages. */
+  applySettings(s: QueueSettings): void {
+    const expiresChanged = s.expires !== this.settings.expires;
+    this.settings = s;
+    if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.dropHeadOverLimit();
+    if (expiresChanged) {
+      if (this.unusedTimer !== null) clearTimeout(this.unusedTimer);
+      this.unusedTimer = null;
+      this.touch();
+    }
+  }
+
   /** Records a use: declare, basic.get, consume, cancel. */
   touch(): void {
     const expires = this.settings.expires;

@@ -12,6 +12,7 @@ import {
 } from './equivalence.js';
 import { deadLetter } from './dead-letter.js';
 import { ReplyRegistry } from './direct-reply-to.js';
+import { PolicySet, type Policy } from './policy.js';
 import { Exchange } from './exchange.js';
 import type { Message } from './message.js';
 import { queueSettings, validateQueueArgs } from './queue-args.js';
@@ -43,6 +44,7 @@ export class VirtualHost implements QueueHost {
   readonly router: Router<Queue>;
   readonly defaultExchange: Exchange;
   readonly replies = new ReplyRegistry();
+  readonly policies = new PolicySet();
 
   constructor(readonly name: string) {
     this.router = new Router<Queue>((n) => this.exchanges.get(n));
@@ -96,6 +98,7 @@ export class VirtualHost implements QueueHost {
         throw new ChannelError(403, `exchange name '${spec.name}' contains reserved prefix 'amq.*'`);
       }
       x = new Exchange(spec.name, spec.type, spec.durable, spec.autoDelete, spec.internal, spec.args, matcher);
+      x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
       this.exchanges.set(spec.name, x);
       return x;
     }
@@ -133,7 +136,7 @@ export class VirtualHost implements QueueHost {
       return { queue: existing, created: false };
     }
     checkQueueType(spec, this.qres(spec.name));
-    const settings = queueSettings(spec.args, null);
+    const settings = queueSettings(spec.args, this.policies.match('queues', spec.name)?.definition ?? null);
     const q = new Queue(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
     this.queues.set(spec.name, q);
     return { queue: q, created: true };
@@ -145,6 +148,27 @@ export class VirtualHost implements QueueHost {
     this.queues.delete(q.name);
     for (const x of this.exchanges.values()) this.unbindAllFrom(x, q);
     return q.delete();
+  }
+
+  setPolicy(p: Policy): void {
+    this.policies.set(p);
+    this.reapplyPolicies();
+  }
+
+  clearPolicy(name: string): boolean {
+    const had = this.policies.clear(name);
+    if (had) this.reapplyPolicies();
+    return had;
+  }
+
+  /** Re-resolves every queue's settings and exchange's alternate after a policy change. */
+  private reapplyPolicies(): void {
+    for (const q of this.queues.values()) {
+      q.applySettings(queueSettings(q.args, this.policies.match('queues', q.name)?.definition ?? null));
+    }
+    for (const x of this.exchanges.values()) {
+      if (x.name !== '') x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
+    }
   }
 
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void {

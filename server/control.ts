@@ -1,0 +1,137 @@
+import { existsSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Broker } from './broker.js';
+import { PolicyError, validatePolicy } from './policy.js';
+
+/**
+ * The local control socket the CLI talks to (as rabbitmqctl talks to a node): a Unix
+ * socket in the data directory, one JSON request and one JSON reply per line. Only
+ * local users with access to the data directory can reach it.
+ */
+
+export interface ControlRequest {
+  cmd: string;
+  [key: string]: unknown;
+}
+
+export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };
+
+export function handleControl(broker: Broker, req: ControlRequest): ControlReply {
+  try {
+    const vhostName = typeof req['vhost'] === 'string' ? req['vhost'] : '/';
+    const vhost = broker.vhosts.get(vhostName);
+    if (vhost === undefined) return { ok: false, error: `no vhost '${vhostName}'` };
+    switch (req.cmd) {
+      case 'policy.set': {
+        const p = validatePolicy({ ...req, vhost: vhostName });
+        vhost.setPolicy(p);
+        broker.log.info({ vhost: vhostName, policy: p.name, pattern: p.pattern, applyTo: p.applyTo }, 'policy set');
+        return { ok: true, result: p };
+      }
+      case 'policy.clear': {
+        const name = String(req['name']);
+        if (!vhost.clearPolicy(name)) return { ok: false, error: `no policy '${name}' in vhost '${vhostName}'` };
+        broker.log.info({ vhost: vhostName, policy: name }, 'policy cleared');
+        return { ok: true, result: null };
+      }
+      case 'policy.list':
+        return { ok: true, result: vhost.policies.list() };
+      default:
+        return { ok: false, error: `unknown command '${req.cmd}'` };
+    }
+  } catch (err) {
+    if (err instanceof PolicyError) return { ok: false, error: err.message };
+    throw err;
+  }
+}
+
+export class ControlServer {
+  private server: Server | null = null;
+
+  constructor(
+    private readonly broker: Broker,
+    readonly path: string,
+  ) {}
+
+  async listen(): Promise<void> {
+    // A socket file left by a broker that died is in the way; a live one is not ours to take.
+    if (existsSync(this.path)) {
+      if (await isLive(this.path)) throw new Error(`another broker is already using ${this.path}`);
+      unlinkSync(this.path);
+    }
+    const server = createServer((s) => this.serve(s));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  private serve(socket: Socket): void {
+    let buf = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let reply: ControlReply;
+        try {
+          reply = handleControl(this.broker, JSON.parse(line) as ControlRequest);
+        } catch (err) {
+          reply = { ok: false, error: `bad request: ${(err as Error).message}` };
+        }
+        socket.write(JSON.stringify(reply) + '\n');
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server !== null) await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** One request to a running broker's control socket. */
+export function controlRequest(path: string, req: ControlRequest, timeoutMs = 5000): Promise<ControlReply> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path);
+    let buf = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no answer from the broker at ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.setEncoding('utf8');
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'is the broker running with this --data-dir?' : err.message;
+      reject(new Error(`cannot reach the broker at ${path}: ${why}`));
+    });
+    s.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      s.end();
+      resolve(JSON.parse(buf.slice(0, nl)) as ControlReply);
+    });
+    s.write(JSON.stringify(req) + '\n');
+  });
+}
