@@ -29,8 +29,9 @@ export abstract class AmqpError extends Error {
   constructor(
     readonly replyCode: number,
     detail: string,
-    readonly classId = 0,
-    readonly methodId = 0,
+    /** The failing method; 0/0 until the channel that ran it fills them in. */
+    public classId = 0,
+    public methodId = 0,
   ) {
     const text = `${REPLY_TEXT[replyCode] ?? 'ERROR'} - ${detail}`;
     super(text);

@@ -70,6 +70,7 @@ function printable(s: string, unicode: boolean): boolean {
 /** An Erlang binary as `~tp` prints it: <<"abc">>, <<"é"/utf8>> or <<1,2,3>>. */
 export function erlBinary(bytes: Buffer | string): string {
   const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+  if (buf.length === 0) return '<<>>';
   const text = buf.toString('utf8');
   if (printable(text, false)) return `<<"${quoteChars(text)}">>`;
   if (printable(text, true) && Buffer.from(text, 'utf8').equals(buf)) return `<<"${quoteChars(text)}"/utf8>>`;

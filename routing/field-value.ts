@@ -91,15 +91,56 @@ export function fieldEquals(x: FieldValue, y: FieldValue): boolean {
   if (a instanceof Typed) {
     return b instanceof Typed && a.type === b.type && sameUnknown(a.value, b.value);
   }
+  // Inside arrays and tables Erlang compares {Type, Value} pairs in wire order, so element
+  // types and table key order matter there, unlike at the top level.
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!fieldEquals(a[i]!, b[i]!)) return false;
+    for (let i = 0; i < a.length; i++) if (!exactEquals(a[i]!, b[i]!)) return false;
+    return true;
+  }
+  return isTable(a) && isTable(b) && exactEquals(a, b);
+}
+
+/** The wire type a value is (or will be) encoded with. */
+function wireType(v: FieldValue): string {
+  if (v instanceof Typed) return v.type === 'L' ? 'l' : v.type;
+  switch (typeof v) {
+    case 'boolean':
+      return 't';
+    case 'string':
+      return 'S';
+    case 'bigint':
+      return 'l';
+    case 'number':
+      if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) return 'I';
+      return Number.isSafeInteger(v) ? 'l' : 'd';
+    default:
+      break;
+  }
+  if (v === null) return 'V';
+  if (Buffer.isBuffer(v)) return 'x';
+  return Array.isArray(v) ? 'A' : 'F';
+}
+
+/** Erlang `==` on {Type, Value}: same wire type, equal value; tables in key order. */
+function exactEquals(x: FieldValue, y: FieldValue): boolean {
+  if (wireType(x) !== wireType(y)) return false;
+  const a = plainValue(x);
+  const b = plainValue(y);
+  if (a === b) return true;
+  if (typeof a === 'number' || typeof a === 'bigint') return (typeof b === 'number' || typeof b === 'bigint') && numEquals(a, b);
+  if (Buffer.isBuffer(a)) return Buffer.isBuffer(b) && a.equals(b);
+  if (a instanceof Typed) return b instanceof Typed && sameUnknown(a.value, b.value);
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!exactEquals(a[i]!, b[i]!)) return false;
     return true;
   }
   if (!isTable(a) || !isTable(b)) return false;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const k of keys) if (!Object.hasOwn(b, k) || !fieldEquals(a[k]!, b[k]!)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || !exactEquals(a[ka[i]!]!, b[kb[i]!]!)) return false;
   return true;
 }
 

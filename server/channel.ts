@@ -1,4 +1,4 @@
-import { ChannelError, ConnectionError } from '../amqp/errors.js';
+import { AmqpError, ChannelError, ConnectionError } from '../amqp/errors.js';
 import { endFrame, beginMethod, writeContent } from '../amqp/frame-writer.js';
 import { CLASS, M } from '../amqp/generated/constants.js';
 import {
@@ -72,6 +72,12 @@ export class Channel implements ConsumerChannel {
       const m = this.assembler.onFrame(type, buf, start, end);
       if (m !== null) this.handleMethod(m);
     } catch (err) {
+      if (!(err instanceof AmqpError)) throw err;
+      if (err.classId === 0 && err.methodId === 0) {
+        // Errors name the method that failed, as RabbitMQ's close frames do.
+        err.classId = this.currentMethod >>> 16;
+        err.methodId = this.currentMethod & 0xffff;
+      }
       if (err instanceof ChannelError) this.fail(err);
       else throw err;
     }
@@ -97,8 +103,7 @@ export class Channel implements ConsumerChannel {
 
   /** A soft error: close the channel with its code and text, then wait for close-ok. */
   fail(err: ChannelError): void {
-    const methodId = err.methodId !== 0 || err.classId !== 0 ? err.methodId : this.currentMethod & 0xffff;
-    const classId = err.methodId !== 0 || err.classId !== 0 ? err.classId : this.currentMethod >>> 16;
+    const { classId, methodId } = err;
     this.session.log.debug({ channel: this.id, code: err.replyCode, text: err.replyText }, 'channel error');
     this.teardown();
     this.state = State.Closing;

@@ -37,14 +37,16 @@ export function assertFieldEquivalence(current: unknown, received: unknown, reso
 /** RabbitMQ's assert_args_equivalence over the given keys. */
 export function assertArgsEquivalence(current: FieldTable, received: FieldTable, resource: string, keys: readonly string[]): void {
   for (const key of keys) {
-    const a = current[key];
-    const b = received[key];
+    const a = current[key] ?? IMPLIED[key];
+    const b = received[key] ?? IMPLIED[key];
     if (a === undefined && b === undefined) continue;
     if (a !== undefined && b !== undefined) {
       if (typeClass(erlTypeAtom(a)) === typeClass(erlTypeAtom(b)) && valueEqual(a, b)) continue;
-      // Present on both sides: RabbitMQ compares bare values whatever the types.
-      assertFieldEquivalence(show(plainValue(a)), show(plainValue(b)), resource, key);
-      continue;
+      // Present on both sides: RabbitMQ prints the bare values, whatever their types.
+      throw new ChannelError(
+        406,
+        `inequivalent arg '${key}' for ${resource}: received '${show(plainValue(b))}' but current is '${show(plainValue(a))}'`,
+      );
     }
     throw new ChannelError(
       406,
@@ -57,6 +59,9 @@ function describe(v: FieldValue | undefined): string {
   if (v === undefined) return 'none';
   return `the value '${show(plainValue(v))}' of type '${erlTypeAtom(v)}'`;
 }
+
+/** Arguments whose absence means a value: a queue declared without a type is classic. */
+const IMPLIED: Record<string, FieldValue> = { 'x-queue-type': 'classic' };
 
 /** The queue arguments RabbitMQ compares on redeclare. */
 export const QUEUE_EQUIVALENCE_KEYS = [

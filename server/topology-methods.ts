@@ -21,14 +21,21 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
       vh.deleteExchange(m.exchange, m.ifUnused);
       if (!m.nowait) ch.reply({ id: M.ExchangeDeleteOk });
       return true;
-    case M.ExchangeBind:
-    case M.ExchangeUnbind: {
+    case M.ExchangeBind: {
       if (m.destination === '' || m.source === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
       const src = vh.exchangeOrDie(m.source);
       const dest = vh.exchangeOrDie(m.destination);
-      if (m.id === M.ExchangeBind) vh.bindExchange(dest, src, m.routingKey, m.arguments);
-      else vh.unbindExchange(dest, src, m.routingKey, m.arguments);
-      if (!m.nowait) ch.reply(m.id === M.ExchangeBind ? { id: M.ExchangeBindOk } : { id: M.ExchangeUnbindOk });
+      vh.bindExchange(dest, src, m.routingKey, m.arguments);
+      if (!m.nowait) ch.reply({ id: M.ExchangeBindOk });
+      return true;
+    }
+    case M.ExchangeUnbind: {
+      if (m.destination === '' || m.source === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
+      // RabbitMQ answers unbind-ok even when either side is missing.
+      const src = vh.exchanges.get(m.source);
+      const dest = vh.exchanges.get(m.destination);
+      if (src !== undefined && dest !== undefined) vh.unbindExchange(dest, src, m.routingKey, m.arguments);
+      if (!m.nowait) ch.reply({ id: M.ExchangeUnbindOk });
       return true;
     }
     case M.QueueDeclare: {
@@ -39,7 +46,8 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
           if (!m.nowait) ch.reply({ id: M.QueueDeclareOk, queue: name, messageCount: 0, consumerCount: 1 });
           return true;
         }
-        const q = vh.queueOrDie(ch.queueName(name), session);
+        // No '' shortcut here: a passive declare of '' looks for a queue named ''.
+        const q = vh.queueOrDie(name, session);
         ch.lastQueue = q.name;
         if (!m.nowait) ch.reply({ id: M.QueueDeclareOk, queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
         return true;
@@ -54,20 +62,25 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
       if (!m.nowait) ch.reply({ id: M.QueueDeclareOk, queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
       return true;
     }
-    case M.QueueBind:
-    case M.QueueUnbind: {
+    case M.QueueBind: {
       if (m.exchange === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
       const x = vh.exchangeOrDie(m.exchange);
       const q = vh.queueOrDie(ch.queueName(m.queue), session);
       // An empty key with an empty queue name means "the last declared queue's name".
       const key = m.queue === '' && m.routingKey === '' ? q.name : m.routingKey;
-      if (m.id === M.QueueBind) {
-        vh.bindQueue(q, x, key, m.arguments);
-        if (!m.nowait) ch.reply({ id: M.QueueBindOk });
-      } else {
-        vh.unbindQueue(q, x, key, m.arguments);
-        ch.reply({ id: M.QueueUnbindOk });
-      }
+      vh.bindQueue(q, x, key, m.arguments);
+      if (!m.nowait) ch.reply({ id: M.QueueBindOk });
+      return true;
+    }
+    case M.QueueUnbind: {
+      if (m.exchange === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
+      const name = ch.queueName(m.queue);
+      const key = m.queue === '' && m.routingKey === '' ? name : m.routingKey;
+      // RabbitMQ answers unbind-ok when the queue, the exchange or the binding is missing.
+      const x = vh.exchanges.get(m.exchange);
+      const q = vh.queues.get(name);
+      if (x !== undefined && q !== undefined) vh.unbindQueue(q, x, key, m.arguments, session);
+      ch.reply({ id: M.QueueUnbindOk });
       return true;
     }
     case M.QueuePurge: {
@@ -82,8 +95,8 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
       let count = 0;
       if (q !== undefined) {
         vh.checkExclusive(q, session);
-        if (m.ifUnused && q.consumerCount > 0) throw new ChannelError(406, `${q.resource} in use`);
         if (m.ifEmpty && q.messageCount > 0) throw new ChannelError(406, `${q.resource} not empty`);
+        if (m.ifUnused && q.consumerCount > 0) throw new ChannelError(406, `${q.resource} in use`);
         count = vh.deleteQueue(q);
       }
       if (!m.nowait) ch.reply({ id: M.QueueDeleteOk, messageCount: count });

@@ -116,14 +116,14 @@ export class VirtualHost implements QueueHost {
     if (name.startsWith('amq.')) throw new ChannelError(403, `deletion of system ${this.xres(name)} not allowed`);
     const x = this.exchanges.get(name);
     if (x === undefined) return;
-    if (ifUnused && (x.router.bindingCount > 0 || this.isDestination(x))) {
+    // Only bindings where it is the source count, as in RabbitMQ.
+    if (ifUnused && x.router.bindingCount > 0) {
       throw new ChannelError(406, `${this.xres(name)} in use`);
     }
     this.removeExchange(x);
   }
 
   declareQueue(spec: QueueSpec, owner: QueueOwner): { queue: Queue; created: boolean } {
-    validateQueueArgs(spec.args, this.qres(spec.name));
     const existing = this.queues.get(spec.name);
     if (existing !== undefined) {
       // Strict: the exclusive flag must match as well as the owner.
@@ -135,6 +135,8 @@ export class VirtualHost implements QueueHost {
       existing.touch();
       return { queue: existing, created: false };
     }
+    // Arguments are validated only for a new queue: a redeclare checks equivalence first.
+    validateQueueArgs(spec.args, this.qres(spec.name));
     checkQueueType(spec, this.qres(spec.name));
     const settings = queueSettings(spec.args, this.policies.match('queues', spec.name)?.definition ?? null);
     const q = new Queue(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
@@ -181,9 +183,14 @@ export class VirtualHost implements QueueHost {
     (x.router as ExchangeMatcher).bind(q, routingKey, args);
   }
 
-  unbindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable): void {
+  /** Unbinding what is not bound succeeds; the exclusive lock only matters for a real binding. */
+  unbindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable, owner: QueueOwner): void {
     if (x.name === '') throw defaultExchangeError();
-    if ((x.router as ExchangeMatcher).unbind(q, routingKey, args)) this.maybeAutoDelete(x);
+    const m = x.router as ExchangeMatcher;
+    if (!m.hasBinding(q, routingKey, args)) return;
+    this.checkExclusive(q, owner);
+    m.unbind(q, routingKey, args);
+    this.maybeAutoDelete(x);
   }
 
   bindExchange(dest: Exchange, src: Exchange, routingKey: string, args: FieldTable): void {
@@ -201,15 +208,6 @@ export class VirtualHost implements QueueHost {
     if (x.type !== 'headers') return;
     const err = validateHeadersBindingArgs(args);
     if (err !== null) throw new ChannelError(406, err);
-  }
-
-  /** True if some exchange binds to x (x is a destination). */
-  private isDestination(x: Exchange): boolean {
-    for (const src of this.exchanges.values()) {
-      if (src.name === '') continue;
-      for (const b of (src.router as ExchangeMatcher).bindings()) if (b.destination === x) return true;
-    }
-    return false;
   }
 
   private removeExchange(x: Exchange): void {

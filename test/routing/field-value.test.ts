@@ -26,8 +26,8 @@ describe('fieldEquals (Erlang == on decoded values)', () => {
     [null, new Typed('V', null)],
     [false, false],
     [new Typed('D', { scale: 1, value: 10 }), new Typed('D', { scale: 1, value: 10 })],
-    [[1, 'a'], [new Typed('l', 1), Buffer.from('a')]],
-    [{ x: 1, y: [2] }, { y: [new Typed('s', 2)], x: new Typed('l', 1) }],
+    [[1, 'a'], [1, 'a']],
+    [{ x: 1, y: [2] }, { x: 1, y: [2] }],
     [{}, {}],
   ];
   const different: [FieldValue, FieldValue][] = [
@@ -51,6 +51,10 @@ describe('fieldEquals (Erlang == on decoded values)', () => {
     [{ x: 1 }, { x: 1, y: 1 }],
     [{ x: 1 }, { y: 1 }],
     ['', []],
+    // Inside arrays and tables RabbitMQ compares {Type, Value} in wire order (checked on 3.10).
+    [[1, 'a'], [new Typed('l', 1), Buffer.from('a')]],
+    [{ x: 1, y: [2] }, { y: [2], x: 1 }],
+    [{ x: 1 }, { x: new Typed('l', 1) }],
   ];
   it.each(equal)('%o == %o', (a, b) => {
     expect(fieldEquals(a, b)).toBe(true);

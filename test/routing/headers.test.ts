@@ -77,10 +77,13 @@ describe('headers exchange edge cases', () => {
     }
   });
 
-  it('compares nested tables and arrays by value, ignoring widths and key order', () => {
+  it('compares nested tables and arrays exactly: element types and key order count, as in RabbitMQ', () => {
     const x = new HeadersExchange<Q>();
     x.bind(queue('q'), '', { t: { x: 1, y: [2, 'a'] } });
-    expect(routeNames(x, '', { t: { y: [new Typed('s', 2), Buffer.from('a')], x: new Typed('l', 1) } })).toEqual(['q']);
+    expect(routeNames(x, '', { t: { x: 1, y: [2, 'a'] } })).toEqual(['q']);
+    expect(routeNames(x, '', { t: { y: [2, 'a'], x: 1 } })).toEqual([]);
+    expect(routeNames(x, '', { t: { x: new Typed('l', 1), y: [2, 'a'] } })).toEqual([]);
+    expect(routeNames(x, '', { t: { x: 1, y: [new Typed('s', 2), 'a'] } })).toEqual([]);
     expect(routeNames(x, '', { t: { x: 1, y: [2] } })).toEqual([]);
     expect(routeNames(x, '', { t: { x: 1, y: [2, 'a'], z: 3 } })).toEqual([]);
   });
