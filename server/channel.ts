@@ -42,11 +42,14 @@ export class Channel implements ConsumerChannel {
   /** Unacked deliveries by tag; Map order is tag order. */
   readonly unacked = new Map<number, QueueEntry>();
   private deliveryTag = 0;
+  private readonly pendingCancels: string[] = [];
+  private pendingOutput = false;
+  /** Unacked consumer deliveries (basic.get ones do not count against prefetch). */
+  private consumerUnacked = 0;
   /** Prefetch for consumers created from now on (basic.qos global=false). */
   private consumerPrefetch = 0;
   /** Channel-wide prefetch (basic.qos global=true). */
   private globalPrefetch = 0;
-  private flowActive = true;
   readonly assembler: ContentAssembler;
   readonly publisher: Publisher;
 
@@ -158,9 +161,9 @@ export class Channel implements ConsumerChannel {
       case M.ChannelCloseOk:
         return; // stray close-ok for a close we did not send: ignore, as RabbitMQ does
       case M.ChannelFlow:
-        this.flowActive = m.active;
-        this.reply({ id: M.ChannelFlowOk, active: m.active });
-        if (m.active) this.scheduleConsumerQueues();
+        // RabbitMQ 3.x does not let a client stop deliveries with channel.flow.
+        if (!m.active) throw new ConnectionError(540, 'active=false', CLASS.channel, 20);
+        this.reply({ id: M.ChannelFlowOk, active: true });
         return;
       case M.ChannelOpen:
         throw new ConnectionError(504, "second 'channel.open' seen", CLASS.channel, 10);
@@ -249,9 +252,9 @@ export class Channel implements ConsumerChannel {
   }
 
   canDeliver(c: Consumer): boolean {
-    if (this.state !== State.Open || !this.flowActive || !this.session.writable) return false;
+    if (this.state !== State.Open || !this.session.writable) return false;
     if (c.noAck) return true;
-    return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || this.unacked.size < this.globalPrefetch);
+    return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || this.consumerUnacked < this.globalPrefetch);
   }
 
   deliver(c: Consumer, entry: QueueEntry): void {
@@ -283,7 +286,10 @@ export class Channel implements ConsumerChannel {
       entry.deliveredAt = this.session.now;
       entry.deliveryTag = tag;
       entry.consumer = c;
-      if (c !== null) c.unacked++;
+      if (c !== null) {
+        c.unacked++;
+        this.consumerUnacked++;
+      }
       this.unacked.set(tag, entry);
     }
     return tag;
@@ -293,10 +299,10 @@ export class Channel implements ConsumerChannel {
   release(entry: QueueEntry): void {
     this.unacked.delete(entry.deliveryTag);
     const c = entry.consumer;
-    if (c !== null) {
-      c.unacked--;
-      if (!c.queue.deleted) scheduleDispatch(c.queue);
-    }
+    if (c === null) return;
+    c.unacked--;
+    this.consumerUnacked--;
+    if (!c.queue.deleted) scheduleDispatch(c.queue);
     if (this.globalPrefetch !== 0) this.scheduleConsumerQueues();
   }
 
@@ -304,11 +310,30 @@ export class Channel implements ConsumerChannel {
     if (this.consumers.get(c.tag) !== c) return;
     this.consumers.delete(c.tag);
     if (this.state !== State.Open || !this.session.capabilities.consumerCancelNotify) return;
+    // Sent at the end of the turn, so that a queue.delete-ok on this channel comes first.
+    if (this.pendingCancels.length === 0 && !this.pendingOutput) {
+      this.pendingOutput = true;
+      this.session.outputPending(this);
+    }
+    this.pendingCancels.push(c.tag);
+  }
+
+  /** End-of-turn output: publisher confirms, then consumer cancel notifications. */
+  writePending(): void {
+    this.pendingOutput = false;
+    this.publisher.flushConfirms();
+    const tags = this.pendingCancels;
+    if (tags.length === 0 || this.state !== State.Open) {
+      tags.length = 0;
+      return;
+    }
     const w = this.session.writer;
-    const at = beginMethod(w, this.id);
-    encodeBasicCancel(w, c.tag, false);
-    endFrame(w, at);
-    this.session.scheduleFlush();
+    for (const tag of tags) {
+      const at = beginMethod(w, this.id);
+      encodeBasicCancel(w, tag, true);
+      endFrame(w, at);
+    }
+    tags.length = 0;
   }
 
   sendReturn(msg: Message, replyCode: number, replyText: string): void {

@@ -46,7 +46,7 @@ export class Connection implements Session, FrameSink {
   private state = State.Handshake;
   private handshake: Buffer | null = null;
   private readonly channels = new Map<number, Channel>();
-  private readonly confirmChannels: Channel[] = [];
+  private readonly pendingChannels: Channel[] = [];
   vhost!: VirtualHost;
   user = '';
   frameMax: number;
@@ -315,16 +315,16 @@ export class Connection implements Session, FrameSink {
     if (!this.flushScheduled) scheduleFlush(this);
   }
 
-  confirmPending(ch: Channel): void {
-    this.confirmChannels.push(ch);
+  outputPending(ch: Channel): void {
+    this.pendingChannels.push(ch);
     this.scheduleFlush();
   }
 
   /** Writes everything encoded this turn with one socket write. */
   flush(): void {
-    const confirms = this.confirmChannels;
-    for (let i = 0; i < confirms.length; i++) confirms[i]!.publisher.flushConfirms();
-    confirms.length = 0;
+    const pending = this.pendingChannels;
+    for (let i = 0; i < pending.length; i++) pending[i]!.writePending();
+    pending.length = 0;
     if (this.writer.length === 0 || this.socket.destroyed) return;
     this.lastSent = this.broker.now;
     if (!this.socket.write(this.writer.detach())) this.writable = false;
@@ -392,7 +392,7 @@ export class Connection implements Session, FrameSink {
   private cleanup(): void {
     for (const ch of this.channels.values()) ch.teardown();
     this.channels.clear();
-    this.confirmChannels.length = 0;
+    this.pendingChannels.length = 0;
     if (this.vhost === undefined) return;
     for (const q of [...this.vhost.queues.values()]) if (q.owner === this) this.vhost.deleteQueue(q);
   }

@@ -138,7 +138,7 @@ export class Publisher {
     // A queue that refused it (overflow reject-publish) makes it a nack; the others keep it.
     if (refused) this.nacks.push(seq);
     this.confirmUpTo = seq;
-    this.ch.session.confirmPending(this.ch);
+    this.ch.session.outputPending(this.ch);
   }
 
   /**
@@ -195,10 +195,7 @@ export class Publisher {
     const acks = this.txAcks;
     this.txPublishes = [];
     this.txAcks = [];
-    for (const { entry, action } of acks) {
-      this.ch.unacked.set(entry.deliveryTag, entry);
-      apply(this.ch, entry, action);
-    }
+    for (const { entry, action } of acks) apply(this.ch, entry, action);
     for (const { msg, queues, mandatory } of pubs) {
       let live = 0;
       for (const q of queues) {

@@ -31,6 +31,6 @@ export interface Session extends QueueOwner {
   sendMethod(channel: number, m: Method): void;
   scheduleFlush(): void;
   channelClosed(ch: Channel): void;
-  /** The channel has publisher confirms to send at the end of this turn. */
-  confirmPending(ch: Channel): void;
+  /** The channel has end-of-turn output (confirms, cancel notifications) to write before the flush. */
+  outputPending(ch: Channel): void;
 }
