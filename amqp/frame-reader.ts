@@ -1,3 +1,4 @@
+import { erlBinary } from './erl-term.js';
 import { FrameError } from './errors.js';
 import { FRAME_END } from './generated/constants.js';
 
@@ -37,7 +38,7 @@ export class FrameReader {
       this.checkSize(chunk[pos]!, size);
       const frameEnd = pos + HEADER + size;
       if (frameEnd >= len) break; // need the end octet too
-      if (chunk[frameEnd] !== FRAME_END) throw badEnd(chunk[frameEnd]!);
+      if (chunk[frameEnd] !== FRAME_END) throw badEnd(chunk, pos, frameEnd);
       this.sink.onFrame(chunk[pos]!, chunk.readUInt16BE(pos + 1), chunk, pos + HEADER, frameEnd);
       pos = frameEnd + 1;
     }
@@ -55,7 +56,7 @@ export class FrameReader {
    */
   private checkSize(type: number, size: number): void {
     if (this.frameMax > 0 && size > this.frameMax) {
-      throw new FrameError(`type ${type}, first 16 octets = <<>>: {frame_too_large,${size},${this.frameMax - HEADER - 1}}`);
+      throw new FrameError(frameErrorText(type, EMPTY, 0, 0, `{frame_too_large,${size},${this.frameMax - HEADER - 1}}`));
     }
   }
 
@@ -96,13 +97,22 @@ export class FrameReader {
     pos += take;
     if (this.stashLen < total) return -1;
     const s = this.stash;
-    if (s[total - 1] !== FRAME_END) throw badEnd(s[total - 1]!);
+    if (s[total - 1] !== FRAME_END) throw badEnd(s, 0, total - 1);
     this.stashLen = 0;
     this.sink.onFrame(s[0]!, s.readUInt16BE(1), s, HEADER, total - 1);
     return pos;
   }
 }
 
-function badEnd(octet: number): FrameError {
-  return new FrameError(`frame_end octet was ${octet}, expected ${FRAME_END}`);
+const EMPTY = Buffer.alloc(0);
+
+function badEnd(buf: Buffer, frameStart: number, endAt: number): FrameError {
+  return new FrameError(frameErrorText(buf[frameStart]!, buf, frameStart + HEADER, endAt, `{invalid_frame_end_marker,${buf[endAt]}}`));
+}
+
+/** RabbitMQ's frame error text: "type 1, all octets = <<0,60,...>>: reason" (first 16 octets of longer payloads). */
+export function frameErrorText(type: number, buf: Buffer, start: number, end: number, reason: string): string {
+  const long = end - start > 16;
+  const octets = erlBinary(buf.subarray(start, long ? start + 16 : end));
+  return `type ${type}, ${long ? 'first 16' : 'all'} octets = ${octets}: ${reason}`;
 }

@@ -1,6 +1,6 @@
 import type { FieldTable, FieldValue } from '../amqp/table.js';
 import { BindingIndex } from './binding-set.js';
-import { erlTypeAtom, erlValue } from './erl-term.js';
+import { erlTypeAtom, erlValue } from '../amqp/erl-term.js';
 import type { Binding, Routable, RouteTarget } from './exchange.js';
 import { fieldEquals, plainValue } from './field-value.js';
 

@@ -1,5 +1,5 @@
 import { Typed, type FieldTable, type FieldValue } from '../amqp/table.js';
-import { erlTypeAtom } from './erl-term.js';
+import { erlTypeAtom } from '../amqp/erl-term.js';
 
 // Sender-selected distribution (RabbitMQ's CC and BCC headers): extra routing keys
 // carried in the message. Only array values are honoured and, inside them, only longstr

@@ -72,35 +72,61 @@ export class Channel implements ConsumerChannel {
       return;
     }
     try {
+      // Frame-order errors from the assembler are the connection's (505) and keep their own ids.
       const m = this.assembler.onFrame(type, buf, start, end);
-      if (m !== null) this.handleMethod(m);
+      if (m !== null) this.runMethod(m);
     } catch (err) {
-      if (!(err instanceof AmqpError)) throw err;
-      if (err.classId === 0 && err.methodId === 0) {
-        // Errors name the method that failed, as RabbitMQ's close frames do.
-        err.classId = this.currentMethod >>> 16;
-        err.methodId = this.currentMethod & 0xffff;
-      }
       if (err instanceof ChannelError) this.fail(err);
       else throw err;
     }
   }
 
-  /** Called by the assembler when a publish is complete. */
-  onContent(p: BasicPublish, props: Buffer, body: Buffer): void {
-    this.publisher.publish(p, props, body);
+  private runMethod(m: Method): void {
+    this.currentMethod = m.id;
+    try {
+      this.handleMethod(m);
+    } catch (err) {
+      // Errors name the method that failed, as RabbitMQ's close frames do.
+      throw withMethod(err, m.id);
+    }
   }
 
+  /** Called by the assembler when a publish is complete. */
+  onContent(p: BasicPublish, props: Buffer, body: Buffer): void {
+    // While closing, the assembler still follows content so frame order is checked, but drops it.
+    if (this.state !== State.Open) return;
+    try {
+      this.publisher.publish(p, props, body);
+    } catch (err) {
+      throw withMethod(err, M.BasicPublish);
+    }
+  }
+
+  /**
+   * After a channel error, until close-ok: methods are dropped, content is still assembled
+   * (and checked, as RabbitMQ's reader does), channel.close is answered and a second
+   * channel.open is an error.
+   */
   private onFrameWhileClosing(type: number, buf: Buffer, start: number, end: number): void {
-    if (type !== 1 || end - start < 4) return;
-    const id = buf.readUInt32BE(start);
-    if (id === M.ChannelCloseOk) {
-      this.state = State.Closed;
-      this.session.channelClosed(this);
-    } else if (id === M.ChannelClose) {
-      this.session.sendMethod(this.id, { id: M.ChannelCloseOk });
-      this.state = State.Closed;
-      this.session.channelClosed(this);
+    if (this.state === State.Closed) return;
+    const m = this.assembler.onFrame(type, buf, start, end);
+    if (m === null) return;
+    switch (m.id) {
+      case M.ChannelCloseOk:
+        this.state = State.Closed;
+        this.session.channelClosed(this);
+        return;
+      case M.ChannelClose:
+        // Both sides closed at once: answer, and still wait for the close-ok to ours.
+        this.session.sendMethod(this.id, { id: M.ChannelCloseOk });
+        return;
+      case M.ChannelOpen:
+        throw new ConnectionError(504, "second 'channel.open' seen", CLASS.channel, 10);
+      case M.BasicPublish:
+        this.assembler.expectContent(m);
+        return;
+      default:
+        return;
     }
   }
 
@@ -110,6 +136,7 @@ export class Channel implements ConsumerChannel {
     this.session.log.debug({ channel: this.id, code: err.replyCode, text: err.replyText }, 'channel error');
     this.teardown();
     this.state = State.Closing;
+    this.assembler.reset();
     this.session.sendMethod(this.id, {
       id: M.ChannelClose,
       replyCode: err.replyCode,
@@ -410,6 +437,15 @@ export const ACK = 0;
 export const REQUEUE = 1;
 export const DISCARD = 2;
 export type AckAction = typeof ACK | typeof REQUEUE | typeof DISCARD;
+
+/** Fills in the failing method's ids on an AMQP error that has none. */
+function withMethod(err: unknown, methodId: number): unknown {
+  if (err instanceof AmqpError && err.classId === 0 && err.methodId === 0) {
+    err.classId = methodId >>> 16;
+    err.methodId = methodId & 0xffff;
+  }
+  return err;
+}
 
 function methodName(id: number): string {
   return `${id >>> 16}/${id & 0xffff}`;

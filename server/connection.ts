@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { AmqpError, ConnectionError } from '../amqp/errors.js';
+import { AmqpError, ConnectionError, FrameError } from '../amqp/errors.js';
 import { beginMethod, endFrame, writeHeartbeat } from '../amqp/frame-writer.js';
-import { FrameReader, type FrameSink } from '../amqp/frame-reader.js';
-import { FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, M } from '../amqp/generated/constants.js';
+import { FrameReader, frameErrorText, type FrameSink } from '../amqp/frame-reader.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, M } from '../amqp/generated/constants.js';
+import { frameText } from './content-assembler.js';
 import { decodeMethod, encodeMethod, type Method } from '../amqp/generated/methods.js';
 import { Reader } from '../amqp/reader.js';
 import type { FieldTable } from '../amqp/table.js';
@@ -33,6 +34,8 @@ const enum State {
 const STATE_NAME = ['handshake', 'starting', 'tuning', 'opening', 'running', 'closing', 'closed'];
 /** How long we wait for close-ok before dropping the socket. */
 const CLOSE_TIMEOUT_MS = 3000;
+/** RabbitMQ's silent close delay after a failed handshake. */
+const HANDSHAKE_CLOSE_DELAY_MS = 3000;
 
 let nextId = 1;
 const reader = new Reader();
@@ -94,7 +97,8 @@ export class Connection implements Session, FrameSink {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastReceived = this.broker.now;
+    // Exact, not the coarse clock: a dead peer is judged on it.
+    this.lastReceived = Date.now();
     if (this.state === State.Closed) return;
     try {
       if (this.state === State.Handshake) {
@@ -145,9 +149,12 @@ export class Connection implements Session, FrameSink {
       return;
     }
     try {
+      if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY && type !== FRAME_HEARTBEAT) {
+        throw new FrameError(frameErrorText(type, buf, start, end, 'unknown_frame'));
+      }
       if (channel === 0) {
         if (type === FRAME_HEARTBEAT) return;
-        if (type !== FRAME_METHOD) throw new ConnectionError(505, `unexpected frame type ${type} on channel 0`);
+        if (type !== FRAME_METHOD) throw new ConnectionError(505, frameText(type, buf, start, end));
         this.onConnectionMethod(decodeMethod(reader.reset(buf, start, end)));
         return;
       }
@@ -172,15 +179,15 @@ export class Connection implements Session, FrameSink {
   }
 
   private openChannel(channel: number, type: number, buf: Buffer, start: number, end: number): void {
-    if (type !== FRAME_METHOD || end - start < 4 || buf.readUInt32BE(start) !== M.ChannelOpen) {
-      throw new ConnectionError(504, "expected 'channel.open'");
-    }
-    if (this.channels.size >= this.channelMax || channel > this.channelMax) {
+    if (type === FRAME_HEARTBEAT) throw new ConnectionError(505, frameText(type, buf, start, end));
+    if (type !== FRAME_METHOD) throw new ConnectionError(505, 'expected method frame, got non method frame instead');
+    const m = decodeMethod(reader.reset(buf, start, end));
+    if (m.id !== M.ChannelOpen) throw new ConnectionError(504, "expected 'channel.open'", m.id >>> 16, m.id & 0xffff);
+    // Like RabbitMQ, only the number of open channels counts, not the channel number.
+    if (this.channels.size >= this.channelMax) {
       throw new ConnectionError(
         530,
         `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
-        20,
-        10,
       );
     }
     this.channels.set(channel, new Channel(channel, this));
@@ -237,7 +244,7 @@ export class Connection implements Session, FrameSink {
     if (mechanism !== 'PLAIN' && mechanism !== 'AMQPLAIN') {
       throw new ConnectionError(503, `unknown authentication mechanism '${mechanism}'`, 10, 11);
     }
-    const result = authenticate(this.broker, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.remoteAddress);
+    const result = authenticate(this.broker, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
     if (typeof result !== 'string') {
       this.log.warn({ user: result.user, reason: result.reason }, 'login refused');
       this.refuseLogin(mechanism);
@@ -249,15 +256,24 @@ export class Connection implements Session, FrameSink {
     this.sendMethod(0, { id: M.ConnectionTune, channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
   }
 
+  /** A refused login gets 403 only if the client asked for it; either way the socket closes after a pause. */
   private refuseLogin(mechanism: string): void {
-    if (!this.capabilities.authenticationFailureClose) {
-      this.state = State.Closed;
-      this.socket.destroy();
-      return;
+    if (this.capabilities.authenticationFailureClose) {
+      this.closeWith(
+        new ConnectionError(403, `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`),
+      );
     }
-    this.closeWith(
-      new ConnectionError(403, `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`),
-    );
+    this.closeSilently();
+  }
+
+  /**
+   * Handshake failures close the socket without a connection.close, after a delay, as
+   * RabbitMQ does so that a client cannot hammer it with failed logins.
+   */
+  private closeSilently(): void {
+    this.cleanup();
+    this.state = State.Closing;
+    this.closeDeadline = Date.now() + HANDSHAKE_CLOSE_DELAY_MS;
   }
 
   private onTuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
@@ -274,6 +290,11 @@ export class Connection implements Session, FrameSink {
 
   /** Turns any error into the right close; unexpected ones become 541 and are logged. */
   private onError(err: unknown): void {
+    if (this.state < State.Opening && this.state !== State.Handshake) {
+      this.log.info({ err: err instanceof Error ? err.message : String(err) }, 'handshake failed, closing');
+      this.closeSilently();
+      return;
+    }
     if (err instanceof AmqpError) {
       if (err.hard) {
         this.log.info({ code: err.replyCode, text: err.replyText }, 'connection error');

@@ -1,7 +1,13 @@
-import { ChannelError, ConnectionError } from '../amqp/errors.js';
+import { ChannelError, ConnectionError, FrameError } from '../amqp/errors.js';
+import { frameErrorText } from '../amqp/frame-reader.js';
 import { CLASS, FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '../amqp/generated/constants.js';
 import { decodeMethod, type BasicPublish, type Method } from '../amqp/generated/methods.js';
 import { Reader } from '../amqp/reader.js';
+
+/** RabbitMQ's unexpected_frame text: the frame, without a reason. */
+export function frameText(type: number, buf: Buffer, start: number, end: number): string {
+  return frameErrorText(type, buf, start, end, '').slice(0, -2);
+}
 
 export interface ContentSink {
   onContent(p: BasicPublish, props: Buffer, body: Buffer): void;
@@ -25,6 +31,8 @@ export class ContentAssembler {
   private props: Buffer = EMPTY;
   private body: Buffer = EMPTY;
   private received = 0;
+  /** Declared size of a body over the limit, being skipped; 0 otherwise. */
+  private oversize = 0;
 
   constructor(
     private readonly sink: ContentSink,
@@ -38,6 +46,7 @@ export class ContentAssembler {
 
   reset(): void {
     this.state = EXPECT_METHOD;
+    this.oversize = 0;
     this.publish = null;
     this.props = this.body = EMPTY;
   }
@@ -57,9 +66,9 @@ export class ContentAssembler {
         this.onBody(buf, start, end);
         return null;
       case FRAME_HEARTBEAT:
-        throw new ConnectionError(501, 'heartbeat frame on a non-zero channel');
+        throw new ConnectionError(505, frameText(type, buf, start, end));
       default:
-        throw new ConnectionError(501, `unknown frame type ${type}`);
+        throw new FrameError(frameErrorText(type, buf, start, end, 'unknown_frame'));
     }
   }
 
@@ -69,13 +78,17 @@ export class ContentAssembler {
     r.u16(); // weight
     const size = r.u64();
     if (classId !== CLASS.basic) {
-      throw new ConnectionError(505, `expected content header for class ${CLASS.basic}, got one for class ${classId} instead`);
-    }
-    if (size > this.maxMessageSize) {
-      this.reset();
-      throw new ChannelError(406, `message size ${size} is larger than configured max size ${this.maxMessageSize}`, CLASS.basic, 40);
+      throw new ConnectionError(505, `expected content header for class ${CLASS.basic}, got one for class ${classId} instead`, CLASS.basic, 40);
     }
     this.props = Buffer.from(buf.subarray(r.pos, end));
+    if (size > this.maxMessageSize) {
+      // Like RabbitMQ, refuse once the body is in; but count it instead of keeping it.
+      this.oversize = size;
+      this.body = EMPTY;
+      this.received = 0;
+      this.state = EXPECT_BODY;
+      return;
+    }
     if (size === 0) {
       this.complete(EMPTY);
       return;
@@ -87,6 +100,13 @@ export class ContentAssembler {
 
   private onBody(buf: Buffer, start: number, end: number): void {
     const n = end - start;
+    if (this.oversize > 0) {
+      this.received += n;
+      if (this.received < this.oversize) return;
+      const size = this.oversize;
+      this.reset();
+      throw new ChannelError(406, `message size ${size} is larger than configured max size ${this.maxMessageSize}`, CLASS.basic, 40);
+    }
     if (this.received + n > this.body.length) {
       throw new ConnectionError(501, `content body is larger than the ${this.body.length} bytes its header declared`);
     }
@@ -105,9 +125,9 @@ export class ContentAssembler {
   private unexpected(): ConnectionError {
     switch (this.state) {
       case EXPECT_HEADER:
-        return new ConnectionError(505, `expected content header for class ${CLASS.basic}, got non content header frame instead`);
+        return new ConnectionError(505, `expected content header for class ${CLASS.basic}, got non content header frame instead`, CLASS.basic, 40);
       case EXPECT_BODY:
-        return new ConnectionError(505, 'expected content body, got non content body frame instead');
+        return new ConnectionError(505, 'expected content body, got non content body frame instead', CLASS.basic, 40);
       default:
         return new ConnectionError(505, 'expected method frame, got non method frame instead');
     }

@@ -1,6 +1,6 @@
 import { ChannelError } from '../amqp/errors.js';
 import type { FieldTable, FieldValue } from '../amqp/table.js';
-import { erlTypeAtom } from '../routing/erl-term.js';
+import { erlTypeAtom } from '../amqp/erl-term.js';
 import { raw } from './queue-args.js';
 
 const INT_ATOMS = new Set(['byte', 'unsignedbyte', 'short', 'unsignedshort', 'signedint', 'unsignedint', 'long']);

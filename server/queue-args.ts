@@ -1,6 +1,6 @@
 import { ChannelError } from '../amqp/errors.js';
 import { Typed, type FieldTable, type FieldValue } from '../amqp/table.js';
-import { erlTypeAtom } from '../routing/erl-term.js';
+import { erlTypeAtom } from '../amqp/erl-term.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 

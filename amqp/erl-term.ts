@@ -1,4 +1,4 @@
-import { Typed, type FieldValue } from '../amqp/table.js';
+import { Typed, type FieldValue } from './table.js';
 
 // Renders field values the way RabbitMQ's error texts show them (Erlang `~tp`), so reply
 // texts built from them read exactly like RabbitMQ's. Only what error messages need.
