@@ -17,7 +17,7 @@ import { ContentAssembler } from './content-assembler.js';
 import { Consumer, type ConsumerChannel } from './consumer.js';
 import type { Message, QueueEntry } from './message.js';
 import { REPLY_TO, type ReplyConsumer } from './direct-reply-to.js';
-import { Publisher } from './publisher.js';
+import { Publisher, requeuedAll } from './publisher.js';
 import type { Queue } from './queue.js';
 import { generateName } from './naming.js';
 import { scheduleDispatch } from './scheduler.js';
@@ -329,8 +329,8 @@ export class Channel implements ConsumerChannel {
     if (c === null) return;
     c.unacked--;
     this.consumerUnacked--;
-    if (!c.queue.deleted) scheduleDispatch(c.queue);
     if (this.globalPrefetch !== 0) this.scheduleConsumerQueues();
+    else c.queue.creditReturned(c);
   }
 
   cancelledByQueue(c: Consumer): void {
@@ -388,10 +388,11 @@ export class Channel implements ConsumerChannel {
       this.release(e);
       e.queue.requeue(e);
     }
+    requeuedAll(entries);
   }
 
   private scheduleConsumerQueues(): void {
-    for (const c of this.consumers.values()) if (!c.queue.deleted) scheduleDispatch(c.queue);
+    for (const c of this.consumers.values()) c.queue.creditReturned(c);
   }
 
   /**

@@ -14,6 +14,8 @@ export interface ConsumerChannel {
 export class Consumer {
   /** Unacked deliveries held by this consumer. */
   unacked = 0;
+  /** Found unable to take a message by the queue's last scan (RabbitMQ's blocked consumers). */
+  blocked = false;
 
   constructor(
     readonly tag: string,

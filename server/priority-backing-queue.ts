@@ -70,28 +70,17 @@ export class PriorityBackingQueue implements BackingQueue {
     return out;
   }
 
-  /** Each level's head is checked: every level is its own queue for expiry. */
+  /** Only the head of the whole queue expires (RabbitMQ's documented priority-queue caveat). */
   expiredHead(now: number): QueueEntry | undefined {
-    for (let i = this.maxPriority; i >= 0; i--) {
-      const l = this.levels[i];
-      if (l === undefined) continue;
-      const e = l.expiredHead(now);
-      if (e !== undefined) {
-        this.count--;
-        this.byteCount -= e.msg.body.length;
-        return e;
-      }
+    const e = this.top()?.expiredHead(now);
+    if (e !== undefined) {
+      this.count--;
+      this.byteCount -= e.msg.body.length;
     }
-    return undefined;
+    return e;
   }
 
   nextExpiry(): number {
-    let next = 0;
-    for (const l of this.levels) {
-      if (l === undefined) continue;
-      const t = l.nextExpiry();
-      if (t !== 0 && (next === 0 || t < next)) next = t;
-    }
-    return next;
+    return this.top()?.nextExpiry() ?? 0;
   }
 }

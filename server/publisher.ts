@@ -169,6 +169,7 @@ export class Publisher {
       if (one === undefined) throw new ChannelError(406, `unknown delivery tag ${tag}`);
       if (!multiple) {
         this.settle(one, action);
+        if (action === REQUEUE && this.mode !== MODE_TX) one.queue.requeued();
         return;
       }
       entries = [];
@@ -178,6 +179,7 @@ export class Publisher {
       }
     }
     for (const e of entries) this.settle(e, action);
+    if (action === REQUEUE && this.mode !== MODE_TX) requeuedAll(entries);
   }
 
   private settle(e: QueueEntry, action: AckAction): void {
@@ -196,6 +198,7 @@ export class Publisher {
     this.txPublishes = [];
     this.txAcks = [];
     for (const { entry, action } of acks) apply(this.ch, entry, action);
+    requeuedAll(acks.filter((a) => a.action === REQUEUE).map((a) => a.entry));
     for (const { msg, queues, mandatory } of pubs) {
       let live = 0;
       for (const q of queues) {
@@ -233,6 +236,14 @@ function apply(ch: Channel, e: QueueEntry, action: AckAction): void {
   if (action === REQUEUE) e.queue.requeue(e);
   else if (action === DISCARD) e.queue.reject(e);
   else e.queue.settle(e);
+}
+
+/** Tells each queue that got entries back that its batch of requeues is done. */
+export function requeuedAll(entries: readonly QueueEntry[]): void {
+  if (entries.length === 0) return;
+  const queues = new Set<Queue>();
+  for (const e of entries) queues.add(e.queue);
+  for (const q of queues) q.requeued();
 }
 
 function encodeProps(p: BasicProperties): Buffer {

@@ -38,6 +38,10 @@ export class Queue implements Routable {
   private hadConsumer = false;
   private expiryTimer: NodeJS.Timeout | null = null;
   private expiryAt = 0;
+  /** Set once any message with a TTL arrives; until then expiry needs no clock reads. */
+  private ttlSeen = false;
+  /** With single active consumer: the one receiving. */
+  private active: Consumer | null = null;
   private unusedTimer: NodeJS.Timeout | null = null;
   private readonly onExpiryTimer = (): void => this.expireTimerFired();
   private readonly onUnusedTimer = (): void => this.unusedTimerFired();
@@ -83,20 +87,31 @@ export class Queue implements Routable {
     }
     const entry = new QueueEntry(msg, this, this.nextSeq++);
     const ttl = s.messageTtl === null ? msg.ttl : msg.ttl < 0 ? s.messageTtl : Math.min(s.messageTtl, msg.ttl);
-    const now = ttl >= 0 ? Date.now() : 0;
-    if (ttl >= 0) entry.expiresAt = now + ttl;
-    // Nothing waiting: hand it straight to a consumer, as RabbitMQ's deliver_or_enqueue does.
-    if (this.backing.length === 0 && this.consumers.length > 0 && this.deliverNow(entry)) return true;
-    if (ttl === 0) {
-      // A TTL of 0 means "now or never".
-      this.host.deadLetter(this, msg, 'expired');
-      return true;
+    if (ttl >= 0) {
+      entry.expiresAt = Date.now() + ttl;
+      this.ttlSeen = true;
     }
+    // Nothing waiting: hand it straight to a consumer, as RabbitMQ's deliver_or_enqueue does.
+    // (So a TTL of 0 means "delivered now, or expired".)
+    if (this.backing.length === 0 && this.consumers.length > 0 && this.deliverNow(entry)) return true;
     this.backing.publish(entry);
-    if (s.maxLength !== null || s.maxLengthBytes !== null) this.dropHeadOverLimit();
-    if (ttl > 0) this.armExpiry(now);
+    this.afterChange();
     if (this.consumers.length > 0) scheduleDispatch(this);
     return true;
+  }
+
+  /**
+   * After the ready list grew or its head changed: drop heads over the length limit,
+   * dead-letter an expired head, and time the next head's expiry (RabbitMQ's
+   * maybe_drop_head and drop_expired_msgs).
+   */
+  private afterChange(): void {
+    const s = this.settings;
+    if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.dropHeadOverLimit();
+    if (!this.ttlSeen) return;
+    const now = Date.now();
+    this.dropExpired(now);
+    this.armExpiry(now);
   }
 
   private isFullFor(size: number): boolean {
@@ -131,9 +146,11 @@ export class Queue implements Routable {
   /** basic.get: the next live ready entry, ignoring prefetch. */
   fetch(): QueueEntry | undefined {
     this.touch();
+    if (!this.ttlSeen) return this.backing.fetch();
     const now = Date.now();
     this.dropExpired(now);
     const e = this.backing.fetch();
+    this.dropExpired(now);
     this.armExpiry(now);
     return e;
   }
@@ -144,6 +161,7 @@ export class Queue implements Routable {
     else this.unacked++;
   }
 
+  /** Puts a delivered entry back in its place; call requeued() after a batch of these. */
   requeue(entry: QueueEntry): void {
     entry.redelivered = true;
     entry.deliveryTag = 0;
@@ -151,8 +169,13 @@ export class Queue implements Routable {
     this.unacked--;
     if (this.deleted) return;
     this.backing.requeue(entry);
-    if (entry.expiresAt !== 0) this.armExpiry(Date.now());
-    scheduleDispatch(this);
+  }
+
+  /** A batch of requeues is done: limits and expiry apply to the batch as a whole, as in RabbitMQ. */
+  requeued(): void {
+    if (this.deleted) return;
+    this.afterChange();
+    if (this.consumers.length > 0) scheduleDispatch(this);
   }
 
   /** A delivered entry was acked, or rejected without requeue. */
@@ -178,9 +201,9 @@ export class Queue implements Routable {
   addConsumer(c: Consumer): void {
     const list = this.consumers;
     let i = list.length;
-    // Single active consumer keeps registration order: the first one is the active one.
-    if (!this.settings.singleActiveConsumer) while (i > 0 && list[i - 1]!.priority < c.priority) i--;
+    while (i > 0 && list[i - 1]!.priority < c.priority) i--;
     list.splice(i, 0, c);
+    if (this.settings.singleActiveConsumer && this.active === null) this.active = c;
     this.hadConsumer = true;
     this.touch();
     scheduleDispatch(this);
@@ -190,6 +213,8 @@ export class Queue implements Routable {
     const i = this.consumers.indexOf(c);
     if (i < 0) return;
     this.consumers.splice(i, 1);
+    // The next active consumer: the highest priority, then the oldest (the list's order).
+    if (this.active === c) this.active = this.consumers[0] ?? null;
     if (this.deleted) return;
     if (this.autoDelete && this.hadConsumer && this.consumers.length === 0) {
       this.host.deleteQueue(this);
@@ -211,11 +236,14 @@ export class Queue implements Routable {
    */
   dispatch(): boolean {
     if (this.backing.length === 0 || this.consumers.length === 0) return false;
-    const now = Date.now();
-    this.dropExpired(now);
+    const ttl = this.ttlSeen;
+    const now = ttl ? Date.now() : 0;
     let sent = 0;
     let more = false;
-    while (this.backing.length > 0) {
+    for (;;) {
+      // The head is checked before every fetch: an expired one is never delivered.
+      if (ttl) this.dropExpired(now);
+      if (this.backing.length === 0) break;
       const i = this.nextConsumer();
       if (i < 0) break;
       const c = this.consumers[i]!;
@@ -227,15 +255,44 @@ export class Queue implements Routable {
       }
     }
     // The head changed: its expiry (if any) needs the timer.
-    if (sent > 0 && this.backing.length > 0) this.armExpiry(now);
+    if (ttl && sent > 0 && this.backing.length > 0) this.armExpiry(now);
     return more;
   }
 
   /** Index of the consumer that should get the next message, or -1 if none can take one. */
   private nextConsumer(): number {
     const list = this.consumers;
-    if (this.settings.singleActiveConsumer) return list.length > 0 && list[0]!.channel.canDeliver(list[0]!) ? 0 : -1;
-    for (let i = 0; i < list.length; i++) if (list[i]!.channel.canDeliver(list[i]!)) return i;
+    if (this.settings.singleActiveConsumer) return this.nextActive();
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (c.channel.canDeliver(c)) return i;
+      c.blocked = true;
+    }
+    return -1;
+  }
+
+  /**
+   * A consumer may take messages again (an ack, a qos change, a drained socket). One
+   * that a dispatch found blocked rejoins behind the others of its priority, as in
+   * rabbit_queue_consumers:unblock.
+   */
+  creditReturned(c: Consumer): void {
+    if (this.deleted) return;
+    if (c.blocked) {
+      c.blocked = false;
+      const i = this.consumers.indexOf(c);
+      if (i >= 0) this.rotate(i);
+    }
+    scheduleDispatch(this);
+  }
+
+  /** Single active consumer: it stays until it leaves; then the highest priority, oldest one takes over. */
+  private nextActive(): number {
+    const list = this.consumers;
+    const c = this.active;
+    if (c === null) return -1;
+    if (c.channel.canDeliver(c)) return list.indexOf(c);
+    c.blocked = true;
     return -1;
   }
 
@@ -251,9 +308,9 @@ export class Queue implements Routable {
     return count;
   }
 
-  /** Moves consumer i behind the others of its priority, for round-robin. */
-  private rotate(i: number): void {
-    if (this.settings.singleActiveConsumer) return;
+  /** Moves consumer i behind the others of its priority, for round-robin; false if it already was last. */
+  private rotate(i: number): boolean {
+    if (this.settings.singleActiveConsumer) return false;
     const list = this.consumers;
     const c = list[i]!;
     let j = i;
@@ -262,6 +319,7 @@ export class Queue implements Routable {
       j++;
     }
     list[j] = c;
+    return j !== i;
   }
 
   // ---- message TTL: only the head is checked, by one timer per queue, as in RabbitMQ.
