@@ -1,14 +1,17 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { FieldTable } from '../amqp/table.js';
 import { resolveConfig, type BrokerConfig, type UserConfig } from './config.js';
 import { Connection } from './connection.js';
 import { ControlServer } from './control.js';
+import { DurableDefinitions } from './durable-definitions.js';
+import { schedulePreFlush } from './scheduler.js';
 import { PolicyError, validatePolicy } from './policy.js';
 import { VirtualHost } from './vhost.js';
 
-const VERSION = '0.1.0';
+export const VERSION = '0.1.0';
 
 /** The running broker: listener, vhosts, users and live connections. */
 export class Broker {
@@ -18,6 +21,9 @@ export class Broker {
   readonly users = new Map<string, UserConfig>();
   readonly connections = new Set<Connection>();
   readonly serverProperties: FieldTable;
+  readonly version = VERSION;
+  /** The durable topology on disk; null when the broker runs without a data directory. */
+  readonly definitions: DurableDefinitions | null = null;
   /** Coarse clock, updated once a second; enough for heartbeats and timeouts. */
   now = Date.now();
   private server: Server | null = null;
@@ -29,11 +35,25 @@ export class Broker {
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
     for (const v of this.config.vhosts) this.vhosts.set(v, new VirtualHost(v));
     for (const u of this.config.users) this.users.set(u.name, u);
+    if (this.config.dataDir !== '') {
+      mkdirSync(this.config.dataDir, { recursive: true });
+      const defs = new DurableDefinitions(this, this.config.dataDir);
+      const n = defs.recover();
+      if (n.exchanges + n.queues + n.bindings + n.policies > 0) this.log.info({ path: defs.path, ...n }, 'definitions recovered');
+      this.definitions = defs;
+    }
     for (const p of this.config.policies) {
       const policy = validatePolicy(p);
       const vhost = this.vhosts.get(policy.vhost);
       if (vhost === undefined) throw new PolicyError(`policy '${policy.name}': no vhost '${policy.vhost}'`);
       vhost.setPolicy(policy);
+    }
+    const defs = this.definitions;
+    if (defs !== null) {
+      const changed = (): void => schedulePreFlush(defs);
+      for (const v of this.vhosts.values()) v.onDurableChange = changed;
+      // Persist config policies and anything the recovery normalised.
+      defs.save();
     }
     this.serverProperties = {
       product: 'Warren',

@@ -9,6 +9,7 @@ export interface UserConfig {
 export interface BrokerConfig {
   host: string;
   port: number;
+  /** Where durable state lives; '' keeps everything in memory (the in-process default). */
   dataDir: string;
   logLevel: string;
   /** Largest frame we accept and offer in connection.tune. */

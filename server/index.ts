@@ -14,10 +14,11 @@ export interface RunningBroker {
 
 /**
  * Starts a broker in this process, for test suites: `startBroker({ port: 0 })`
- * picks a free port. Listens on loopback and logs nothing unless asked.
+ * picks a free port. Listens on loopback, logs nothing and keeps nothing on disk
+ * unless asked (give `dataDir` to keep durable definitions there).
  */
 export async function startBroker(options: Partial<BrokerConfig> = {}): Promise<RunningBroker> {
-  const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...options });
+  const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'silent', dataDir: '', ...options });
   const addr = await broker.listen();
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {

@@ -15,6 +15,13 @@ interface Flushable {
   flush(): void;
 }
 
+/** Work that must be done before anything of this turn reaches a socket (e.g. an fsync). */
+interface PreFlush {
+  preFlushScheduled: boolean;
+  preFlush(): void;
+}
+
+const preFlushList: PreFlush[] = [];
 const dispatchList: Dispatchable[] = [];
 const flushList: Flushable[] = [];
 const deferred: Dispatchable[] = [];
@@ -25,6 +32,13 @@ export function scheduleDispatch(q: Dispatchable): void {
   if (q.dispatchScheduled) return;
   q.dispatchScheduled = true;
   dispatchList.push(q);
+  arm();
+}
+
+export function schedulePreFlush(p: PreFlush): void {
+  if (p.preFlushScheduled) return;
+  p.preFlushScheduled = true;
+  preFlushList.push(p);
   arm();
 }
 
@@ -55,6 +69,12 @@ function runTurn(): void {
     }
   }
   dispatchList.length = 0;
+  for (let i = 0; i < preFlushList.length; i++) {
+    const p = preFlushList[i]!;
+    p.preFlushScheduled = false;
+    p.preFlush();
+  }
+  preFlushList.length = 0;
   for (let i = 0; i < flushList.length; i++) {
     const c = flushList[i]!;
     c.flushScheduled = false;

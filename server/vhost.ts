@@ -45,6 +45,8 @@ export class VirtualHost implements QueueHost {
   readonly defaultExchange: Exchange;
   readonly replies = new ReplyRegistry();
   readonly policies = new PolicySet();
+  /** Called when the durable topology changed (it must be saved before replies go out). */
+  onDurableChange: () => void = () => {};
 
   constructor(readonly name: string) {
     this.router = new Router<Queue>((n) => this.exchanges.get(n));
@@ -100,6 +102,7 @@ export class VirtualHost implements QueueHost {
       x = new Exchange(spec.name, spec.type, spec.durable, spec.autoDelete, spec.internal, spec.args, matcher);
       x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
       this.exchanges.set(spec.name, x);
+      if (x.durable) this.onDurableChange();
       return x;
     }
     const res = this.xres(spec.name);
@@ -141,6 +144,7 @@ export class VirtualHost implements QueueHost {
     const settings = queueSettings(spec.args, this.policies.match('queues', spec.name)?.definition ?? null);
     const q = new Queue(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
     this.queues.set(spec.name, q);
+    if (isDurable(q)) this.onDurableChange();
     return { queue: q, created: true };
   }
 
@@ -149,17 +153,22 @@ export class VirtualHost implements QueueHost {
     if (q.deleted) return 0;
     this.queues.delete(q.name);
     for (const x of this.exchanges.values()) this.unbindAllFrom(x, q);
+    if (isDurable(q)) this.onDurableChange();
     return q.delete();
   }
 
   setPolicy(p: Policy): void {
     this.policies.set(p);
     this.reapplyPolicies();
+    this.onDurableChange();
   }
 
   clearPolicy(name: string): boolean {
     const had = this.policies.clear(name);
-    if (had) this.reapplyPolicies();
+    if (had) {
+      this.reapplyPolicies();
+      this.onDurableChange();
+    }
     return had;
   }
 
@@ -180,7 +189,7 @@ export class VirtualHost implements QueueHost {
   bindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable): void {
     if (x.name === '') throw defaultExchangeError();
     this.validateBinding(x, args);
-    (x.router as ExchangeMatcher).bind(q, routingKey, args);
+    if ((x.router as ExchangeMatcher).bind(q, routingKey, args) && x.durable && isDurable(q)) this.onDurableChange();
   }
 
   /** Unbinding what is not bound succeeds; the exclusive lock only matters for a real binding. */
@@ -190,18 +199,21 @@ export class VirtualHost implements QueueHost {
     if (!m.hasBinding(q, routingKey, args)) return;
     this.checkExclusive(q, owner);
     m.unbind(q, routingKey, args);
+    if (x.durable && isDurable(q)) this.onDurableChange();
     this.maybeAutoDelete(x);
   }
 
   bindExchange(dest: Exchange, src: Exchange, routingKey: string, args: FieldTable): void {
     if (dest.name === '' || src.name === '') throw defaultExchangeError();
     this.validateBinding(src, args);
-    (src.router as ExchangeMatcher).bind(dest, routingKey, args);
+    if ((src.router as ExchangeMatcher).bind(dest, routingKey, args) && src.durable && dest.durable) this.onDurableChange();
   }
 
   unbindExchange(dest: Exchange, src: Exchange, routingKey: string, args: FieldTable): void {
     if (dest.name === '' || src.name === '') throw defaultExchangeError();
-    if ((src.router as ExchangeMatcher).unbind(dest, routingKey, args)) this.maybeAutoDelete(src);
+    if (!(src.router as ExchangeMatcher).unbind(dest, routingKey, args)) return;
+    if (src.durable && dest.durable) this.onDurableChange();
+    this.maybeAutoDelete(src);
   }
 
   private validateBinding(x: Exchange, args: FieldTable): void {
@@ -213,6 +225,7 @@ export class VirtualHost implements QueueHost {
   private removeExchange(x: Exchange): void {
     this.exchanges.delete(x.name);
     for (const src of this.exchanges.values()) this.unbindAllFrom(src, x);
+    if (x.durable) this.onDurableChange();
   }
 
   private unbindAllFrom(src: Exchange, dest: Queue | Exchange): void {
@@ -237,6 +250,11 @@ function checkQueueType(spec: QueueSpec, resource: string): void {
   if (t !== 'quorum' && t !== 'stream') return;
   const bad = spec.autoDelete ? 'auto-delete' : spec.exclusive ? 'exclusive-owner' : !spec.durable ? 'non-durable' : null;
   if (bad !== null) throw new ChannelError(406, `invalid property '${bad}' for ${resource}`);
+}
+
+/** Durable queues outlive connections; exclusive ones never survive a restart. */
+function isDurable(q: Queue): boolean {
+  return q.durable && q.owner === null;
 }
 
 function defaultExchangeError(): ChannelError {
