@@ -17,7 +17,7 @@ import { ContentAssembler } from './content-assembler.js';
 import { Consumer, type ConsumerChannel } from './consumer.js';
 import type { Message, QueueEntry } from './message.js';
 import { REPLY_TO, type ReplyConsumer } from './direct-reply-to.js';
-import { Publisher, requeuedAll } from './publisher.js';
+import { Publisher, settledAll } from './publisher.js';
 import type { Queue } from './queue.js';
 import { generateName } from './naming.js';
 import { scheduleDispatch } from './scheduler.js';
@@ -43,6 +43,8 @@ export class Channel implements ConsumerChannel {
   readonly unacked = new Map<number, QueueEntry>();
   private deliveryTag = 0;
   private readonly pendingCancels: string[] = [];
+  /** Set once the channel has let go of its consumers and deliveries. */
+  private tornDown = false;
   private pendingOutput = false;
   /** Unacked consumer deliveries (basic.get ones do not count against prefetch). */
   private consumerUnacked = 0;
@@ -176,8 +178,9 @@ export class Channel implements ConsumerChannel {
       case M.BasicRecover:
       case M.BasicRecoverAsync:
         if (!m.requeue) throw new ConnectionError(540, 'requeue=false');
-        this.requeueAll();
+        // RabbitMQ answers recover-ok before the redeliveries arrive.
         if (m.id === M.BasicRecover) this.reply({ id: M.BasicRecoverOk });
+        this.requeueAll();
         return;
       case M.ChannelClose:
         this.teardown();
@@ -279,7 +282,7 @@ export class Channel implements ConsumerChannel {
   }
 
   canDeliver(c: Consumer): boolean {
-    if (this.state !== State.Open || !this.session.writable) return false;
+    if (this.state !== State.Open || this.tornDown || !this.session.writable) return false;
     if (c.noAck) return true;
     return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || this.consumerUnacked < this.globalPrefetch);
   }
@@ -388,7 +391,7 @@ export class Channel implements ConsumerChannel {
       this.release(e);
       e.queue.requeue(e);
     }
-    requeuedAll(entries);
+    settledAll(entries, REQUEUE);
   }
 
   private scheduleConsumerQueues(): void {
@@ -423,14 +426,16 @@ export class Channel implements ConsumerChannel {
 
   /** Releases everything the channel holds: consumers, unacked messages, a pending transaction. */
   teardown(): void {
-    if (this.state === State.Closed) return;
+    if (this.state === State.Closed || this.tornDown) return;
+    this.tornDown = true;
     this.assembler.reset();
     this.publisher.teardown();
     this.dropReplyConsumer();
+    // Consumers go first, so the requeued messages are dispatched to others, never back here.
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
-    this.requeueAll();
     for (const c of consumers) c.queue.removeConsumer(c);
+    this.requeueAll();
   }
 }
 

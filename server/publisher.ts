@@ -5,7 +5,7 @@ import type { BasicPublish, Method } from '../amqp/generated/methods.js';
 import { Reader } from '../amqp/reader.js';
 import { Writer } from '../amqp/writer.js';
 import { hasBcc, routingKeysFor, stripBcc, validateRoutingHeaders } from '../routing/sender-selected.js';
-import { DISCARD, REQUEUE, type AckAction, type Channel } from './channel.js';
+import { ACK, DISCARD, REQUEUE, type AckAction, type Channel } from './channel.js';
 import { REPLY_TO, REPLY_TO_PREFIX } from './direct-reply-to.js';
 import { Message, type QueueEntry } from './message.js';
 import { parseExpiration } from './queue-args.js';
@@ -169,7 +169,7 @@ export class Publisher {
       if (one === undefined) throw new ChannelError(406, `unknown delivery tag ${tag}`);
       if (!multiple) {
         this.settle(one, action);
-        if (action === REQUEUE && this.mode !== MODE_TX) one.queue.requeued();
+        if (this.mode !== MODE_TX) settled(one.queue, action);
         return;
       }
       entries = [];
@@ -179,7 +179,7 @@ export class Publisher {
       }
     }
     for (const e of entries) this.settle(e, action);
-    if (action === REQUEUE && this.mode !== MODE_TX) requeuedAll(entries);
+    if (this.mode !== MODE_TX) settledAll(entries, action);
   }
 
   private settle(e: QueueEntry, action: AckAction): void {
@@ -198,7 +198,14 @@ export class Publisher {
     this.txPublishes = [];
     this.txAcks = [];
     for (const { entry, action } of acks) apply(this.ch, entry, action);
-    requeuedAll(acks.filter((a) => a.action === REQUEUE).map((a) => a.entry));
+    settledAll(
+      acks.filter((a) => a.action === REQUEUE).map((a) => a.entry),
+      REQUEUE,
+    );
+    settledAll(
+      acks.filter((a) => a.action !== REQUEUE).map((a) => a.entry),
+      ACK,
+    );
     for (const { msg, queues, mandatory } of pubs) {
       let live = 0;
       for (const q of queues) {
@@ -238,12 +245,22 @@ function apply(ch: Channel, e: QueueEntry, action: AckAction): void {
   else e.queue.settle(e);
 }
 
-/** Tells each queue that got entries back that its batch of requeues is done. */
-export function requeuedAll(entries: readonly QueueEntry[]): void {
+/**
+ * A batch of acks, rejects or requeues is done: each queue it touched applies its
+ * limits (after requeues) and delivers at once, before the next method is read, so
+ * that an ack or requeue followed by basic.cancel sees the delivery first.
+ */
+export function settledAll(entries: readonly QueueEntry[], action: AckAction): void {
   if (entries.length === 0) return;
+  if (entries.length === 1) return settled(entries[0]!.queue, action);
   const queues = new Set<Queue>();
   for (const e of entries) queues.add(e.queue);
-  for (const q of queues) q.requeued();
+  for (const q of queues) settled(q, action);
+}
+
+function settled(q: Queue, action: AckAction): void {
+  if (action === REQUEUE) q.requeued();
+  else q.dispatchNow();
 }
 
 function encodeProps(p: BasicProperties): Buffer {

@@ -76,12 +76,18 @@ export function validateQueueArgs(args: FieldTable, resource: string): void {
     const err = test(v);
     if (err !== null) fail(key, err);
   };
-  check('x-expires', (v) => intError(v, 'positive'));
-  check('x-message-ttl', (v) => intError(v, 'non-negative'));
+  // RabbitMQ's order: the DLX type, then the queue type, then the rest in a fixed order.
   const dlx = args['x-dead-letter-exchange'];
   if (dlx !== undefined && str(dlx) === null) {
     throw new ChannelError(406, `invalid type '${erlTypeAtom(dlx)}' for arg 'x-dead-letter-exchange' in ${resource}`);
   }
+  check('x-queue-type', (v) => {
+    const s = str(v);
+    if (s === null) return `{unacceptable_type,${erlTypeAtom(v)}}`;
+    return QUEUE_TYPES.includes(s) ? null : `"unsupported queue type '${s}'"`;
+  });
+  check('x-expires', (v) => intError(v, 'positive'));
+  check('x-message-ttl', (v) => intError(v, 'non-negative'));
   check('x-dead-letter-routing-key', (v) => {
     if (str(v) === null) return `{unacceptable_type,${erlTypeAtom(v)}}`;
     return dlx === undefined ? 'routing_key_but_no_dlx_defined' : null;
@@ -101,10 +107,6 @@ export function validateQueueArgs(args: FieldTable, resource: string): void {
     return s === 'default' || s === 'lazy' ? null : `"unsupported queue mode '${s ?? erlTypeAtom(v)}'"`;
   });
   check('x-single-active-consumer', (v) => (typeof v === 'boolean' ? null : `{unacceptable_type,${erlTypeAtom(v)}}`));
-  check('x-queue-type', (v) => {
-    const s = str(v);
-    return s !== null && QUEUE_TYPES.includes(s) ? null : `"unsupported queue type '${s ?? erlTypeAtom(v)}'"`;
-  });
 }
 
 function intArg(args: FieldTable, key: string): number | null {
@@ -146,7 +148,8 @@ export function queueSettings(args: FieldTable, policy: QueuePolicyDefinition | 
  * non-negative decimal integer.
  */
 export function parseExpiration(s: string): number {
-  const m = /^-?[0-9]+/.exec(s);
+  // Erlang's string:to_integer: an optional sign, then digits.
+  const m = /^[+-]?[0-9]+/.exec(s);
   if (m === null) throw new ChannelError(406, `invalid expiration '${s}': no_integer`);
   if (m[0].length < s.length) throw new ChannelError(406, `invalid expiration '${s}': {leftover_string,"${s.slice(m[0].length)}"}`);
   const n = Number(m[0]);

@@ -171,11 +171,20 @@ export class Queue implements Routable {
     this.backing.requeue(entry);
   }
 
-  /** A batch of requeues is done: limits and expiry apply to the batch as a whole, as in RabbitMQ. */
+  /** A batch of requeues is done: limits and expiry apply to the batch as a whole, then delivery, as in RabbitMQ. */
   requeued(): void {
     if (this.deleted) return;
     this.afterChange();
-    if (this.consumers.length > 0) scheduleDispatch(this);
+    this.dispatchNow();
+  }
+
+  /**
+   * Delivers now rather than at the end of the turn, where the order of events matters:
+   * a requeue or an ack followed by basic.cancel in the same read must see the
+   * redelivery first, as RabbitMQ's queue process handles them in order.
+   */
+  dispatchNow(): void {
+    if (this.consumers.length > 0 && this.dispatch()) scheduleDispatch(this);
   }
 
   /** A delivered entry was acked, or rejected without requeue. */

@@ -48,6 +48,8 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
         }
         // No '' shortcut here: a passive declare of '' looks for a queue named ''.
         const q = vh.queueOrDie(name, session);
+        // A passive declare is a use: it renews an x-expires lease.
+        q.touch();
         ch.lastQueue = q.name;
         if (!m.nowait) ch.reply({ id: M.QueueDeclareOk, queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
         return true;
