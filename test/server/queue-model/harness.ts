@@ -17,7 +17,8 @@ import { Consumer, type ConsumerChannel } from '../../../server/consumer.js';
 import { Message, type QueueEntry } from '../../../server/message.js';
 import { queueSettings } from '../../../server/queue-args.js';
 import { Queue, type DeathReason, type QueueHost } from '../../../server/queue.js';
-import { requeuedAll } from '../../../server/publisher.js';
+import { ACK, DISCARD, REQUEUE } from '../../../server/channel.js';
+import { settledAll } from '../../../server/publisher.js';
 import { scheduleDispatch } from '../../../server/scheduler.js';
 import {
   ModelChannel,
@@ -84,7 +85,7 @@ class FakeChannel implements ConsumerChannel {
       else if (action === 'reject') e.queue.reject(e);
       else e.queue.settle(e);
     }
-    if (action === 'requeue') requeuedAll(entries);
+    settledAll(entries, action === 'requeue' ? REQUEUE : action === 'reject' ? DISCARD : ACK);
   }
 }
 
