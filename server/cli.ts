@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Broker } from './broker.js';
 import { DEFAULT_CONFIG, loadConfigFile, type BrokerConfig } from './config.js';
 import { controlRequest, type ControlRequest } from './control.js';
+import { registerCheck } from '../compat/command.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -143,6 +144,8 @@ controlOpts(policy.command('list').description('list policies').option('--json',
     for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   },
 );
+
+registerCheck(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`warren: ${err.message}`);

@@ -1,0 +1,999 @@
+/**
+ * The disk message store: append-only segment files, group commit, per-segment ack
+ * files, reference counts, recovery and compaction. docs/persistence.md has the format,
+ * the guarantees and an example of how a durable queue uses it.
+ *
+ * Hot path (append, release, read): no Promise, no closure, no log call, no per-message
+ * object. append copies the record into a pooled write buffer (the one copy of a body);
+ * a batch of buffers is written with fs.write and made durable with one fdatasync per
+ * segment it touched, off the event loop; then onDurable(upToId) reports every record
+ * up to that id at once.
+ */
+import { join } from 'node:path';
+import { crc32c } from './crc32c.js';
+import { StoreError } from './errors.js';
+import {
+  ACK_ENTRY_BYTES,
+  ACK_HEADER_BYTES,
+  FLAG_SLOT_LIST,
+  MAX_REFS,
+  MAX_SEGMENT,
+  MAX_SEGMENT_BYTES,
+  OFFSET_UNITS,
+  RECORD_HEADER_BYTES,
+  SEGMENT_HEADER_BYTES,
+  ackFileName,
+  align8,
+  makeId,
+  segmentFileName,
+  segmentOf,
+  writeAckEntry,
+  writeAckHeader,
+  writeSegmentHeader,
+} from './format.js';
+import { defaultFs, silentLogger, type StoreFs, type StoreLogger } from './fs-api.js';
+import { closeQuiet, readFully, unlinkQuiet, writeFully } from './io.js';
+import { recover, type RecoveredRecord, type RecoveryReport } from './recovery.js';
+import { Segment } from './segment.js';
+
+export type SyncMode = 'batch' | 'never';
+
+export interface SegmentStoreOptions {
+  /** Directory of the segment and ack files (created if missing). */
+  dir: string;
+  /** Target segment size; a record larger than this gets a segment of its own. Default 8 MiB, at most 128 MiB. */
+  segmentBytes?: number;
+  /**
+   * 'batch' (default): a batch of appends is written, then fdatasync'd, then reported
+   * by onDurable. 'never': reported once written to the OS (survives a process crash,
+   * not a power cut).
+   */
+  sync?: SyncMode;
+  /**
+   * Least time between the starts of two batches, in ms. 0 (default): a batch starts on
+   * the next event-loop turn after the first append, and the appends that arrive while
+   * it is being written and synced form the next batch (batches grow with load). Larger
+   * values trade latency for fewer fdatasyncs.
+   */
+  syncIntervalMs?: number;
+  /** With syncIntervalMs > 0, start the batch early once this many bytes wait. Default 4 MiB. */
+  syncBatchBytes?: number;
+  /** Size of the pooled write buffers. Default 1 MiB. */
+  writeBufferBytes?: number;
+  /** Compact mostly-dead segments in the background (default true). */
+  autoCompact?: boolean;
+  /** A segment is a compaction candidate when live bytes ≤ this fraction of its record bytes. Default 0.5. */
+  compactLiveRatio?: number;
+  /** Least time between two automatic compactions, in ms. Default 1000. */
+  compactIntervalMs?: number;
+  /** Called in append order: every record with id ≤ upToId is durable. */
+  onDurable?: (upToId: number) => void;
+  /**
+   * Called when a write or sync failed: the records with fromId ≤ id ≤ toId are not
+   * stored (their ids are invalid from now on); err.code is ERR_STORE_IO, err.cause the errno error.
+   */
+  onFailed?: (fromId: number, toId: number, err: StoreError) => void;
+  /** Called during open for each live record, in append order (see RecoveredRecord). */
+  onRecord?: (rec: RecoveredRecord) => void;
+  fs?: StoreFs;
+  logger?: StoreLogger;
+}
+
+export interface StoreStats {
+  appends: number;
+  appendedBytes: number;
+  releases: number;
+  /** Batches started (each is one or more fs.write calls). */
+  batches: number;
+  writes: number;
+  fdatasyncs: number;
+  dirSyncs: number;
+  failures: number;
+  ackWriteErrors: number;
+  compactions: number;
+  segmentsCreated: number;
+  segmentsDeleted: number;
+}
+
+/** A pooled write buffer holding consecutive records of one segment. */
+class Chunk {
+  len = 0;
+  written = 0;
+  firstId = 0;
+  lastId = 0;
+  constructor(
+    public buf: Buffer,
+    public seg: Segment,
+    public fileOff: number,
+  ) {}
+}
+
+interface Waiter {
+  target: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const EMPTY = Buffer.alloc(0);
+const POOL_MAX = 4;
+
+export class SegmentStore {
+  readonly dir: string;
+  readonly segmentBytes: number;
+  readonly sync: SyncMode;
+  readonly syncIntervalMs: number;
+  readonly syncBatchBytes: number;
+  readonly writeBufferBytes: number;
+  autoCompact: boolean;
+  readonly compactLiveRatio: number;
+  readonly compactIntervalMs: number;
+  onDurable: ((upToId: number) => void) | undefined;
+  onFailed: ((fromId: number, toId: number, err: StoreError) => void) | undefined;
+  readonly recovery: RecoveryReport;
+  readonly stats: StoreStats = {
+    appends: 0,
+    appendedBytes: 0,
+    releases: 0,
+    batches: 0,
+    writes: 0,
+    fdatasyncs: 0,
+    dirSyncs: 0,
+    failures: 0,
+    ackWriteErrors: 0,
+    compactions: 0,
+    segmentsCreated: 0,
+    segmentsDeleted: 0,
+  };
+
+  private readonly fs: StoreFs;
+  private readonly logger: StoreLogger;
+  private readonly dirFd: number;
+  /** Segment files in order (ascending lo); the active one, if any, is last. */
+  private readonly segments: Segment[];
+  private active: Segment | null = null;
+  private nextSegment: number;
+  private lastAppended: number;
+  private durable: number;
+
+  private cur: Chunk | null = null;
+  private pending: Chunk[] = [];
+  private batch: Chunk[] = [];
+  private pendingByteCount = 0;
+  private readonly pool: Buffer[] = [];
+
+  private inFlight = false;
+  private again = false;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private timerIsTimeout = false;
+  private batchIdx = 0;
+  private syncSegs: Segment[] = [];
+  private syncIdx = 0;
+  private batchDirSync = false;
+  private dirDirty = false;
+  private lastBatchStart = 0;
+  private lastCompact = 0;
+
+  private readonly ackQueue: Segment[] = [];
+  private readonly doomed: Segment[] = [];
+  private waiters: Waiter[] = [];
+  private closed = false;
+
+  private readonly flushCb = (): void => this.runFlush();
+  private readonly writeCb = (err: NodeJS.ErrnoException | null, n: number): void => this.onWritten(err, n);
+  private readonly syncCb = (err: NodeJS.ErrnoException | null): void => this.onSynced(err);
+
+  /** Opens (and recovers) the store in options.dir. Synchronous: call it at start-up. */
+  static open(options: SegmentStoreOptions): SegmentStore {
+    return new SegmentStore(options);
+  }
+
+  private constructor(o: SegmentStoreOptions) {
+    this.dir = o.dir;
+    this.segmentBytes = o.segmentBytes ?? 8 * 1024 * 1024;
+    if (!(this.segmentBytes >= 1024 && this.segmentBytes <= MAX_SEGMENT_BYTES)) {
+      throw new StoreError('ERR_STORE_ARGUMENT', `segmentBytes must be 1 KiB .. 128 MiB`);
+    }
+    this.sync = o.sync ?? 'batch';
+    this.syncIntervalMs = o.syncIntervalMs ?? 0;
+    this.syncBatchBytes = o.syncBatchBytes ?? 4 * 1024 * 1024;
+    this.writeBufferBytes = Math.min(o.writeBufferBytes ?? 1024 * 1024, this.segmentBytes);
+    this.autoCompact = o.autoCompact ?? true;
+    this.compactLiveRatio = o.compactLiveRatio ?? 0.5;
+    this.compactIntervalMs = o.compactIntervalMs ?? 1000;
+    this.onDurable = o.onDurable;
+    this.onFailed = o.onFailed;
+    this.fs = o.fs ?? defaultFs;
+    this.logger = o.logger ?? silentLogger;
+
+    this.fs.mkdirSync(this.dir, { recursive: true });
+    this.dirFd = this.fs.openSync(this.dir, 'r');
+    const r = recover(this.dir, this.fs, this.logger, o.onRecord);
+    this.segments = r.segments;
+    this.nextSegment = r.nextSegment;
+    this.lastAppended = r.lastId;
+    this.durable = r.lastId;
+    this.recovery = r.report;
+    if (r.report.removedFiles.length > 0) this.fsyncDir();
+  }
+
+  // ------------------------------------------------------------------ hot path
+
+  /** Appends a record with `refs` references; returns its id. Durable once onDurable reports an id ≥ it. */
+  append(payload: Uint8Array, refs = 1): number {
+    return this.append2(EMPTY, payload, refs);
+  }
+
+  /**
+   * Appends the record head ++ body (say, the broker's encoded metadata and the body)
+   * without concatenating them first.
+   */
+  append2(head: Uint8Array, body: Uint8Array, refs = 1): number {
+    if (this.closed) throw new StoreError('ERR_STORE_CLOSED', 'store is closed');
+    if (!(refs >= 1 && refs <= MAX_REFS) || refs !== (refs | 0)) {
+      throw new StoreError('ERR_STORE_ARGUMENT', `refs must be 1..${MAX_REFS}`);
+    }
+    const len = head.length + body.length;
+    const bytes = align8(RECORD_HEADER_BYTES + len);
+    let seg = this.active;
+    if (seg === null || (seg.size + bytes > this.segmentBytes && seg.size > SEGMENT_HEADER_BYTES)) {
+      seg = this.roll(bytes);
+    }
+    let c = this.cur;
+    if (c === null || c.seg !== seg || c.len + bytes > c.buf.length) c = this.newChunk(seg, bytes);
+    const buf = c.buf;
+    const p = c.len;
+    buf.writeUInt32LE(len, p + 4);
+    buf.writeUInt32LE(refs, p + 8); // refs (u16) and flags (u16) = 0
+    buf.writeUInt32LE(0, p + 12); // K and reserved
+    buf.set(head, p + RECORD_HEADER_BYTES);
+    buf.set(body, p + RECORD_HEADER_BYTES + head.length);
+    const end = p + RECORD_HEADER_BYTES + len;
+    for (let i = end; i < p + bytes; i++) buf[i] = 0;
+    buf.writeUInt32LE(crc32c(buf, p + 4, end), p);
+
+    const off = seg.size;
+    const id = seg.lo * OFFSET_UNITS + off / 8;
+    seg.size += bytes;
+    c.len += bytes;
+    if (c.firstId === 0) c.firstId = id;
+    c.lastId = id;
+    seg.push(off, len, refs, refs, id);
+    this.lastAppended = id;
+    this.pendingByteCount += bytes;
+    this.stats.appends++;
+    this.stats.appendedBytes += len;
+    if (this.timer === null) this.schedule();
+    else if (this.timerIsTimeout && this.pendingByteCount >= this.syncBatchBytes && !this.inFlight) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      this.timer = null;
+      this.schedule();
+    }
+    return id;
+  }
+
+  /**
+   * Releases one reference of a record. `slot` names which of the record's refs
+   * (0..refs-1) is released, so that recovery can tell the broker which ones remain;
+   * without it the next unreleased slot in order is taken. Do not mix the two forms on
+   * one record. At 0 references the record is dead; its segment is deleted when all of
+   * its records are dead.
+   */
+  release(id: number, slot = -1): void {
+    if (this.closed) throw new StoreError('ERR_STORE_CLOSED', 'store is closed');
+    const seg = this.findSegment(id);
+    const i = seg === null ? -1 : seg.find(id);
+    if (seg === null || i < 0) throw new StoreError('ERR_STORE_UNKNOWN_ID', `no record ${id}`);
+    const rc = seg.rc[i]!;
+    const remaining = rc & 0xffff;
+    const refs = rc >>> 16;
+    if (remaining === 0) throw new StoreError('ERR_STORE_RELEASED', `record ${id} is already released`);
+    if (slot < 0) slot = refs - remaining;
+    else if (slot >= refs) throw new StoreError('ERR_STORE_ARGUMENT', `slot ${slot} ≥ refs ${refs}`);
+    seg.rc[i] = rc - 1;
+    let ab = seg.ackBuf;
+    if (ab === null || seg.ackLen + ACK_ENTRY_BYTES > ab.length) {
+      const grown = Buffer.allocUnsafe(ab === null ? 512 : ab.length * 2);
+      if (ab !== null) ab.copy(grown, 0, 0, seg.ackLen);
+      seg.ackBuf = ab = grown;
+    }
+    writeAckEntry(ab, seg.ackLen, seg.offs[i]!, slot);
+    seg.ackLen += ACK_ENTRY_BYTES;
+    if (!seg.ackQueued) {
+      seg.ackQueued = true;
+      this.ackQueue.push(seg);
+    }
+    if (remaining === 1) {
+      seg.live--;
+      seg.liveBytes -= align8(RECORD_HEADER_BYTES + seg.lens[i]!);
+      if (seg.live === 0 && seg !== this.active) this.doom(seg);
+    }
+    this.stats.releases++;
+    if (this.timer === null) this.schedule();
+  }
+
+  /** The payload of a live record, as a new Buffer. A synchronous pread (or a copy from a write buffer). */
+  read(id: number): Buffer {
+    const seg = this.findSegment(id);
+    const i = seg === null ? -1 : seg.find(id);
+    if (seg === null || i < 0 || (seg.rc[i]! & 0xffff) === 0) {
+      throw new StoreError('ERR_STORE_UNKNOWN_ID', `no live record ${id}`);
+    }
+    const len = seg.lens[i]!;
+    const out = Buffer.allocUnsafe(len);
+    this.copyOut(seg, seg.offs[i]! + RECORD_HEADER_BYTES, out, 0, len);
+    return out;
+  }
+
+  /** Copies a live record's payload into `target` at `targetOffset`; returns its length. */
+  readInto(id: number, target: Uint8Array, targetOffset = 0): number {
+    const seg = this.findSegment(id);
+    const i = seg === null ? -1 : seg.find(id);
+    if (seg === null || i < 0 || (seg.rc[i]! & 0xffff) === 0) {
+      throw new StoreError('ERR_STORE_UNKNOWN_ID', `no live record ${id}`);
+    }
+    const len = seg.lens[i]!;
+    if (targetOffset + len > target.length) throw new StoreError('ERR_STORE_ARGUMENT', 'target too small');
+    this.copyOut(seg, seg.offs[i]! + RECORD_HEADER_BYTES, target, targetOffset, len);
+    return len;
+  }
+
+  /** Payload length of a live record, or -1. */
+  sizeOf(id: number): number {
+    const seg = this.findSegment(id);
+    const i = seg === null ? -1 : seg.find(id);
+    return seg === null || i < 0 || (seg.rc[i]! & 0xffff) === 0 ? -1 : seg.lens[i]!;
+  }
+
+  /** Unreleased references of a record (0 if unknown or dead). */
+  refsOf(id: number): number {
+    const seg = this.findSegment(id);
+    const i = seg === null ? -1 : seg.find(id);
+    return seg === null || i < 0 ? 0 : seg.rc[i]! & 0xffff;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** Highest id reported durable (recovered records count as durable). 0 if none. */
+  get durableId(): number {
+    return this.durable;
+  }
+  /** Id of the last append (or the last recovered record). 0 if none. */
+  get lastId(): number {
+    return this.lastAppended;
+  }
+  /** Bytes appended but not yet handed to a write: a backpressure signal for the broker. */
+  get pendingBytes(): number {
+    return this.pendingByteCount;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+  get liveRecords(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.live;
+    return n;
+  }
+  /** Padded on-disk bytes of the live records. */
+  get liveBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.liveBytes;
+    return n;
+  }
+  /** Segment file names in order (for tests and diagnostics). */
+  segmentFiles(): string[] {
+    return this.segments.map((s) => segmentFileName(s.lo));
+  }
+
+  /** Free bytes for an unprivileged user on the store's file system (for disk_free_limit). */
+  freeDiskBytes(): number {
+    const s = this.fs.statfsSync(this.dir);
+    return Number(s.bavail) * Number(s.bsize);
+  }
+
+  /**
+   * Resolves when every record appended before the call is durable and pending acks are
+   * written; rejects if a write failed meanwhile. One Promise per call: not for the hot path.
+   */
+  flush(): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError('ERR_STORE_CLOSED', 'store is closed'));
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ target: this.lastAppended, resolve, reject });
+      if (this.timer === null) this.schedule();
+      else if (this.inFlight) this.again = true;
+    });
+  }
+
+  /** Flushes, syncs the ack files, and closes every file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      while (this.inFlight) await new Promise((r) => setImmediate(r));
+      if (this.timer !== null) {
+        if (this.timerIsTimeout) clearTimeout(this.timer as NodeJS.Timeout);
+        else clearImmediate(this.timer as NodeJS.Immediate);
+        this.timer = null;
+      }
+      this.housekeeping(false);
+      for (const s of this.segments) {
+        if (s.ackFd >= 0 && this.sync !== 'never') {
+          try {
+            this.fs.fdatasyncSync(s.ackFd);
+          } catch (err) {
+            this.logger.error({ err, file: s.ackPath }, 'segment store: ack file sync failed');
+          }
+        }
+        closeQuiet(this.fs, s.fd);
+        closeQuiet(this.fs, s.ackFd);
+      }
+      if (this.dirDirty) this.fsyncDir();
+      closeQuiet(this.fs, this.dirFd);
+      this.closed = true;
+    }
+  }
+
+  /**
+   * Compacts every worthwhile run of mostly-dead segments now (the store also does this
+   * by itself when autoCompact is on). Returns the number of segment files removed.
+   * Synchronous: it blocks the event loop for the copy and one fdatasync per run.
+   */
+  compact(): number {
+    if (this.inFlight) return 0;
+    this.writeAcks();
+    let removed = 0;
+    for (;;) {
+      const n = this.compactOnce();
+      if (n < 0) break;
+      removed += n;
+    }
+    return removed;
+  }
+
+  // ------------------------------------------------------------- write path
+
+  private roll(bytes: number): Segment {
+    if (this.nextSegment > MAX_SEGMENT) throw new StoreError('ERR_STORE_FULL', 'segment numbers exhausted');
+    const n = this.nextSegment++;
+    const path = join(this.dir, segmentFileName(n));
+    let fd: number;
+    try {
+      fd = this.fs.openSync(path, 'wx+');
+    } catch (err) {
+      throw new StoreError('ERR_STORE_IO', `cannot create ${path}`, { cause: err });
+    }
+    const seg = new Segment(n, n, 0, path, join(this.dir, ackFileName(n)), fd, 0);
+    this.segments.push(seg);
+    const old = this.active;
+    this.active = seg;
+    if (old !== null && old.live === 0) this.doom(old);
+    this.dirDirty = true;
+    this.stats.segmentsCreated++;
+    const c = this.newChunk(seg, SEGMENT_HEADER_BYTES + bytes);
+    writeSegmentHeader(c.buf, 0, n, n, 0);
+    c.len = SEGMENT_HEADER_BYTES;
+    seg.size = SEGMENT_HEADER_BYTES;
+    this.pendingByteCount += SEGMENT_HEADER_BYTES;
+    return seg;
+  }
+
+  private newChunk(seg: Segment, bytes: number): Chunk {
+    const c0 = this.cur;
+    if (c0 !== null && c0.len > 0) this.pending.push(c0);
+    const cap = this.writeBufferBytes;
+    const buf = bytes <= cap && this.pool.length > 0 ? this.pool.pop()! : Buffer.allocUnsafeSlow(Math.max(cap, bytes));
+    const c = new Chunk(buf, seg, seg.size);
+    this.cur = c;
+    return c;
+  }
+
+  private recycle(c: Chunk): void {
+    if (c.buf.length === this.writeBufferBytes && this.pool.length < POOL_MAX) this.pool.push(c.buf);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    if (this.timer !== null) return;
+    const wait =
+      this.syncIntervalMs > 0 && this.pendingByteCount < this.syncBatchBytes
+        ? this.lastBatchStart + this.syncIntervalMs - Date.now()
+        : 0;
+    if (wait > 0) {
+      this.timerIsTimeout = true;
+      this.timer = setTimeout(this.flushCb, wait);
+    } else {
+      this.timerIsTimeout = false;
+      this.timer = setImmediate(this.flushCb);
+    }
+  }
+
+  private runFlush(): void {
+    this.timer = null;
+    if (this.inFlight || this.closed) return;
+    this.housekeeping(this.autoCompact);
+    const c = this.cur;
+    if (c !== null && c.len > 0) {
+      this.pending.push(c);
+      this.cur = null;
+    }
+    if (this.pending.length === 0) {
+      if (this.dirDirty) this.fsyncDir();
+      this.settleWaiters();
+      return;
+    }
+    const b = this.batch;
+    this.batch = this.pending;
+    this.pending = b;
+    this.pendingByteCount = 0;
+    this.batchIdx = 0;
+    this.inFlight = true;
+    this.again = false;
+    this.batchDirSync = this.dirDirty && this.sync !== 'never';
+    this.dirDirty = false;
+    this.lastBatchStart = Date.now();
+    this.stats.batches++;
+    this.writeNext();
+  }
+
+  private writeNext(): void {
+    const c = this.batch[this.batchIdx];
+    if (c !== undefined) {
+      this.stats.writes++;
+      this.fs.write(c.seg.fd, c.buf, c.written, c.len - c.written, c.fileOff + c.written, this.writeCb);
+      return;
+    }
+    if (this.sync === 'never') {
+      this.completeBatch();
+      return;
+    }
+    const segs = this.syncSegs;
+    segs.length = 0;
+    for (const ch of this.batch) if (segs[segs.length - 1] !== ch.seg) segs.push(ch.seg);
+    this.syncIdx = 0;
+    this.syncNext();
+  }
+
+  private onWritten(err: NodeJS.ErrnoException | null, n: number): void {
+    if (err === null && n <= 0) err = Object.assign(new Error('short write'), { code: 'EIO' });
+    if (err !== null) {
+      this.failBatch(err);
+      return;
+    }
+    const c = this.batch[this.batchIdx]!;
+    c.written += n;
+    if (c.written >= c.len) {
+      c.seg.written = Math.max(c.seg.written, c.fileOff + c.len);
+      this.batchIdx++;
+    }
+    this.writeNext();
+  }
+
+  private syncNext(): void {
+    const seg = this.syncSegs[this.syncIdx++];
+    if (seg !== undefined) {
+      this.stats.fdatasyncs++;
+      this.fs.fdatasync(seg.fd, this.syncCb);
+    } else if (this.batchDirSync) {
+      this.batchDirSync = false;
+      this.stats.dirSyncs++;
+      this.fs.fsync(this.dirFd, this.syncCb);
+    } else {
+      this.completeBatch();
+    }
+  }
+
+  private onSynced(err: NodeJS.ErrnoException | null): void {
+    if (err !== null) this.failBatch(err);
+    else this.syncNext();
+  }
+
+  private completeBatch(): void {
+    let upTo = 0;
+    for (const c of this.batch) {
+      if (c.lastId > upTo) upTo = c.lastId;
+      this.recycle(c);
+    }
+    this.batch.length = 0;
+    this.syncSegs.length = 0;
+    this.inFlight = false;
+    if (upTo > this.durable) {
+      this.durable = upTo;
+      const cb = this.onDurable;
+      if (cb !== undefined) {
+        try {
+          cb(upTo);
+        } catch (err) {
+          this.logger.error({ err }, 'segment store: onDurable threw');
+        }
+      }
+    }
+    this.settleWaiters();
+    if (
+      this.again ||
+      this.pending.length > 0 ||
+      (this.cur !== null && this.cur.len > 0) ||
+      this.ackQueue.length > 0 ||
+      this.doomed.length > 0
+    ) {
+      this.again = false;
+      this.schedule();
+    }
+  }
+
+  /**
+   * A write or sync failed. Everything not yet durable fails with it: the records of
+   * this batch, and those appended since (they sit after the failed bytes in the same
+   * file). The files are cut back to their last durable byte and appends continue in a
+   * new segment, so no id is ever reused and recovery never sees a hole.
+   */
+  private failBatch(cause: NodeJS.ErrnoException): void {
+    const all = this.batch.concat(this.pending);
+    if (this.cur !== null && this.cur.len > 0) all.push(this.cur);
+    this.cur = null;
+    this.pending.length = 0;
+    this.batch.length = 0;
+    this.syncSegs.length = 0;
+    this.inFlight = false;
+    this.again = false;
+    this.pendingByteCount = 0;
+    let from = 0;
+    const cut = new Map<Segment, number>();
+    for (const c of all) {
+      if (from === 0 && c.firstId !== 0) from = c.firstId;
+      if (!cut.has(c.seg)) cut.set(c.seg, c.fileOff);
+      this.recycle(c);
+    }
+    const to = this.lastAppended;
+    for (const [seg, off] of cut) {
+      seg.truncateIndex(seg.lowerBound(off));
+      seg.size = off;
+      seg.written = Math.min(seg.written, off);
+      if (seg === this.active) this.active = null;
+      if (off <= SEGMENT_HEADER_BYTES) {
+        // Nothing durable in it: the file goes.
+        seg.doomed = true;
+        this.deleteSegment(seg);
+        continue;
+      }
+      try {
+        this.fs.ftruncateSync(seg.fd, off);
+      } catch (err) {
+        this.logger.error({ err, file: seg.path }, 'segment store: truncate after failed write failed');
+      }
+      if (seg.live === 0) this.doom(seg);
+    }
+    this.stats.failures++;
+    const err = new StoreError('ERR_STORE_IO', `write or sync failed: ${cause.message}`, { cause });
+    this.logger.error({ err: cause, fromId: from, toId: to }, 'segment store: records failed');
+    if (from !== 0) {
+      const cb = this.onFailed;
+      if (cb !== undefined) {
+        try {
+          cb(from, to, err);
+        } catch (e) {
+          this.logger.error({ err: e }, 'segment store: onFailed threw');
+        }
+      }
+    }
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) {
+      if (w.target <= this.durable) w.resolve();
+      else w.reject(err);
+    }
+    if (this.ackQueue.length > 0 || this.doomed.length > 0) this.schedule();
+  }
+
+  private settleWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const keep: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.target <= this.durable) w.resolve();
+      else keep.push(w);
+    }
+    this.waiters = keep;
+  }
+
+  private fsyncDir(): void {
+    this.dirDirty = false;
+    if (this.sync === 'never') return;
+    try {
+      this.stats.dirSyncs++;
+      this.fs.fsyncSync(this.dirFd);
+    } catch (err) {
+      this.logger.error({ err, dir: this.dir }, 'segment store: directory fsync failed');
+    }
+  }
+
+  // ------------------------------------------------------- acks and deletion
+
+  private doom(seg: Segment): void {
+    if (seg.doomed) return;
+    seg.doomed = true;
+    this.doomed.push(seg);
+  }
+
+  /** Between batches: delete dead segments, write pending acks, maybe compact. */
+  private housekeeping(compact: boolean): void {
+    if (this.doomed.length > 0) {
+      let k = 0;
+      for (const seg of this.doomed) {
+        if (seg === this.active || seg.written < seg.size || seg.live > 0) {
+          if (seg.live > 0) seg.doomed = false;
+          else this.doomed[k++] = seg;
+          continue;
+        }
+        this.deleteSegment(seg);
+      }
+      this.doomed.length = k;
+    }
+    this.writeAcks();
+    if (compact && this.segments.length > 1) {
+      const now = Date.now();
+      if (now - this.lastCompact >= this.compactIntervalMs) {
+        this.lastCompact = now;
+        this.compactOnce();
+      }
+    }
+  }
+
+  private deleteSegment(seg: Segment): void {
+    const k = this.segments.indexOf(seg);
+    if (k < 0) return; // gone already
+    this.segments.splice(k, 1);
+    closeQuiet(this.fs, seg.fd);
+    closeQuiet(this.fs, seg.ackFd);
+    seg.fd = -1;
+    seg.ackFd = -1;
+    seg.ackLen = 0;
+    for (const p of [seg.path, seg.ackPath]) {
+      const err = unlinkQuiet(this.fs, p);
+      if (err !== null) this.logger.error({ err, file: p }, 'segment store: could not delete file');
+    }
+    this.dirDirty = true;
+    this.stats.segmentsDeleted++;
+  }
+
+  private writeAcks(): void {
+    const q = this.ackQueue;
+    for (const seg of q) {
+      seg.ackQueued = false;
+      if (seg.doomed || seg.ackLen === 0) {
+        seg.ackLen = 0;
+        continue;
+      }
+      try {
+        if (seg.ackFd < 0) {
+          const fd = this.fs.openSync(seg.ackPath, 'w+');
+          const h = Buffer.allocUnsafe(ACK_HEADER_BYTES);
+          writeAckHeader(h, 0, seg.lo, seg.gen);
+          try {
+            writeFully(this.fs, fd, h, 0, ACK_HEADER_BYTES, 0);
+          } catch (err) {
+            closeQuiet(this.fs, fd);
+            throw err;
+          }
+          seg.ackFd = fd;
+          seg.ackSize = ACK_HEADER_BYTES;
+          this.dirDirty = true;
+        }
+        writeFully(this.fs, seg.ackFd, seg.ackBuf!, 0, seg.ackLen, seg.ackSize);
+        seg.ackSize += seg.ackLen;
+      } catch (err) {
+        // The releases stand in memory; after a crash these records may come back (at-least-once).
+        this.stats.ackWriteErrors++;
+        this.logger.error({ err, file: seg.ackPath }, 'segment store: ack write failed');
+      }
+      seg.ackLen = 0;
+    }
+    q.length = 0;
+  }
+
+  // ------------------------------------------------------------- reading
+
+  private findSegment(id: number): Segment | null {
+    const n = segmentOf(id);
+    const a = this.active;
+    if (a !== null && n === a.lo) return a;
+    const segs = this.segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = segs[mid]!;
+      if (n < s.lo) hi = mid - 1;
+      else if (n > s.hi) lo = mid + 1;
+      else return s;
+    }
+    return null;
+  }
+
+  private copyOut(seg: Segment, pos: number, target: Uint8Array, tOff: number, len: number): void {
+    if (pos + len <= seg.written) {
+      const got = readFully(this.fs, seg.fd, target, tOff, len, pos);
+      if (got !== len) throw new StoreError('ERR_STORE_IO', `short read at ${seg.path}:${pos}`);
+      return;
+    }
+    const c = this.chunkAt(seg, pos);
+    if (c === null) throw new StoreError('ERR_STORE_IO', `record at ${seg.path}:${pos} not found`);
+    const from = pos - c.fileOff;
+    target.set(c.buf.subarray(from, from + len), tOff);
+  }
+
+  private chunkAt(seg: Segment, pos: number): Chunk | null {
+    const c = this.cur;
+    if (c !== null && c.seg === seg && pos >= c.fileOff && pos < c.fileOff + c.len) return c;
+    for (const list of [this.pending, this.batch]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const x = list[i]!;
+        if (x.seg === seg && pos >= x.fileOff && pos < x.fileOff + x.len) return x;
+      }
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------- compaction
+
+  /**
+   * Finds the first worthwhile run of adjacent mostly-dead segments and rewrites their
+   * live records, in order, into one file named after the first of them (its generation
+   * + 1), which replaces it by rename. Returns the files removed, or -1 if nothing was
+   * worth doing. Ids do not change: the new file keeps each record's original id as its
+   * key (the relocation table), so the broker's ids stay valid until the next restart,
+   * when recovery hands out ids by position again.
+   */
+  private compactOnce(): number {
+    const segs = this.segments;
+    const candidate = (s: Segment): boolean =>
+      s !== this.active &&
+      !s.doomed &&
+      s.written === s.size &&
+      s.live > 0 &&
+      s.liveBytes <= this.compactLiveRatio * s.recordBytes;
+    for (let i = 0; i < segs.length; i++) {
+      if (!candidate(segs[i]!)) continue;
+      let j = i;
+      let live = segs[i]!.liveBytes;
+      while (j + 1 < segs.length && candidate(segs[j + 1]!) && live + segs[j + 1]!.liveBytes <= this.segmentBytes) {
+        j++;
+        live += segs[j]!.liveBytes;
+      }
+      const first = segs[i]!;
+      const worth = j > i || first.size - first.liveBytes >= this.segmentBytes / 4;
+      if (!worth) continue;
+      return this.compactRun(i, j) ? j - i : -1;
+    }
+    return -1;
+  }
+
+  private compactRun(i: number, j: number): boolean {
+    const fs = this.fs;
+    const run = this.segments.slice(i, j + 1);
+    const first = run[0]!;
+    const lo = first.lo;
+    const hi = run[run.length - 1]!.hi;
+    const gen = first.gen + 1;
+    const out = new Segment(lo, hi, gen, first.path, first.ackPath, -1, 0);
+    out.keys = new Float64Array(out.offs.length);
+    let buf: Buffer = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES + run.reduce((n, s) => n + s.liveBytes, 0) + 64);
+    writeSegmentHeader(buf, 0, lo, hi, gen);
+    let pos = SEGMENT_HEADER_BYTES;
+    let inBuf: Buffer = Buffer.allocUnsafe(0);
+    const live: number[] = [];
+    const tmp = first.path + '.tmp';
+    let fd = -1;
+    try {
+      for (const s of run) {
+        if (inBuf.length < s.size) inBuf = Buffer.allocUnsafe(s.size);
+        if (readFully(fs, s.fd, inBuf, 0, s.size, 0) !== s.size) throw new Error(`short read of ${s.path}`);
+        let acked: Map<number, number[]> | null = null;
+        for (let k = 0; k < s.count; k++) {
+          const rc = s.rc[k]!;
+          const remaining = rc & 0xffff;
+          if (remaining === 0) continue;
+          const off = s.offs[k]!;
+          const len = inBuf.readUInt32LE(off + 4);
+          const refs = inBuf.readUInt16LE(off + 8);
+          const hasList = (inBuf.readUInt16LE(off + 10) & FLAG_SLOT_LIST) !== 0;
+          const kk = inBuf.readUInt16LE(off + 12);
+          const before = hasList ? kk : refs;
+          let bytes: number;
+          let left = remaining;
+          if (remaining === before) {
+            // Nothing released since it was written: copy verbatim.
+            bytes = align8(RECORD_HEADER_BYTES + len + (hasList ? 2 * kk : 0));
+            buf = ensure(buf, pos + bytes);
+            inBuf.copy(buf, pos, off, off + bytes);
+          } else {
+            if (acked === null) acked = this.readAcks(s);
+            const rel = acked.get(off);
+            live.length = 0;
+            if (hasList) {
+              for (let q = 0; q < kk; q++) {
+                const slot = inBuf.readUInt16LE(off + RECORD_HEADER_BYTES + len + 2 * q);
+                if (rel === undefined || !rel.includes(slot)) live.push(slot);
+              }
+            } else {
+              for (let slot = 0; slot < refs; slot++) if (rel === undefined || !rel.includes(slot)) live.push(slot);
+            }
+            if (live.length !== remaining) {
+              this.logger.warn({ file: s.path, offset: off, remaining, onDisk: live.length }, 'segment store: ack count mismatch');
+            }
+            if (live.length === 0) continue;
+            left = live.length;
+            bytes = align8(RECORD_HEADER_BYTES + len + 2 * live.length);
+            buf = ensure(buf, pos + bytes);
+            buf.writeUInt32LE(len, pos + 4);
+            buf.writeUInt16LE(refs, pos + 8);
+            buf.writeUInt16LE(FLAG_SLOT_LIST, pos + 10);
+            buf.writeUInt16LE(live.length, pos + 12);
+            buf.writeUInt16LE(0, pos + 14);
+            inBuf.copy(buf, pos + RECORD_HEADER_BYTES, off + RECORD_HEADER_BYTES, off + RECORD_HEADER_BYTES + len);
+            const sl = pos + RECORD_HEADER_BYTES + len;
+            for (let q = 0; q < live.length; q++) buf.writeUInt16LE(live[q]!, sl + 2 * q);
+            const end = sl + 2 * live.length;
+            buf.fill(0, end, pos + bytes);
+            buf.writeUInt32LE(crc32c(buf, pos + 4, end), pos);
+          }
+          const key = s.keys !== null ? s.keys[k]! : makeId(s.lo, off);
+          out.push(pos, len, refs, left, key);
+          pos += bytes;
+        }
+      }
+      fd = fs.openSync(tmp, 'w+');
+      writeFully(fs, fd, buf, 0, pos, 0);
+      fs.fdatasyncSync(fd);
+      this.stats.fdatasyncs++;
+      fs.renameSync(tmp, first.path);
+    } catch (err) {
+      closeQuiet(fs, fd);
+      unlinkQuiet(fs, tmp);
+      this.logger.error({ err, file: first.path }, 'segment store: compaction failed; segments left as they were');
+      return false;
+    }
+    this.fsyncDir();
+    out.fd = fd;
+    out.size = out.written = pos;
+    for (const s of run) {
+      closeQuiet(fs, s.fd);
+      closeQuiet(fs, s.ackFd);
+      s.fd = s.ackFd = -1;
+      s.doomed = true;
+      if (s !== first) unlinkQuiet(fs, s.path);
+      const e = unlinkQuiet(fs, s.ackPath);
+      if (e !== null) this.logger.warn({ err: e, file: s.ackPath }, 'segment store: could not delete ack file');
+    }
+    this.segments.splice(i, run.length, out);
+    this.dirDirty = true;
+    this.stats.compactions++;
+    this.stats.segmentsDeleted += run.length - 1;
+    return true;
+  }
+
+  private readAcks(s: Segment): Map<number, number[]> {
+    const m = new Map<number, number[]>();
+    if (s.ackFd < 0) return m;
+    const b = Buffer.allocUnsafe(s.ackSize);
+    const got = readFully(this.fs, s.ackFd, b, 0, s.ackSize, 0);
+    for (let p = ACK_HEADER_BYTES; p + ACK_ENTRY_BYTES <= got; p += ACK_ENTRY_BYTES) {
+      const off = b.readUInt32LE(p);
+      const slot = b.readUInt16LE(p + 4);
+      const l = m.get(off);
+      if (l === undefined) m.set(off, [slot]);
+      else l.push(slot);
+    }
+    return m;
+  }
+}
+
+function ensure(buf: Buffer, need: number): Buffer {
+  if (need <= buf.length) return buf;
+  const b = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
+  buf.copy(b);
+  return b;
+}
+

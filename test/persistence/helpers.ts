@@ -1,0 +1,82 @@
+/** Shared helpers for the segment store tests. */
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StoreFs } from '../../persistence/fs-api.js';
+
+export function tempDir(tag: string): string {
+  return fs.mkdtempSync(join(tmpdir(), `warren-${tag}-`));
+}
+
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** xorshift32 bytes: the same (seed, length) gives the same payload. */
+export function payloadFor(i: number, length: number): Buffer {
+  const b = Buffer.allocUnsafe(length);
+  let x = (i * 2654435761 + 1) >>> 0 || 1;
+  for (let k = 0; k < length; k++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b[k] = x & 0xff;
+  }
+  if (length >= 4) b.writeUInt32LE(i, 0);
+  return b;
+}
+
+/** Deterministic pseudo-random size in [0, max). */
+export function sizeFor(i: number, max: number): number {
+  return ((i * 7919 + 13) * 104729) % max;
+}
+
+export function segFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+}
+
+/** node:fs with counters and one-shot error injection for write / fdatasync. */
+export class ShimFs {
+  fdatasyncs = 0;
+  writes = 0;
+  failNextWrite: string | null = null;
+  failNextSync: string | null = null;
+  /** Extra latency per fdatasync, as a real disk has (a tmpfs /tmp syncs instantly). */
+  syncDelayMs = 0;
+  readonly api: StoreFs;
+
+  constructor() {
+    const errno = (code: string): NodeJS.ErrnoException =>
+      Object.assign(new Error(`${code}: injected`), { code, errno: -28, syscall: 'write' });
+    const write = (fd: number, buf: Uint8Array, off: number, len: number, pos: number, cb: (e: NodeJS.ErrnoException | null, n: number) => void): void => {
+      this.writes++;
+      if (this.failNextWrite !== null) {
+        const code = this.failNextWrite;
+        this.failNextWrite = null;
+        // A partial write first, as a full disk would leave.
+        fs.write(fd, buf, off, Math.min(len, 100), pos, () => cb(errno(code), 0));
+        return;
+      }
+      fs.write(fd, buf, off, len, pos, cb);
+    };
+    const fdatasync = (fd: number, cb: (e: NodeJS.ErrnoException | null) => void): void => {
+      this.fdatasyncs++;
+      if (this.failNextSync !== null) {
+        const code = this.failNextSync;
+        this.failNextSync = null;
+        setImmediate(() => cb(errno(code)));
+        return;
+      }
+      if (this.syncDelayMs > 0) setTimeout(() => fs.fdatasync(fd, cb), this.syncDelayMs);
+      else fs.fdatasync(fd, cb);
+    };
+    this.api = { ...fs, write, fdatasync } as unknown as StoreFs;
+  }
+}
+
+/** Resolves after n event-loop turns. */
+export async function turns(n = 1): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
