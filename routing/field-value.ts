@@ -1,3 +1,4 @@
+import { erlTypeAtom } from '../amqp/erl-term.js';
 import { Typed, type FieldTable, type FieldValue } from '../amqp/table.js';
 
 // Field-value semantics the routing layer needs, on top of the codec's representation.
@@ -101,30 +102,9 @@ export function fieldEquals(x: FieldValue, y: FieldValue): boolean {
   return isTable(a) && isTable(b) && exactEquals(a, b);
 }
 
-/** The wire type a value is (or will be) encoded with. */
-function wireType(v: FieldValue): string {
-  if (v instanceof Typed) return v.type === 'L' ? 'l' : v.type;
-  switch (typeof v) {
-    case 'boolean':
-      return 't';
-    case 'string':
-      return 'S';
-    case 'bigint':
-      return 'l';
-    case 'number':
-      if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) return 'I';
-      return Number.isSafeInteger(v) ? 'l' : 'd';
-    default:
-      break;
-  }
-  if (v === null) return 'V';
-  if (Buffer.isBuffer(v)) return 'x';
-  return Array.isArray(v) ? 'A' : 'F';
-}
-
 /** Erlang `==` on {Type, Value}: same wire type, equal value; tables in key order. */
 function exactEquals(x: FieldValue, y: FieldValue): boolean {
-  if (wireType(x) !== wireType(y)) return false;
+  if (erlTypeAtom(x) !== erlTypeAtom(y)) return false;
   const a = plainValue(x);
   const b = plainValue(y);
   if (a === b) return true;

@@ -28,6 +28,14 @@ export interface BackingQueue {
   nextExpiry(): number;
 }
 
+/** Fetches every ready entry, in order: the purge of any backing queue. */
+export function drain(bq: BackingQueue): QueueEntry[] {
+  const out: QueueEntry[] = [];
+  let e: QueueEntry | undefined;
+  while ((e = bq.fetch()) !== undefined) out.push(e);
+  return out;
+}
+
 /**
  * In-memory backing queue: a ring for entries in publish order plus a small sorted
  * list of requeued ones, which are older than most of the ring and so come first.
@@ -83,10 +91,7 @@ export class MemoryBackingQueue implements BackingQueue {
   }
 
   purge(): QueueEntry[] {
-    const out: QueueEntry[] = [];
-    let e: QueueEntry | undefined;
-    while ((e = this.fetch()) !== undefined) out.push(e);
-    return out;
+    return drain(this);
   }
 
   expiredHead(now: number): QueueEntry | undefined {

@@ -1,4 +1,4 @@
-import { MemoryBackingQueue, type BackingQueue } from './backing-queue.js';
+import { drain, MemoryBackingQueue, type BackingQueue } from './backing-queue.js';
 import type { QueueEntry } from './message.js';
 
 /**
@@ -64,10 +64,7 @@ export class PriorityBackingQueue implements BackingQueue {
   ack(_entry: QueueEntry): void {}
 
   purge(): QueueEntry[] {
-    const out: QueueEntry[] = [];
-    let e: QueueEntry | undefined;
-    while ((e = this.fetch()) !== undefined) out.push(e);
-    return out;
+    return drain(this);
   }
 
   /** Only the head of the whole queue expires (RabbitMQ's documented priority-queue caveat). */
