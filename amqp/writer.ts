@@ -10,6 +10,8 @@ export class Writer {
   /** Start of bytes not yet handed out by detach(); bytes before it may still be in flight. */
   start = 0;
   pos = 0;
+  /** Chunks queued ahead of the slab's bytes (detached slab parts and external buffers). */
+  private chunks: Buffer[] = [];
 
   constructor(private readonly slabSize = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(slabSize);
@@ -28,7 +30,7 @@ export class Writer {
   }
 
   get length(): number {
-    return this.pos - this.start;
+    return this.pos - this.start + this.chunks.length;
   }
 
   /**
@@ -38,10 +40,30 @@ export class Writer {
   detach(): Buffer {
     const out = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
-    if (this.buf.length - this.pos < this.slabSize >>> 2) {
+    // A slab grown for a big write is let go at once: keeping it would keep growing it.
+    if (this.buf.length > this.slabSize || this.buf.length - this.pos < this.slabSize >>> 2) {
       this.buf = Buffer.allocUnsafe(this.slabSize);
       this.start = this.pos = 0;
     }
+    return out;
+  }
+
+  /**
+   * Queues a large buffer by reference instead of copying it into the slab. What was
+   * written before it becomes its own chunk; takeChunks() returns everything in order.
+   * The buffer must not change until it has been written.
+   */
+  external(b: Buffer): void {
+    if (this.pos > this.start) this.chunks.push(this.detach());
+    this.chunks.push(b);
+  }
+
+  /** Everything written since the last call, as buffers to write in order. */
+  takeChunks(): Buffer[] {
+    if (this.chunks.length === 0) return this.pos > this.start ? [this.detach()] : [];
+    const out = this.chunks;
+    this.chunks = [];
+    if (this.pos > this.start) out.push(this.detach());
     return out;
   }
 
@@ -142,6 +164,8 @@ export class Writer {
 
   /** Takes the encoded bytes out as an owned buffer and resets the writer. */
   take(): Buffer {
+    // With external chunks queued (large bodies), join them: only off the hot path.
+    if (this.chunks.length > 0) return Buffer.concat(this.takeChunks());
     const out = Buffer.allocUnsafe(this.pos - this.start);
     this.buf.copy(out, 0, this.start, this.pos);
     this.pos = this.start;

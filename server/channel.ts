@@ -298,8 +298,9 @@ export class Channel implements ConsumerChannel {
     this.session.scheduleFlush();
   }
 
-  nextDeliveryTag(): number {
-    return ++this.deliveryTag;
+  /** The tag the next tracked delivery will get. */
+  peekDeliveryTag(): number {
+    return this.deliveryTag + 1;
   }
 
   private dropReplyConsumer(): void {
@@ -313,7 +314,8 @@ export class Channel implements ConsumerChannel {
     const tag = ++this.deliveryTag;
     entry.queue.delivered(entry, noAck);
     if (!noAck) {
-      entry.deliveredAt = this.session.now;
+      // Exact time: the consumer timeout must never fire early.
+      entry.deliveredAt = Date.now();
       entry.deliveryTag = tag;
       entry.consumer = c;
       if (c !== null) {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Broker } from './broker.js';
 import { DEFAULT_CONFIG, loadConfigFile, type BrokerConfig } from './config.js';
 import { controlRequest, type ControlRequest } from './control.js';
+import { registerBench } from '../bench/command.js';
 import { registerCheck } from '../compat/command.js';
 
 function port(value: string): number {
@@ -116,12 +117,12 @@ controlOpts(
     process.exit(2);
   }
   await control(opts, { cmd: 'policy.set', name, pattern, definition: def, priority: opts.priority ?? 0, applyTo: opts.applyTo });
-  console.log(`Setting policy "${name}" for pattern "${pattern}" to "${definition}" with priority "${opts.priority ?? 0}" for vhost "${opts.vhost}"`);
+  console.log(`Setting policy "${name}" for pattern "${pattern}" to "${definition}" with priority "${opts.priority ?? 0}" for vhost "${opts.vhost}" ...`);
 });
 
 controlOpts(policy.command('clear <name>').description('clear a policy')).action(async (name: string, opts: ControlOptions) => {
   await control(opts, { cmd: 'policy.clear', name });
-  console.log(`Clearing policy "${name}" on vhost "${opts.vhost}"`);
+  console.log(`Clearing policy "${name}" on vhost "${opts.vhost}" ...`);
 });
 
 controlOpts(policy.command('list').description('list policies').option('--json', 'print JSON')).action(
@@ -134,18 +135,34 @@ controlOpts(policy.command('list').description('list policies').option('--json',
       definition: unknown;
       priority: number;
     }[];
+    // rabbitmqctl list_policies' shape: 'apply-to', and the definition's keys sorted.
+    const shown = list.map((p) => ({
+      vhost: p.vhost,
+      name: p.name,
+      pattern: p.pattern,
+      'apply-to': p.applyTo,
+      definition: sortKeys(p.definition as Record<string, unknown>),
+      priority: p.priority,
+    }));
     if (opts.json === true) {
-      console.log(JSON.stringify(list, null, 2));
+      console.log(JSON.stringify(shown, null, 2));
       return;
     }
     const rows = [['vhost', 'name', 'pattern', 'apply-to', 'definition', 'priority']];
-    for (const p of list) rows.push([p.vhost, p.name, p.pattern, p.applyTo, JSON.stringify(p.definition), String(p.priority)]);
+    for (const p of shown) rows.push([p.vhost, p.name, p.pattern, p['apply-to'], JSON.stringify(p.definition), String(p.priority)]);
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   },
 );
 
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k];
+  return out;
+}
+
 registerCheck(program);
+registerBench(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`warren: ${err.message}`);

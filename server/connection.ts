@@ -348,7 +348,17 @@ export class Connection implements Session, FrameSink {
     pending.length = 0;
     if (this.writer.length === 0 || this.socket.destroyed) return;
     this.lastSent = this.broker.now;
-    if (!this.socket.write(this.writer.detach())) this.writable = false;
+    const chunks = this.writer.takeChunks();
+    if (chunks.length === 1) {
+      if (!this.socket.write(chunks[0]!)) this.writable = false;
+      return;
+    }
+    // Several chunks (large bodies sent by reference): one writev through cork.
+    this.socket.cork();
+    let ok = true;
+    for (const c of chunks) ok = this.socket.write(c);
+    this.socket.uncork();
+    if (!ok) this.writable = false;
   }
 
   private onDrain(): void {

@@ -31,7 +31,8 @@ export class ReplyConsumer {
     const ch = this.channel;
     const w = ch.session.writer;
     const at = beginMethod(w, ch.id);
-    encodeBasicDeliver(w, this.tag, ch.nextDeliveryTag(), false, msg.exchange, msg.routingKey);
+    // RabbitMQ stamps replies with the channel's next delivery tag without using it up.
+    encodeBasicDeliver(w, this.tag, ch.peekDeliveryTag(), false, msg.exchange, msg.routingKey);
     endFrame(w, at);
     writeContent(w, ch.id, CLASS.basic, msg.props, msg.body, ch.session.frameMax);
     ch.session.scheduleFlush();

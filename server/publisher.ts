@@ -124,11 +124,14 @@ export class Publisher {
     this.confirm(refused);
   }
 
-  /** A reply to a direct reply-to requester: straight to its channel, or dropped if it has gone. */
+  /**
+   * A reply to a direct reply-to requester: straight to its channel, or dropped if it has
+   * gone. The address is not a queue, so a mandatory reply is also returned, as RabbitMQ does.
+   */
   private publishReply(msg: Message, mandatory: boolean): void {
     const rc = this.ch.session.vhost.replies.lookup(msg.routingKey);
     if (rc !== undefined && rc.channel.open) rc.deliver(msg);
-    else if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
+    if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
     this.confirm(false);
   }
 

@@ -40,7 +40,8 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
     }
     case M.QueueDeclare: {
       let name = m.queue;
-      if (m.passive) {
+      // Reply-to names are never created: any declare of one is answered as a passive one.
+      if (m.passive || name.startsWith(REPLY_TO)) {
         if (name === REPLY_TO || vh.replies.lookup(name) !== undefined) {
           // RabbitMQ answers for the pseudo-queue with no messages and one consumer.
           if (!m.nowait) ch.reply({ id: M.QueueDeclareOk, queue: name, messageCount: 0, consumerCount: 1 });
