@@ -20,7 +20,6 @@ import { REPLY_TO, type ReplyConsumer } from './direct-reply-to.js';
 import { Publisher, settledAll } from './publisher.js';
 import type { Queue } from './queue.js';
 import { generateName } from './naming.js';
-import { scheduleDispatch } from './scheduler.js';
 import type { Session } from './session.js';
 import { handleTopologyMethod } from './topology-methods.js';
 

@@ -19,7 +19,6 @@ import { queueSettings } from '../../../server/queue-args.js';
 import { Queue, type DeathReason, type QueueHost } from '../../../server/queue.js';
 import { ACK, DISCARD, REQUEUE } from '../../../server/channel.js';
 import { settledAll } from '../../../server/publisher.js';
-import { scheduleDispatch } from '../../../server/scheduler.js';
 import {
   ModelChannel,
   ReferenceQueue,
