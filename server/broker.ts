@@ -7,7 +7,7 @@ import { resolveConfig, type BrokerConfig, type UserConfig } from './config.js';
 import { Connection } from './connection.js';
 import { ControlServer } from './control.js';
 import { DurableDefinitions } from './durable-definitions.js';
-import { schedulePreFlush } from './scheduler.js';
+import { schedulePreFlush, setTurnErrorHandler } from './scheduler.js';
 import { PolicyError, validatePolicy } from './policy.js';
 import { VirtualHost } from './vhost.js';
 
@@ -33,6 +33,7 @@ export class Broker {
   constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
     this.config = resolveConfig(config);
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
+    setTurnErrorHandler((err, where) => this.log.error({ err, where }, 'internal error, carrying on'));
     for (const v of this.config.vhosts) this.vhosts.set(v, new VirtualHost(v));
     for (const u of this.config.users) this.users.set(u.name, u);
     if (this.config.dataDir !== '') {
@@ -107,7 +108,13 @@ export class Broker {
 
   private tick(): void {
     const now = (this.now = Date.now());
-    for (const c of this.connections) c.tick(now);
+    for (const c of this.connections) {
+      try {
+        c.tick(now);
+      } catch (err) {
+        this.log.error({ err, conn: c.id }, 'internal error in connection tick, carrying on');
+      }
+    }
   }
 
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */

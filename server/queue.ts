@@ -5,7 +5,7 @@ import type { Consumer } from './consumer.js';
 import { QueueEntry, type Message } from './message.js';
 import { PriorityBackingQueue } from './priority-backing-queue.js';
 import type { QueueSettings } from './queue-args.js';
-import { scheduleDispatch } from './scheduler.js';
+import { reportError, scheduleDispatch } from './scheduler.js';
 
 /** Identifies the connection that owns an exclusive queue. */
 export interface QueueOwner {
@@ -363,7 +363,12 @@ export class Queue implements Routable {
     this.expiryTimer = null;
     if (this.deleted) return;
     const now = Date.now();
-    this.dropExpired(now);
+    try {
+      this.dropExpired(now);
+    } catch (err) {
+      reportError(err, 'message expiry');
+    }
+    // Even if dead-lettering failed, the next head must still expire on time.
     this.armExpiry(now);
   }
 
@@ -395,6 +400,10 @@ export class Queue implements Routable {
     if (this.deleted) return;
     // Consumers keep a queue in use; the timer restarts when the last one leaves.
     if (this.consumers.length > 0) return;
-    this.host.deleteQueue(this);
+    try {
+      this.host.deleteQueue(this);
+    } catch (err) {
+      reportError(err, 'queue expiry');
+    }
   }
 }

@@ -28,6 +28,21 @@ const deferred: Dispatchable[] = [];
 let armed = false;
 let deferredArmed = false;
 
+/**
+ * A bug in one queue's dispatch or one connection's flush must not take the broker down
+ * (this runs outside any socket handler): it is reported here and the turn goes on.
+ */
+let onError: (err: unknown, where: string) => void = (err) => console.error(err);
+
+export function setTurnErrorHandler(fn: (err: unknown, where: string) => void): void {
+  onError = fn;
+}
+
+/** For other callbacks that run outside a socket handler (timers). */
+export function reportError(err: unknown, where: string): void {
+  onError(err, where);
+}
+
 export function scheduleDispatch(q: Dispatchable): void {
   if (q.dispatchScheduled) return;
   q.dispatchScheduled = true;
@@ -62,7 +77,13 @@ function runTurn(): void {
     const q = dispatchList[i]!;
     q.dispatchScheduled = false;
     if (q.deleted) continue;
-    if (q.dispatch()) {
+    let more = false;
+    try {
+      more = q.dispatch();
+    } catch (err) {
+      onError(err, 'dispatch');
+    }
+    if (more) {
       // Budget spent: finish after pending I/O, so one busy queue cannot starve the rest.
       q.dispatchScheduled = true;
       deferred.push(q);
@@ -72,13 +93,21 @@ function runTurn(): void {
   for (let i = 0; i < preFlushList.length; i++) {
     const p = preFlushList[i]!;
     p.preFlushScheduled = false;
-    p.preFlush();
+    try {
+      p.preFlush();
+    } catch (err) {
+      onError(err, 'pre-flush');
+    }
   }
   preFlushList.length = 0;
   for (let i = 0; i < flushList.length; i++) {
     const c = flushList[i]!;
     c.flushScheduled = false;
-    c.flush();
+    try {
+      c.flush();
+    } catch (err) {
+      onError(err, 'flush');
+    }
   }
   flushList.length = 0;
   if (deferred.length > 0 && !deferredArmed) {
