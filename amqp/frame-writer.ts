@@ -1,6 +1,43 @@
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './generated/constants.js';
 import type { Writer } from './writer.js';
 
+/** A shortstr, length byte included, encoded once for reuse in many frames. */
+export function encodeShortstr(s: string): Buffer {
+  const len = Buffer.byteLength(s);
+  if (len > 255) throw new RangeError(`shortstr longer than 255 bytes: ${len}`);
+  const b = Buffer.allocUnsafe(1 + len);
+  b[0] = len;
+  b.write(s, 1, len, 'utf8');
+  return b;
+}
+
+/** Two shortstrs back to back (a message's exchange and routing key), encoded once. */
+export function encodeShortstrPair(a: string, b: string): Buffer {
+  const la = Buffer.byteLength(a);
+  const lb = Buffer.byteLength(b);
+  if (la > 255 || lb > 255) throw new RangeError('shortstr longer than 255 bytes');
+  const out = Buffer.allocUnsafe(2 + la + lb);
+  out[0] = la;
+  out.write(a, 1, la, 'utf8');
+  out[1 + la] = lb;
+  out.write(b, 2 + la, lb, 'utf8');
+  return out;
+}
+
+/**
+ * basic.deliver from pre-encoded parts: the hot path writes the consumer tag and the
+ * message's exchange and routing key as bytes instead of re-encoding three strings.
+ */
+export function writeBasicDeliver(w: Writer, channel: number, consumerTag: Buffer, deliveryTag: number, redelivered: boolean, exchangeAndKey: Buffer): void {
+  const at = beginFrame(w, FRAME_METHOD, channel);
+  w.u32(0x003c003c);
+  w.bytes(consumerTag);
+  w.u64(deliveryTag);
+  w.u8(redelivered ? 1 : 0);
+  w.bytes(exchangeAndKey);
+  endFrame(w, at);
+}
+
 /** Starts a frame and returns where its size goes; call endFrame after writing the payload. */
 export function beginFrame(w: Writer, type: number, channel: number): number {
   w.ensure(7);

@@ -1,10 +1,9 @@
 import { AmqpError, ChannelError, ConnectionError } from '../amqp/errors.js';
-import { endFrame, beginMethod, writeContent } from '../amqp/frame-writer.js';
+import { endFrame, beginMethod, writeBasicDeliver, writeContent } from '../amqp/frame-writer.js';
 import { CLASS, M } from '../amqp/generated/constants.js';
 import {
   encodeBasicAck,
   encodeBasicCancel,
-  encodeBasicDeliver,
   encodeBasicGetOk,
   encodeBasicNack,
   encodeBasicReturn,
@@ -290,9 +289,7 @@ export class Channel implements ConsumerChannel {
     const tag = this.track(entry, c, c.noAck);
     const msg = entry.msg;
     const w = this.session.writer;
-    const at = beginMethod(w, this.id);
-    encodeBasicDeliver(w, c.tag, tag, entry.redelivered, msg.exchange, msg.routingKey);
-    endFrame(w, at);
+    writeBasicDeliver(w, this.id, c.tagBytes, tag, entry.redelivered, msg.exchangeAndKey);
     writeContent(w, this.id, CLASS.basic, msg.props, msg.body, this.session.frameMax);
     this.session.scheduleFlush();
   }

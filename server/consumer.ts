@@ -1,3 +1,4 @@
+import { encodeShortstr } from '../amqp/frame-writer.js';
 import type { FieldTable } from '../amqp/table.js';
 import type { QueueEntry } from './message.js';
 import type { Queue } from './queue.js';
@@ -16,6 +17,8 @@ export class Consumer {
   unacked = 0;
   /** Found unable to take a message by the queue's last scan (RabbitMQ's blocked consumers). */
   blocked = false;
+  /** The tag as an encoded shortstr, written into every basic.deliver. */
+  readonly tagBytes: Buffer;
 
   constructor(
     readonly tag: string,
@@ -27,5 +30,7 @@ export class Consumer {
     /** Per-consumer prefetch (basic.qos global=false at consume time); 0 = unlimited. */
     readonly prefetch: number,
     readonly args: FieldTable,
-  ) {}
+  ) {
+    this.tagBytes = encodeShortstr(tag);
+  }
 }

@@ -1,3 +1,4 @@
+import { encodeShortstrPair } from '../amqp/frame-writer.js';
 import type { BasicProperties } from '../amqp/generated/properties.js';
 import type { Consumer } from './consumer.js';
 import type { Queue } from './queue.js';
@@ -20,8 +21,15 @@ export class Message {
     public readonly ttl: number,
   ) {}
 
+  /** Exchange and routing key as encoded shortstrs, made at the first delivery and shared by all. */
+  private deliverTail: Buffer | null = null;
+
   get persistent(): boolean {
     return this.properties.deliveryMode === 2;
+  }
+
+  get exchangeAndKey(): Buffer {
+    return (this.deliverTail ??= encodeShortstrPair(this.exchange, this.routingKey));
   }
 }
 
