@@ -339,11 +339,15 @@ export class Channel implements ConsumerChannel {
     this.consumers.delete(c.tag);
     if (this.state !== State.Open || !this.session.capabilities.consumerCancelNotify) return;
     // Sent at the end of the turn, so that a queue.delete-ok on this channel comes first.
-    if (this.pendingCancels.length === 0 && !this.pendingOutput) {
-      this.pendingOutput = true;
-      this.session.outputPending(this);
-    }
     this.pendingCancels.push(c.tag);
+    this.requestOutput();
+  }
+
+  /** Asks for writePending() at the end of this turn; once per turn, however often it is asked. */
+  requestOutput(): void {
+    if (this.pendingOutput) return;
+    this.pendingOutput = true;
+    this.session.outputPending(this);
   }
 
   /** End-of-turn output: publisher confirms, then consumer cancel notifications. */

@@ -4,7 +4,7 @@ import { beginMethod, endFrame, writeContent } from '../amqp/frame-writer.js';
 import { encodeBasicDeliver } from '../amqp/generated/methods.js';
 import type { Channel } from './channel.js';
 import type { Message } from './message.js';
-import { generateName } from './naming.js';
+import { randomBytes } from 'node:crypto';
 
 /** The pseudo-queue RPC clients consume from (RabbitMQ's direct reply-to). */
 export const REPLY_TO = 'amq.rabbitmq.reply-to';
@@ -16,7 +16,7 @@ export const REPLY_TO_PREFIX = 'amq.rabbitmq.reply-to.';
  * channel that registered `<key>`, as a no-ack delivery.
  */
 export class ReplyConsumer {
-  readonly key = generateName('r').slice(2);
+  readonly key = randomBytes(16).toString('base64url');
 
   constructor(
     readonly channel: Channel,

@@ -141,7 +141,7 @@ export class Publisher {
     // A queue that refused it (overflow reject-publish) makes it a nack; the others keep it.
     if (refused) this.nacks.push(seq);
     this.confirmUpTo = seq;
-    this.ch.session.outputPending(this.ch);
+    this.ch.requestOutput();
   }
 
   /**
