@@ -225,10 +225,17 @@ export class Ch {
     return r === undefined || r === false ? undefined : r.fields.deliveryTag;
   }
 
-  /** basic.get with no-ack until the queue is empty; one event with everything fetched. */
-  async drain(q: string): Promise<void> {
+  /**
+   * basic.get with no-ack until the queue is empty; one event with everything fetched.
+   * `settle` first waits (silently, bounded) for the queue to hold that many messages:
+   * RabbitMQ answers channel.close-ok before its queues have requeued the channel's
+   * unacked messages, so a drain right after a close would race the requeue.
+   */
+  async drain(q: string, settle = 0): Promise<void> {
     const got: Event[] = [];
     try {
+      const end = Date.now() + OP_TIMEOUT_MS;
+      while (settle > 0 && Date.now() < end && (await withTimeout(this.raw.checkQueue(q), OP_TIMEOUT_MS)).messageCount < settle) await sleep(2);
       for (let i = 0; i < 500; i++) {
         const m = await withTimeout(this.raw.get(q, { noAck: true }), OP_TIMEOUT_MS);
         if (m === false) break;

@@ -111,7 +111,7 @@ const tx: Scenario[] = [
     a.ack(2);
     await a.txCommit();
     await a.close();
-    await pub.drain(q!);
+    await pub.drain(q!, 2);
   }),
   scenario('tx/nack requeue on commit', 'a nack with requeue in a transaction requeues on commit', async (ctx) => {
     const pub = await ctx.confirmChannel('pub');

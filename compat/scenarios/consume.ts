@@ -96,7 +96,7 @@ const consumers: Scenario[] = [
     a.ack(2);
     await a.close();
     const b = await ctx.channel('b');
-    await b.drain(q);
+    await b.drain(q, 3);
   }),
   scenario('redelivery/recover', 'basic.recover requeues unacked messages and redelivers them', async (ctx) => {
     const { q } = await filled(ctx, 3);
@@ -131,7 +131,7 @@ const consumers: Scenario[] = [
     a.ack(1);
     await a.close();
     const b = await ctx.channel('b');
-    await b.drain(q);
+    await b.drain(q, 1);
   }),
   scenario('dispatch/round robin', 'two consumers on one queue take turns', async (ctx) => {
     const pub = await ctx.confirmChannel('pub');
