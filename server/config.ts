@@ -29,6 +29,24 @@ export interface BrokerConfig {
   policies: PolicyConfig[];
   /** Path of the CLI control socket; '' = none. `warren start` uses <dataDir>/warren.sock. */
   controlSocket: string;
+  /**
+   * Publishers are blocked (connection.blocked) while the data directory's file system has
+   * less free space than this many bytes (RabbitMQ's disk_free_limit, default 50 MB).
+   */
+  diskFreeLimit: number;
+  /**
+   * Message store durability: 'batch' confirms persistent messages only after fdatasync
+   * (group commit); 'never' confirms once written to the OS (survives a process crash,
+   * not a power cut).
+   */
+  storeSync: 'batch' | 'never';
+  /**
+   * Least ms between store batch starts. 0 (default) syncs as soon as the previous batch is
+   * done, so batches grow with load; larger values trade confirm latency for fewer fsyncs.
+   */
+  storeSyncIntervalMs: number;
+  /** Target size of a message store segment file, in bytes. */
+  storeSegmentBytes: number;
 }
 
 export interface PolicyConfig {
@@ -55,6 +73,10 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   consumerTimeout: 30 * 60 * 1000,
   policies: [],
   controlSocket: '',
+  diskFreeLimit: 50_000_000,
+  storeSync: 'batch',
+  storeSyncIntervalMs: 0,
+  storeSegmentBytes: 8 * 1024 * 1024,
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -68,6 +90,10 @@ const ALIASES: Record<string, keyof BrokerConfig> = {
   max_message_size: 'maxMessageSize',
   loopback_users: 'loopbackUsers',
   consumer_timeout: 'consumerTimeout',
+  disk_free_limit: 'diskFreeLimit',
+  store_sync: 'storeSync',
+  store_sync_interval_ms: 'storeSyncIntervalMs',
+  store_segment_bytes: 'storeSegmentBytes',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */
