@@ -26,6 +26,8 @@ export interface BackingQueue {
   expiredHead(now: number): QueueEntry | undefined;
   /** The earliest expiry among heads (epoch ms), or 0 if no head expires. */
   nextExpiry(): number;
+  /** Visits every ready entry (not the hot path: shutdown bookkeeping). */
+  forEach(fn: (e: QueueEntry) => void): void;
 }
 
 /** Fetches every ready entry, in order: the purge of any backing queue. */
@@ -55,12 +57,12 @@ export class MemoryBackingQueue implements BackingQueue {
 
   publish(entry: QueueEntry): void {
     this.ring.push(entry);
-    this.byteCount += entry.msg.body.length;
+    this.byteCount += entry.msg.size;
   }
 
   fetch(): QueueEntry | undefined {
     const e = this.takeFromRequeued() ? this.requeued.shift() : this.ring.shift();
-    if (e !== undefined) this.byteCount -= e.msg.body.length;
+    if (e !== undefined) this.byteCount -= e.msg.size;
     return e;
   }
 
@@ -69,7 +71,7 @@ export class MemoryBackingQueue implements BackingQueue {
   }
 
   requeue(entry: QueueEntry): void {
-    this.byteCount += entry.msg.body.length;
+    this.byteCount += entry.msg.size;
     const r = this.requeued;
     // Usually requeues arrive in order, so the append check is the common case.
     if (r.length === 0 || r[r.length - 1]!.seq < entry.seq) {
@@ -102,6 +104,11 @@ export class MemoryBackingQueue implements BackingQueue {
 
   nextExpiry(): number {
     return this.peek()?.expiresAt ?? 0;
+  }
+
+  forEach(fn: (e: QueueEntry) => void): void {
+    for (const e of this.requeued) fn(e);
+    for (let i = 0; i < this.ring.length; i++) fn(this.ring.at(i)!);
   }
 
   private takeFromRequeued(): boolean {

@@ -7,6 +7,7 @@ import { resolveConfig, type BrokerConfig, type UserConfig } from './config.js';
 import { Connection } from './connection.js';
 import { ControlServer } from './control.js';
 import { DurableDefinitions } from './durable-definitions.js';
+import { MessageStore } from './message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './scheduler.js';
 import { PolicyError, validatePolicy } from './policy.js';
 import { VirtualHost } from './vhost.js';
@@ -24,6 +25,8 @@ export class Broker {
   readonly version = VERSION;
   /** The durable topology on disk; null when the broker runs without a data directory. */
   readonly definitions: DurableDefinitions | null = null;
+  /** Persistent messages of durable queues; null without a data directory. */
+  readonly store: MessageStore | null = null;
   /** Coarse clock, updated once a second; enough for heartbeats and timeouts. */
   now = Date.now();
   private server: Server | null = null;
@@ -55,6 +58,11 @@ export class Broker {
       for (const v of this.vhosts.values()) v.onDurableChange = changed;
       // Persist config policies and anything the recovery normalised.
       defs.save();
+      // Messages go back into the recovered queues, under the policies now in force.
+      const store = new MessageStore(this.config.dataDir, this.config, this.log, this.vhosts);
+      for (const v of this.vhosts.values()) v.store = store;
+      store.finishRecovery();
+      this.store = store;
     }
     this.serverProperties = {
       product: 'Warren',
@@ -130,6 +138,11 @@ export class Broker {
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const c of this.connections) c.socket.destroy();
     await closed;
+    try {
+      await this.store?.close(this.vhosts);
+    } catch (err) {
+      this.log.error({ err }, 'message store did not close cleanly');
+    }
     await this.control?.close();
     this.log.info('broker stopped');
   }

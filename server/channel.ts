@@ -269,13 +269,15 @@ export class Channel implements ConsumerChannel {
       this.reply({ id: M.BasicGetEmpty, clusterId: '' });
       return;
     }
-    const tag = this.track(entry, null, noAck);
     const msg = entry.msg;
+    // Content first: tracking a no-ack delivery releases the stored copy.
+    const { props, body } = msg.content();
     const w = this.session.writer;
     const at = beginMethod(w, this.id);
-    encodeBasicGetOk(w, tag, entry.redelivered, msg.exchange, msg.routingKey, q.messageCount);
+    encodeBasicGetOk(w, this.peekDeliveryTag(), entry.redelivered, msg.exchange, msg.routingKey, q.messageCount);
     endFrame(w, at);
-    writeContent(w, this.id, CLASS.basic, msg.props, msg.body, this.session.frameMax);
+    writeContent(w, this.id, CLASS.basic, props, body, this.session.frameMax);
+    this.track(entry, null, noAck);
     this.session.scheduleFlush();
   }
 
@@ -286,11 +288,13 @@ export class Channel implements ConsumerChannel {
   }
 
   deliver(c: Consumer, entry: QueueEntry): void {
-    const tag = this.track(entry, c, c.noAck);
     const msg = entry.msg;
+    // Content first: tracking a no-ack delivery releases the stored copy.
+    const { props, body } = msg.content();
     const w = this.session.writer;
-    writeBasicDeliver(w, this.id, c.tagBytes, tag, entry.redelivered, msg.exchangeAndKey);
-    writeContent(w, this.id, CLASS.basic, msg.props, msg.body, this.session.frameMax);
+    writeBasicDeliver(w, this.id, c.tagBytes, this.peekDeliveryTag(), entry.redelivered, msg.exchangeAndKey);
+    writeContent(w, this.id, CLASS.basic, props, body, this.session.frameMax);
+    this.track(entry, c, c.noAck);
     this.session.scheduleFlush();
   }
 
@@ -373,7 +377,8 @@ export class Channel implements ConsumerChannel {
     const at = beginMethod(w, this.id);
     encodeBasicReturn(w, replyCode, replyText, msg.exchange, msg.routingKey);
     endFrame(w, at);
-    writeContent(w, this.id, CLASS.basic, msg.props, msg.body, this.session.frameMax);
+    const { props, body } = msg.content();
+    writeContent(w, this.id, CLASS.basic, props, body, this.session.frameMax);
     this.session.scheduleFlush();
   }
 

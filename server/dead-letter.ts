@@ -38,12 +38,13 @@ export function deadLetter(vhost: VirtualHost, q: Queue, msg: Message, reason: D
   const out = new Message(dlxName, typeof keys === 'string' ? keys : keys[0]!, propsWriter.take(), next, msg.body, keys, -1);
   routed.clear();
   vhost.router.route(dlx, keys, next.headers, routed);
-  // Copy: a target queue may dead-letter again while we iterate, reusing `routed`.
-  const targets = [...routed];
-  for (const target of targets) {
+  // Copied out: a target queue may dead-letter again while we enqueue, reusing `routed`.
+  const targets: Queue[] = [];
+  for (const target of routed) {
     if (reason !== 'rejected' && isCycle(target.name, deaths)) continue;
-    if (!target.deleted) target.enqueue(out);
+    if (!target.deleted) targets.push(target);
   }
+  if (targets.length > 0) vhost.enqueue(out, targets);
 }
 
 function updateDeaths(headers: FieldTable, queue: string, reason: DeathReason, msg: Message, cc: string[]): FieldTable[] {

@@ -34,7 +34,8 @@ export class ReplyConsumer {
     // RabbitMQ stamps replies with the channel's next delivery tag without using it up.
     encodeBasicDeliver(w, this.tag, ch.peekDeliveryTag(), false, msg.exchange, msg.routingKey);
     endFrame(w, at);
-    writeContent(w, ch.id, CLASS.basic, msg.props, msg.body, ch.session.frameMax);
+    const { props, body } = msg.content();
+    writeContent(w, ch.id, CLASS.basic, props, body, ch.session.frameMax);
     ch.session.scheduleFlush();
   }
 }

@@ -23,7 +23,7 @@ export class PriorityBackingQueue implements BackingQueue {
   }
 
   private level(e: QueueEntry): MemoryBackingQueue {
-    const p = e.msg.properties.priority ?? 0;
+    const p = e.msg.priority;
     const i = p > this.maxPriority ? this.maxPriority : p;
     return (this.levels[i] ??= new MemoryBackingQueue());
   }
@@ -39,14 +39,14 @@ export class PriorityBackingQueue implements BackingQueue {
   publish(entry: QueueEntry): void {
     this.level(entry).publish(entry);
     this.count++;
-    this.byteCount += entry.msg.body.length;
+    this.byteCount += entry.msg.size;
   }
 
   fetch(): QueueEntry | undefined {
     const e = this.top()?.fetch();
     if (e !== undefined) {
       this.count--;
-      this.byteCount -= e.msg.body.length;
+      this.byteCount -= e.msg.size;
     }
     return e;
   }
@@ -58,7 +58,7 @@ export class PriorityBackingQueue implements BackingQueue {
   requeue(entry: QueueEntry): void {
     this.level(entry).requeue(entry);
     this.count++;
-    this.byteCount += entry.msg.body.length;
+    this.byteCount += entry.msg.size;
   }
 
   ack(_entry: QueueEntry): void {}
@@ -72,12 +72,16 @@ export class PriorityBackingQueue implements BackingQueue {
     const e = this.top()?.expiredHead(now);
     if (e !== undefined) {
       this.count--;
-      this.byteCount -= e.msg.body.length;
+      this.byteCount -= e.msg.size;
     }
     return e;
   }
 
   nextExpiry(): number {
     return this.top()?.nextExpiry() ?? 0;
+  }
+
+  forEach(fn: (e: QueueEntry) => void): void {
+    for (const l of this.levels) l?.forEach(fn);
   }
 }

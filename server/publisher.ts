@@ -8,12 +8,16 @@ import { hasBcc, routingKeysFor, stripBcc, validateRoutingHeaders } from '../rou
 import { ACK, DISCARD, REQUEUE, type AckAction, type Channel } from './channel.js';
 import { REPLY_TO, REPLY_TO_PREFIX } from './direct-reply-to.js';
 import { Message, type QueueEntry } from './message.js';
+import type { DurableWaiter } from './message-store.js';
 import { parseExpiration } from './queue-args.js';
 import type { Queue } from './queue.js';
+import { RingBuffer } from './ring-buffer.js';
 
 const MODE_NONE = 0;
 const MODE_CONFIRM = 1;
 const MODE_TX = 2;
+/** In the waiting list: a publish some queue refused, to nack in its turn. */
+const REFUSED = -2;
 
 interface TxPublish {
   msg: Message;
@@ -30,7 +34,7 @@ const reader = new Reader();
 const propsWriter = new Writer(1024);
 
 /** The publishing side of a channel: routing, mandatory returns, confirms and transactions. */
-export class Publisher {
+export class Publisher implements DurableWaiter {
   private mode = MODE_NONE;
   private publishSeq = 0;
   /** Highest sequence number confirmed to the client, and the highest ready to confirm. */
@@ -41,6 +45,8 @@ export class Publisher {
   private txPublishes: TxPublish[] = [];
   private txAcks: TxAck[] = [];
   private readonly routed = new Set<Queue>();
+  /** Confirms waiting for the store, in publish order: (seq, store id or REFUSED or -1) pairs. */
+  private readonly waiting = new RingBuffer<number>();
 
   constructor(private readonly ch: Channel) {}
 
@@ -119,9 +125,9 @@ export class Publisher {
     if (routed.size === 0) {
       if (p.mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
     } else {
-      for (const q of routed) if (!q.enqueue(msg)) refused = true;
+      refused = vhost.enqueue(msg, routed);
     }
-    this.confirm(refused);
+    this.confirm(refused, msg.storeId);
   }
 
   /**
@@ -132,16 +138,56 @@ export class Publisher {
     const rc = this.ch.session.vhost.replies.lookup(msg.routingKey);
     if (rc !== undefined && rc.channel.open) rc.deliver(msg);
     if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
-    this.confirm(false);
+    this.confirm(false, -1);
   }
 
-  private confirm(refused: boolean): void {
+  /**
+   * Confirms go out in publish order. A stored message (storeId ≥ 0) waits until the store
+   * reports it durable, and so does every later publish behind it.
+   */
+  private confirm(refused: boolean, storeId: number): void {
     if (this.mode !== MODE_CONFIRM) return;
     const seq = ++this.publishSeq;
-    // A queue that refused it (overflow reject-publish) makes it a nack; the others keep it.
-    if (refused) this.nacks.push(seq);
-    this.confirmUpTo = seq;
-    this.ch.requestOutput();
+    if (storeId < 0 && this.waiting.length === 0) {
+      // A queue that refused it (overflow reject-publish) makes it a nack; the others keep it.
+      if (refused) this.nacks.push(seq);
+      this.confirmUpTo = seq;
+      this.ch.requestOutput();
+      return;
+    }
+    if (this.waiting.length === 0) this.ch.session.vhost.store!.waitFor(this);
+    this.waiting.push(seq);
+    this.waiting.push(refused ? REFUSED : storeId);
+  }
+
+  /** DurableWaiter: the store made every record up to `upTo` durable. */
+  durable(upTo: number): boolean {
+    return this.advance(upTo, -1, -1);
+  }
+
+  /** DurableWaiter: records from..to were not stored: their publishes are nacked. */
+  failed(from: number, to: number): boolean {
+    return this.advance(-1, from, to);
+  }
+
+  private advance(upTo: number, failFrom: number, failTo: number): boolean {
+    if (!this.ch.open) {
+      this.waiting.clear();
+      return false;
+    }
+    const w = this.waiting;
+    const before = this.confirmUpTo;
+    while (w.length > 0) {
+      const id = w.at(1)!;
+      const failed = id >= 0 && id >= failFrom && id <= failTo;
+      if (id > upTo && !failed) break;
+      const seq = w.shift()!;
+      w.shift();
+      if (failed || id === REFUSED) this.nacks.push(seq);
+      this.confirmUpTo = seq;
+    }
+    if (this.confirmUpTo !== before) this.ch.requestOutput();
+    return w.length > 0;
   }
 
   /**
@@ -209,14 +255,11 @@ export class Publisher {
       acks.filter((a) => a.action !== REQUEUE).map((a) => a.entry),
       ACK,
     );
+    const vhost = this.ch.session.vhost;
     for (const { msg, queues, mandatory } of pubs) {
-      let live = 0;
-      for (const q of queues) {
-        if (q.deleted) continue;
-        q.enqueue(msg);
-        live++;
-      }
-      if (live === 0 && mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
+      const live = queues.filter((q) => !q.deleted);
+      if (live.length > 0) vhost.enqueue(msg, live);
+      else if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
     }
   }
 

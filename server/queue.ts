@@ -79,14 +79,16 @@ export class Queue implements Routable {
    * Takes a routed message. Returns false when the queue refuses it (overflow
    * reject-publish*), so that a confirming publisher gets a nack.
    */
-  enqueue(msg: Message): boolean {
+  enqueue(msg: Message, slot = -1): boolean {
     const s = this.settings;
-    if (s.overflow !== 'drop-head' && this.isFullFor(msg.body.length)) {
+    if (s.overflow !== 'drop-head' && this.isFullFor(msg.size)) {
       if (s.overflow === 'reject-publish-dlx') this.host.deadLetter(this, msg, 'maxlen');
+      if (slot >= 0 && msg.storeId >= 0) msg.store!.release(msg.storeId, slot);
       return false;
     }
     const entry = new QueueEntry(msg, this, this.nextSeq++);
-    const ttl = s.messageTtl === null ? msg.ttl : msg.ttl < 0 ? s.messageTtl : Math.min(s.messageTtl, msg.ttl);
+    entry.slot = slot;
+    const ttl = this.ttlFor(msg);
     if (ttl >= 0) {
       entry.expiresAt = Date.now() + ttl;
       this.ttlSeen = true;
@@ -98,6 +100,33 @@ export class Queue implements Routable {
     this.afterChange();
     if (this.consumers.length > 0) scheduleDispatch(this);
     return true;
+  }
+
+  /** The queue's TTL or the message's, whichever is lower; -1 for none. */
+  private ttlFor(msg: Message): number {
+    const q = this.settings.messageTtl;
+    return q === null ? msg.ttl : msg.ttl < 0 ? q : Math.min(q, msg.ttl);
+  }
+
+  /**
+   * A message recovered from the store at start-up, in publish order. Its expiry counts
+   * from the original publish; limits and expiry apply once recovery is done (recovered()).
+   */
+  recover(msg: Message, slot: number, redelivered: boolean, publishedAt: number): void {
+    const entry = new QueueEntry(msg, this, this.nextSeq++);
+    entry.slot = slot;
+    entry.redelivered = redelivered;
+    const ttl = this.ttlFor(msg);
+    if (ttl >= 0) {
+      entry.expiresAt = publishedAt + ttl;
+      this.ttlSeen = true;
+    }
+    this.backing.publish(entry);
+  }
+
+  /** Every recovered message is in: apply limits and expiry, as after any change. */
+  recovered(): void {
+    if (this.backing.length > 0) this.afterChange();
   }
 
   /**
@@ -128,9 +157,7 @@ export class Queue implements Routable {
       (s.maxLength !== null && this.backing.length > s.maxLength) ||
       (s.maxLengthBytes !== null && this.backing.bytes > s.maxLengthBytes)
     ) {
-      const e = this.backing.fetch()!;
-      this.backing.ack(e);
-      this.host.deadLetter(this, e.msg, 'maxlen');
+      this.discard(this.backing.fetch()!, 'maxlen');
     }
   }
 
@@ -155,10 +182,24 @@ export class Queue implements Routable {
     return e;
   }
 
-  /** Called by the channel for every delivery (consume or get). */
+  /** Called by the channel for every delivery (consume or get), once its content is written. */
   delivered(entry: QueueEntry, noAck: boolean): void {
-    if (noAck) this.backing.ack(entry);
-    else this.unacked++;
+    if (!noAck) {
+      this.unacked++;
+      return;
+    }
+    this.backing.ack(entry);
+    entry.release();
+  }
+
+  /**
+   * A ready entry leaves for good: dead-lettered (before its stored copy is released, so
+   * the dead-letter copy can still read it), then released.
+   */
+  private discard(entry: QueueEntry, reason: DeathReason | null): void {
+    if (reason !== null) this.host.deadLetter(this, entry.msg, reason);
+    this.backing.ack(entry);
+    entry.release();
   }
 
   /** Puts a delivered entry back in its place; call requeued() after a batch of these. */
@@ -167,7 +208,10 @@ export class Queue implements Routable {
     entry.deliveryTag = 0;
     entry.consumer = null;
     this.unacked--;
-    if (this.deleted) return;
+    if (this.deleted) {
+      entry.release();
+      return;
+    }
     this.backing.requeue(entry);
   }
 
@@ -193,18 +237,20 @@ export class Queue implements Routable {
     entry.consumer = null;
     this.unacked--;
     this.backing.ack(entry);
+    entry.release();
   }
 
-  /** Rejected without requeue: settled, then dead-lettered with reason `rejected`. */
+  /** Rejected without requeue: dead-lettered with reason `rejected`, then settled. */
   reject(entry: QueueEntry): void {
-    this.settle(entry);
     if (!this.deleted) this.host.deadLetter(this, entry.msg, 'rejected');
+    this.settle(entry);
   }
 
   purge(): number {
-    const n = this.backing.purge().length;
+    const purged = this.backing.purge();
+    for (const e of purged) e.release();
     this.cancelExpiryTimer();
-    return n;
+    return purged.length;
   }
 
   addConsumer(c: Consumer): void {
@@ -313,7 +359,7 @@ export class Queue implements Routable {
     const count = this.backing.length;
     const consumers = this.consumers.splice(0);
     for (const c of consumers) c.channel.cancelledByQueue(c);
-    this.backing.purge();
+    for (const e of this.backing.purge()) e.release();
     return count;
   }
 
@@ -336,8 +382,7 @@ export class Queue implements Routable {
   private dropExpired(now: number): void {
     let e = this.backing.expiredHead(now);
     while (e !== undefined) {
-      this.backing.ack(e);
-      this.host.deadLetter(this, e.msg, 'expired');
+      this.discard(e, 'expired');
       e = this.backing.expiredHead(now);
     }
   }

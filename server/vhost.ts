@@ -15,6 +15,7 @@ import { ReplyRegistry } from './direct-reply-to.js';
 import { PolicySet, type Policy } from './policy.js';
 import { Exchange } from './exchange.js';
 import type { Message } from './message.js';
+import type { MessageStore } from './message-store.js';
 import { queueSettings, validateQueueArgs } from './queue-args.js';
 import { Queue, type DeathReason, type QueueHost, type QueueOwner } from './queue.js';
 
@@ -44,6 +45,8 @@ export class VirtualHost implements QueueHost {
   readonly router: Router<Queue>;
   readonly defaultExchange: Exchange;
   readonly replies = new ReplyRegistry();
+  /** The broker's message store; null when it keeps everything in memory. */
+  store: MessageStore | null = null;
   readonly policies = new PolicySet();
   /** Called when the durable topology changed (it must be saved before replies go out). */
   onDurableChange: () => void = () => {};
@@ -180,6 +183,14 @@ export class VirtualHost implements QueueHost {
     for (const x of this.exchanges.values()) {
       if (x.name !== '') x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
     }
+  }
+
+  /** Puts a routed message in its queues (stored first if persistent); true if some queue refused it. */
+  enqueue(msg: Message, targets: Iterable<Queue>): boolean {
+    if (this.store !== null) return this.store.enqueue(msg, targets, this.name);
+    let refused = false;
+    for (const q of targets) if (!q.enqueue(msg)) refused = true;
+    return refused;
   }
 
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void {

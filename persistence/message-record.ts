@@ -1,0 +1,117 @@
+/**
+ * The payload of a message record in the segment store: a head that says where the
+ * message lives and how it was published, then the body. The head is what recovery
+ * needs to put the message back in its queues without the broker's memory:
+ *
+ *   u8  version (1)
+ *   u8  flags: bit 0 = a routing-key list follows (CC/BCC were used)
+ *   f64 publishedAt, epoch ms (per-queue expiry is recomputed from it)
+ *   shortstr vhost
+ *   u16 queue count N, then N shortstr queue names: slot i is queue i
+ *   shortstr exchange, shortstr routing key
+ *   [u16 K, then K shortstr routing keys]   with flag bit 0
+ *   u32 property bytes P, then P bytes (the content header's flags and property list)
+ *   body: the rest of the payload
+ *
+ * Integers are big-endian, as in AMQP; a shortstr is a u8 length and UTF-8 bytes.
+ */
+
+const VERSION = 1;
+const FLAG_KEYS = 1;
+
+export interface MessageHead {
+  publishedAt: number;
+  vhost: string;
+  queues: string[];
+  exchange: string;
+  routingKey: string;
+  /** Every key it was routed with, when that is more than the routing key. */
+  routingKeys: string | readonly string[];
+  /** Offset and length of the property bytes in the payload. */
+  propsAt: number;
+  propsLength: number;
+  /** Offset of the body in the payload (the body runs to the end). */
+  bodyAt: number;
+}
+
+let scratch = Buffer.allocUnsafe(4096);
+
+/**
+ * Encodes a head into a scratch buffer and returns a view of it, valid until the next
+ * call (the store copies it at once).
+ */
+export function encodeHead(
+  publishedAt: number,
+  vhost: string,
+  queues: readonly string[],
+  exchange: string,
+  routingKey: string,
+  routingKeys: string | readonly string[],
+  props: Uint8Array,
+): Buffer {
+  const keys = typeof routingKeys === 'string' ? null : routingKeys;
+  let need = 1 + 1 + 8 + 1 + 255 + 2 + 256 * queues.length + 512 + 4 + props.length;
+  if (keys !== null) need += 2 + 256 * keys.length;
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
+  const b = scratch;
+  b[0] = VERSION;
+  b[1] = keys === null ? 0 : FLAG_KEYS;
+  b.writeDoubleBE(publishedAt, 2);
+  let at = shortstr(b, 10, vhost);
+  b.writeUInt16BE(queues.length, at);
+  at += 2;
+  for (const q of queues) at = shortstr(b, at, q);
+  at = shortstr(b, at, exchange);
+  at = shortstr(b, at, routingKey);
+  if (keys !== null) {
+    b.writeUInt16BE(keys.length, at);
+    at += 2;
+    for (const k of keys) at = shortstr(b, at, k);
+  }
+  b.writeUInt32BE(props.length, at);
+  at += 4;
+  b.set(props, at);
+  at += props.length;
+  return b.subarray(0, at);
+}
+
+/** Decodes the head of a stored payload; throws on a record it cannot read. */
+export function decodeHead(p: Uint8Array): MessageHead {
+  const b = Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  if (b[0] !== VERSION) throw new Error(`unknown message record version ${b[0]}`);
+  const flags = b[1]!;
+  const publishedAt = b.readDoubleBE(2);
+  const r = { at: 10 };
+  const vhost = readShortstr(b, r);
+  const n = b.readUInt16BE(r.at);
+  r.at += 2;
+  const queues: string[] = [];
+  for (let i = 0; i < n; i++) queues.push(readShortstr(b, r));
+  const exchange = readShortstr(b, r);
+  const routingKey = readShortstr(b, r);
+  let routingKeys: string | string[] = routingKey;
+  if ((flags & FLAG_KEYS) !== 0) {
+    const k = b.readUInt16BE(r.at);
+    r.at += 2;
+    routingKeys = [];
+    for (let i = 0; i < k; i++) routingKeys.push(readShortstr(b, r));
+  }
+  const propsLength = b.readUInt32BE(r.at);
+  const propsAt = r.at + 4;
+  const bodyAt = propsAt + propsLength;
+  if (bodyAt > b.length) throw new Error('message record shorter than its head');
+  return { publishedAt, vhost, queues, exchange, routingKey, routingKeys, propsAt, propsLength, bodyAt };
+}
+
+function shortstr(b: Buffer, at: number, s: string): number {
+  const n = b.write(s, at + 1, 255, 'utf8');
+  b[at] = n;
+  return at + 1 + n;
+}
+
+function readShortstr(b: Buffer, r: { at: number }): string {
+  const n = b[r.at]!;
+  const s = b.toString('utf8', r.at + 1, r.at + 1 + n);
+  r.at += 1 + n;
+  return s;
+}

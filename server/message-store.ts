@@ -1,0 +1,243 @@
+/**
+ * The broker's side of the segment store: which messages are stored (persistent ones
+ * routed to durable queues, once, with one slot per queue), confirms that wait for
+ * fdatasync, paging bodies out once durable, and putting messages back in their queues
+ * at start-up. The store itself (persistence/) knows nothing of queues.
+ */
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { readProperties } from '../amqp/generated/properties.js';
+import { Reader } from '../amqp/reader.js';
+import { crc32c } from '../persistence/crc32c.js';
+import { decodeHead, encodeHead } from '../persistence/message-record.js';
+import { SegmentStore, type StoreError } from '../persistence/index.js';
+import type { BrokerConfig } from './config.js';
+import { Message, type StoredBodies } from './message.js';
+import { parseExpiration } from './queue-args.js';
+import type { Queue } from './queue.js';
+import { RingBuffer } from './ring-buffer.js';
+import type { VirtualHost } from './vhost.js';
+
+/** A publisher waiting for stored messages to become durable before it confirms them. */
+export interface DurableWaiter {
+  /** Every record with id ≤ upTo is durable; returns false when it waits for nothing more. */
+  durable(upTo: number): boolean;
+  /** Records fromId..toId were not stored; returns false when it waits for nothing more. */
+  failed(fromId: number, toId: number): boolean;
+}
+
+const CLEAN_MAGIC = Buffer.from('WRNCLN\0\x01', 'latin1');
+const reader = new Reader();
+const durableTargets: Queue[] = [];
+const names: string[] = [];
+
+/** Whether a queue keeps persistent messages across a restart: it does if its definition does. */
+export function storesMessages(q: Queue): boolean {
+  return q.durable && q.owner === null;
+}
+
+export class MessageStore implements StoredBodies {
+  readonly segments: SegmentStore;
+  /** Stored messages not yet durable, in id order: paged out when the store reports them. */
+  private readonly notDurable = new RingBuffer<Message>();
+  private readonly waiters = new Set<DurableWaiter>();
+  private readonly cleanPath: string;
+  /** Queues that got messages back at start-up; see finishRecovery(). */
+  private recoveredQueues: Set<Queue> | null = new Set();
+
+  constructor(
+    dataDir: string,
+    config: BrokerConfig,
+    private readonly log: Logger,
+    vhosts: ReadonlyMap<string, VirtualHost>,
+  ) {
+    this.cleanPath = join(dataDir, 'msg_store.clean');
+    const redelivered = this.readCleanShutdown();
+    const orphans: number[] = [];
+    const touched = this.recoveredQueues!;
+    let recovered = 0;
+    this.segments = SegmentStore.open({
+      dir: join(dataDir, 'msg_store'),
+      sync: config.storeSync,
+      syncIntervalMs: config.storeSyncIntervalMs,
+      segmentBytes: config.storeSegmentBytes,
+      logger: log,
+      onDurable: (upTo) => this.durable(upTo),
+      onFailed: (from, to, err) => this.failed(from, to, err),
+      onRecord: (rec) => {
+        const h = decodeHead(rec.payload);
+        const props = rec.payload.subarray(h.propsAt, h.bodyAt);
+        const properties = readProperties(reader.reset(props, 0, props.length));
+        const ttl = properties.expiration === undefined ? -1 : safeExpiration(properties.expiration);
+        const msg = Message.recovered(h.exchange, h.routingKey, h.routingKeys, ttl, properties, rec.payload.length - h.bodyAt, this, rec.id, h.propsAt, h.bodyAt);
+        const vhost = vhosts.get(h.vhost);
+        for (const slot of rec.slots) {
+          const q = vhost?.queues.get(h.queues[slot] ?? '');
+          if (q === undefined || !storesMessages(q)) {
+            // Its queue was deleted (or redeclared transient) before the release reached disk.
+            orphans.push(rec.id, slot);
+            continue;
+          }
+          // After a crash, what was delivered is unknown: every message counts as possibly delivered.
+          const again = redelivered === null || redelivered.has(key(rec.id, slot));
+          q.recover(msg, slot, again, h.publishedAt);
+          touched.add(q);
+          recovered++;
+        }
+      },
+    });
+    for (let i = 0; i < orphans.length; i += 2) this.segments.release(orphans[i]!, orphans[i + 1]!);
+    const r = this.segments.recovery;
+    if (recovered > 0 || r.truncated.length > 0) {
+      log.info({ messages: recovered, queues: touched.size, clean: redelivered !== null, truncated: r.truncated.length }, 'messages recovered');
+    }
+  }
+
+  /**
+   * Applies limits and expiry to the recovered queues (which may dead-letter), once the
+   * virtual hosts can route through this store.
+   */
+  finishRecovery(): void {
+    const qs = this.recoveredQueues;
+    this.recoveredQueues = null;
+    if (qs !== null) for (const q of qs) q.recovered();
+  }
+
+  /**
+   * Enqueues a routed message in each target; a persistent one is first stored once for
+   * all its durable targets, each holding one slot. Returns true if some queue refused it.
+   */
+  enqueue(msg: Message, targets: Iterable<Queue>, vhost: string): boolean {
+    if (msg.persistent) {
+      durableTargets.length = 0;
+      for (const q of targets) if (storesMessages(q)) durableTargets.push(q);
+      if (durableTargets.length > 0) this.append(msg, durableTargets, vhost);
+    }
+    let refused = false;
+    if (msg.storeId < 0) {
+      for (const q of targets) if (!q.enqueue(msg)) refused = true;
+      return refused;
+    }
+    let slot = 0;
+    for (const q of targets) if (!q.enqueue(msg, storesMessages(q) ? slot++ : -1)) refused = true;
+    return refused;
+  }
+
+  private append(msg: Message, queues: readonly Queue[], vhost: string): void {
+    names.length = 0;
+    for (const q of queues) names.push(q.name);
+    const { props, body } = msg.content();
+    const head = encodeHead(Date.now(), vhost, names, msg.exchange, msg.routingKey, msg.routingKeys, props);
+    msg.storeId = this.segments.append2(head, body, queues.length);
+    msg.store = this;
+    msg.bodyAt = head.length;
+    msg.propsAt = head.length - props.length;
+    this.notDurable.push(msg);
+  }
+
+  /** Id of the last stored message; a confirm for it waits until durable. */
+  get lastId(): number {
+    return this.segments.lastId;
+  }
+
+  get durableId(): number {
+    return this.segments.durableId;
+  }
+
+  waitFor(w: DurableWaiter): void {
+    this.waiters.add(w);
+  }
+
+  read(id: number): Buffer {
+    return this.segments.read(id);
+  }
+
+  release(id: number, slot: number): void {
+    this.segments.release(id, slot);
+  }
+
+  private durable(upTo: number): void {
+    const q = this.notDurable;
+    for (let m = q.peek(); m !== undefined && m.storeId <= upTo; m = q.peek()) {
+      q.shift();
+      m.pageOut();
+    }
+    for (const w of this.waiters) if (!w.durable(upTo)) this.waiters.delete(w);
+  }
+
+  /** The records were not stored: their messages stay in memory as transient ones, and their publishers get nacks. */
+  private failed(from: number, to: number, err: StoreError): void {
+    this.log.error({ err, fromId: from, toId: to }, 'message store write failed; those messages are not persisted and their publishers get nacks');
+    const q = this.notDurable;
+    for (let m = q.peek(); m !== undefined && m.storeId <= to; m = q.peek()) {
+      q.shift();
+      if (m.storeId >= from) m.storeId = -1;
+      else m.pageOut();
+    }
+    for (const w of this.waiters) if (!w.failed(from, to)) this.waiters.delete(w);
+  }
+
+  /**
+   * Stops the store after the connections have closed (their unacked messages are back in
+   * their queues): flushes, then notes which stored messages were redelivered, so that a
+   * clean restart marks exactly those (a crash marks them all).
+   */
+  async close(vhosts: ReadonlyMap<string, VirtualHost>): Promise<void> {
+    await this.segments.close();
+    const entries: number[] = [];
+    for (const v of vhosts.values()) {
+      for (const q of v.queues.values()) {
+        if (!storesMessages(q)) continue;
+        q.backing.forEach((e) => {
+          if (e.redelivered && e.slot >= 0 && e.msg.storeId >= 0) entries.push(e.msg.storeId, e.slot);
+        });
+      }
+    }
+    const n = entries.length / 2;
+    const b = Buffer.alloc(CLEAN_MAGIC.length + 4 + n * 10 + 4);
+    CLEAN_MAGIC.copy(b, 0);
+    b.writeUInt32BE(n, 8);
+    for (let i = 0; i < n; i++) {
+      b.writeDoubleBE(entries[2 * i]!, 12 + i * 10);
+      b.writeUInt16BE(entries[2 * i + 1]!, 20 + i * 10);
+    }
+    b.writeUInt32BE(crc32c(b.subarray(0, b.length - 4)), b.length - 4);
+    const tmp = `${this.cleanPath}.tmp`;
+    writeFileSync(tmp, b);
+    renameSync(tmp, this.cleanPath);
+  }
+
+  /** The redelivered set a clean shutdown left, or null after a crash; the file is used once. */
+  private readCleanShutdown(): Set<string> | null {
+    if (!existsSync(this.cleanPath)) return null;
+    let out: Set<string> | null = null;
+    try {
+      const b = readFileSync(this.cleanPath);
+      const n = b.length >= 16 ? b.readUInt32BE(8) : -1;
+      if (n >= 0 && b.length === 16 + n * 10 && b.subarray(0, 8).equals(CLEAN_MAGIC) && b.readUInt32BE(b.length - 4) === crc32c(b.subarray(0, b.length - 4))) {
+        out = new Set();
+        for (let i = 0; i < n; i++) out.add(key(b.readDoubleBE(12 + i * 10), b.readUInt16BE(20 + i * 10)));
+      } else {
+        this.log.warn({ path: this.cleanPath }, 'clean-shutdown file is damaged; treating the last stop as a crash');
+      }
+    } finally {
+      // Used once: a crash after this start must not reuse it.
+      unlinkSync(this.cleanPath);
+    }
+    return out;
+  }
+}
+
+function key(id: number, slot: number): string {
+  return `${id}:${slot}`;
+}
+
+/** A stored expiration was valid when published; guard anyway rather than fail recovery. */
+function safeExpiration(s: string): number {
+  try {
+    return parseExpiration(s);
+  } catch {
+    return -1;
+  }
+}
