@@ -11,7 +11,7 @@ import { readProperties } from '../amqp/generated/properties.js';
 import { Reader } from '../amqp/reader.js';
 import { crc32c } from '../persistence/crc32c.js';
 import { decodeHead, encodeHead } from '../persistence/message-record.js';
-import { SegmentStore, type StoreError } from '../persistence/index.js';
+import { SegmentStore, StoreError } from '../persistence/index.js';
 import type { BrokerConfig } from './config.js';
 import { Message, type StoredBodies } from './message.js';
 import { parseExpiration } from './queue-args.js';
@@ -109,12 +109,13 @@ export class MessageStore implements StoredBodies {
    * all its durable targets, each holding one slot. Returns true if some queue refused it.
    */
   enqueue(msg: Message, targets: Iterable<Queue>, vhost: string): boolean {
+    let refused = false;
     if (msg.persistent) {
       durableTargets.length = 0;
       for (const q of targets) if (storesMessages(q)) durableTargets.push(q);
-      if (durableTargets.length > 0) this.append(msg, durableTargets, vhost);
+      // Not stored (say, no new segment file could be made): kept in memory, and nacked.
+      if (durableTargets.length > 0 && !this.append(msg, durableTargets, vhost)) refused = true;
     }
-    let refused = false;
     if (msg.storeId < 0) {
       for (const q of targets) if (!q.enqueue(msg)) refused = true;
       return refused;
@@ -124,16 +125,23 @@ export class MessageStore implements StoredBodies {
     return refused;
   }
 
-  private append(msg: Message, queues: readonly Queue[], vhost: string): void {
+  private append(msg: Message, queues: readonly Queue[], vhost: string): boolean {
     names.length = 0;
     for (const q of queues) names.push(q.name);
     const { props, body } = msg.content();
     const head = encodeHead(Date.now(), vhost, names, msg.exchange, msg.routingKey, msg.routingKeys, props);
-    msg.storeId = this.segments.append2(head, body, queues.length);
+    try {
+      msg.storeId = this.segments.append2(head, body, queues.length);
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      this.log.error({ err }, 'message store append failed; the message is kept in memory only and its publisher gets a nack');
+      return false;
+    }
     msg.store = this;
     msg.bodyAt = head.length;
     msg.propsAt = head.length - props.length;
     this.notDurable.push(msg);
+    return true;
   }
 
   /** Id of the last stored message; a confirm for it waits until durable. */
@@ -154,7 +162,12 @@ export class MessageStore implements StoredBodies {
   }
 
   release(id: number, slot: number): void {
-    this.segments.release(id, slot);
+    try {
+      this.segments.release(id, slot);
+    } catch (err) {
+      // A bookkeeping bug must not take the connection down with it; the record just stays.
+      this.log.error({ err, id, slot }, 'message store release failed');
+    }
   }
 
   private durable(upTo: number): void {

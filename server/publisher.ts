@@ -47,6 +47,8 @@ export class Publisher implements DurableWaiter {
   private readonly routed = new Set<Queue>();
   /** Confirms waiting for the store, in publish order: (seq, store id or REFUSED or -1) pairs. */
   private readonly waiting = new RingBuffer<number>();
+  /** Store id the last tx.commit waits for before commit-ok; -1 when none. */
+  private commitWaitsFor = -1;
 
   constructor(private readonly ch: Channel) {}
 
@@ -66,7 +68,8 @@ export class Publisher implements DurableWaiter {
       case M.TxCommit:
         if (this.mode !== MODE_TX) throw new ChannelError(406, 'channel is not transactional');
         this.commit();
-        ch.reply({ id: M.TxCommitOk });
+        // Persistent messages committed to durable queues are on disk before commit-ok.
+        if (this.commitWaitsFor < 0) ch.reply({ id: M.TxCommitOk });
         return;
       case M.TxRollback:
         if (this.mode !== MODE_TX) throw new ChannelError(406, 'channel is not transactional');
@@ -173,8 +176,10 @@ export class Publisher implements DurableWaiter {
   private advance(upTo: number, failFrom: number, failTo: number): boolean {
     if (!this.ch.open) {
       this.waiting.clear();
+      this.commitWaitsFor = -1;
       return false;
     }
+    if (this.commitWaitsFor >= 0) return this.commitDurable(upTo, failTo);
     const w = this.waiting;
     const before = this.confirmUpTo;
     while (w.length > 0) {
@@ -188,6 +193,21 @@ export class Publisher implements DurableWaiter {
     }
     if (this.confirmUpTo !== before) this.ch.requestOutput();
     return w.length > 0;
+  }
+
+  private commitDurable(upTo: number, failTo: number): boolean {
+    const id = this.commitWaitsFor;
+    if (failTo >= id) {
+      this.commitWaitsFor = -1;
+      // What was committed is not on disk: say so rather than claim it is.
+      this.ch.fail(new ChannelError(541, 'message store write failed; the transaction was not made durable', CLASS.tx, 20));
+      this.ch.session.scheduleFlush();
+      return false;
+    }
+    if (upTo < id) return true;
+    this.commitWaitsFor = -1;
+    this.ch.reply({ id: M.TxCommitOk });
+    return false;
   }
 
   /**
@@ -256,10 +276,16 @@ export class Publisher implements DurableWaiter {
       ACK,
     );
     const vhost = this.ch.session.vhost;
+    let stored = -1;
     for (const { msg, queues, mandatory } of pubs) {
       const live = queues.filter((q) => !q.deleted);
       if (live.length > 0) vhost.enqueue(msg, live);
       else if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
+      if (msg.storeId > stored) stored = msg.storeId;
+    }
+    if (stored >= 0 && vhost.store!.durableId < stored) {
+      this.commitWaitsFor = stored;
+      vhost.store!.waitFor(this);
     }
   }
 
