@@ -2,6 +2,7 @@
  * The memory scenarios.
  * S6: queue N transient messages with no consumer, then report the broker's RSS
  *     growth per message and the rate at which one no-ack consumer drains them.
+ *     With --persistent: persistent messages in a durable queue (the store's backlog).
  * S7: open K connections, each with a channel and a consumer, and report RSS growth
  *     per connection; then check that a larger number (10,000) can be opened.
  * RSS figures need --pid (the broker's process id); without it only rates are given.
@@ -46,14 +47,15 @@ async function runS6(o: BenchOptions): Promise<ScenarioResult> {
   const n = o.count;
   const errors: string[] = [];
   return withControl(o, async (ctl) => {
-    await ctl.declareQueue(1, queue, false, o.queueArgs);
+    // --persistent: a durable queue and persistent messages, i.e. the message store's backlog.
+    await ctl.declareQueue(1, queue, o.persistent, o.queueArgs);
     try {
       const rss0 = o.pid !== undefined ? await settledRss(o.pid) : NaN;
       const pub = new Publisher(o.url, {
         exchange: '',
         routingKeys: [queue],
         bodySize: o.size,
-        persistent: false,
+        persistent: o.persistent,
         confirm: o.confirm,
         rate: 0,
         count: n,

@@ -1,10 +1,12 @@
-import type { QueueEntry } from './message.js';
+import { CompactRing } from './compact-ring.js';
+import { QueueEntry, type Message } from './message.js';
+import type { Queue } from './queue.js';
 import { RingBuffer } from './ring-buffer.js';
 
 /**
  * Where a queue keeps its ready messages. The queue process decides who gets what;
- * the backing queue decides where the bytes live (memory now, segment files later),
- * as RabbitMQ's backing_queue behaviour does.
+ * the backing queue decides where the bytes live, as RabbitMQ's backing_queue
+ * behaviour does.
  */
 export interface BackingQueue {
   /** Ready messages. */
@@ -14,106 +16,222 @@ export interface BackingQueue {
   publish(entry: QueueEntry): void;
   /** Removes and returns the next ready entry. */
   fetch(): QueueEntry | undefined;
-  /** The next ready entry, without removing it. */
-  peek(): QueueEntry | undefined;
   /** Puts a delivered entry back at its original position. */
   requeue(entry: QueueEntry): void;
   /** A delivered entry is done with. */
   ack(entry: QueueEntry): void;
-  /** Drops every ready entry; returns them in order. */
-  purge(): QueueEntry[];
+  /** Drops every ready entry, releasing stored copies; returns how many there were. */
+  purge(): number;
   /** Removes and returns the head if it has expired by `now`; only heads are looked at. */
   expiredHead(now: number): QueueEntry | undefined;
   /** The earliest expiry among heads (epoch ms), or 0 if no head expires. */
   nextExpiry(): number;
-  /** Visits every ready entry (not the hot path: shutdown bookkeeping). */
-  forEach(fn: (e: QueueEntry) => void): void;
+  /** Appends (store id, slot) of every stored ready entry marked redelivered (shutdown bookkeeping). */
+  redeliveredStored(out: number[]): void;
 }
 
-/** Fetches every ready entry, in order: the purge of any backing queue. */
-export function drain(bq: BackingQueue): QueueEntry[] {
-  const out: QueueEntry[] = [];
-  let e: QueueEntry | undefined;
-  while ((e = bq.fetch()) !== undefined) out.push(e);
-  return out;
+/** What a backing queue needs from the message store to keep stored messages as numbers. */
+export interface StoredMessages {
+  /** Highest store id on disk. */
+  readonly durableId: number;
+  /** The message of a live record, read back from disk. */
+  materialize(id: number): Message;
+  release(id: number, slot: number): void;
 }
+
+const NONE = 0;
+const SORTED = 1;
+const RING = 2;
+const PENDING = 3;
+const COMPACT = 4;
 
 /**
- * In-memory backing queue: a ring for entries in publish order plus a small sorted
- * list of requeued ones, which are older than most of the ring and so come first.
+ * The backing queue of every queue (one per level for x-max-priority). Ready entries sit
+ * in one of four lists, each in queue order (seq); the head of the queue is whichever
+ * list's head has the lowest seq:
+ *  - `ring`: messages that are not stored (transient, or in a transient queue), as objects;
+ *  - `pending`: stored messages not yet on disk, as objects (their bodies are in memory);
+ *  - `compact`: stored messages on disk, as numbers only (see CompactRing);
+ *  - `sorted`: requeued entries, and the rare stored entry whose write failed, as objects.
+ * Stored entries move from `pending` to `compact` once the store reports them durable.
  */
 export class MemoryBackingQueue implements BackingQueue {
   private readonly ring = new RingBuffer<QueueEntry>();
-  private readonly requeued: QueueEntry[] = [];
+  private readonly pending = new RingBuffer<QueueEntry>();
+  private readonly compact = new CompactRing();
+  private readonly sorted: QueueEntry[] = [];
   private byteCount = 0;
 
+  constructor(private readonly queue: Queue) {}
+
   get length(): number {
-    return this.ring.length + this.requeued.length;
+    return this.ring.length + this.pending.length + this.compact.length + this.sorted.length;
   }
 
   get bytes(): number {
     return this.byteCount;
   }
 
+  private get store(): StoredMessages | null {
+    return this.queue.host.store;
+  }
+
   publish(entry: QueueEntry): void {
-    this.ring.push(entry);
     this.byteCount += entry.msg.size;
+    if (entry.slot >= 0 && entry.msg.storeId >= 0) {
+      this.pending.push(entry);
+      this.settlePending();
+    } else {
+      this.ring.push(entry);
+    }
   }
 
   fetch(): QueueEntry | undefined {
-    const e = this.takeFromRequeued() ? this.requeued.shift() : this.ring.shift();
-    if (e !== undefined) this.byteCount -= e.msg.size;
+    if (this.pending.length > 0) this.settlePending();
+    let e: QueueEntry | undefined;
+    switch (this.head()) {
+      case NONE:
+        return undefined;
+      case SORTED:
+        e = this.sorted.shift();
+        break;
+      case RING:
+        e = this.ring.shift();
+        break;
+      case PENDING:
+        e = this.pending.shift();
+        break;
+      default:
+        e = this.fromCompact();
+    }
+    this.byteCount -= e!.msg.size;
     return e;
-  }
-
-  peek(): QueueEntry | undefined {
-    return this.takeFromRequeued() ? this.requeued[0] : this.ring.peek();
   }
 
   requeue(entry: QueueEntry): void {
     this.byteCount += entry.msg.size;
-    const r = this.requeued;
-    // Usually requeues arrive in order, so the append check is the common case.
-    if (r.length === 0 || r[r.length - 1]!.seq < entry.seq) {
-      r.push(entry);
-      return;
-    }
-    let lo = 0;
-    let hi = r.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (r[mid]!.seq < entry.seq) lo = mid + 1;
-      else hi = mid;
-    }
-    r.splice(lo, 0, entry);
+    insertBySeq(this.sorted, entry);
   }
 
   ack(_entry: QueueEntry): void {
     // Memory needs no bookkeeping: the entry is garbage once nobody holds it.
   }
 
-  purge(): QueueEntry[] {
-    return drain(this);
+  purge(): number {
+    const n = this.length;
+    for (const e of this.sorted) e.release();
+    for (let e = this.ring.shift(); e !== undefined; e = this.ring.shift()) e.release();
+    for (let e = this.pending.shift(); e !== undefined; e = this.pending.shift()) e.release();
+    const store = this.store;
+    if (store !== null) this.compact.forEach((id, slot) => store.release(id, slot));
+    this.sorted.length = 0;
+    this.compact.clear();
+    this.byteCount = 0;
+    return n;
   }
 
   expiredHead(now: number): QueueEntry | undefined {
-    const head = this.peek();
-    if (head === undefined || head.expiresAt === 0 || head.expiresAt > now) return undefined;
+    const at = this.headExpiresAt();
+    if (at === 0 || at > now) return undefined;
     return this.fetch();
   }
 
   nextExpiry(): number {
-    return this.peek()?.expiresAt ?? 0;
+    return this.headExpiresAt();
   }
 
-  forEach(fn: (e: QueueEntry) => void): void {
-    for (const e of this.requeued) fn(e);
-    for (let i = 0; i < this.ring.length; i++) fn(this.ring.at(i)!);
+  redeliveredStored(out: number[]): void {
+    const add = (e: QueueEntry): void => {
+      if (e.redelivered && e.slot >= 0 && e.msg.storeId >= 0) out.push(e.msg.storeId, e.slot);
+    };
+    this.sorted.forEach(add);
+    for (let i = 0; i < this.pending.length; i++) add(this.pending.at(i)!);
+    this.compact.forEach((id, slot, redelivered) => {
+      if (redelivered) out.push(id, slot);
+    });
   }
 
-  private takeFromRequeued(): boolean {
-    if (this.requeued.length === 0) return false;
-    const head = this.ring.peek();
-    return head === undefined || this.requeued[0]!.seq < head.seq;
+  /** Stored entries the store has made durable leave their objects behind for the compact ring. */
+  private settlePending(): void {
+    const store = this.store;
+    if (store === null) return;
+    const durable = store.durableId;
+    const p = this.pending;
+    for (let e = p.peek(); e !== undefined; e = p.peek()) {
+      const m = e.msg;
+      if (m.storeId < 0) {
+        // The write failed: it stays a message in memory.
+        p.shift();
+        insertBySeq(this.sorted, e);
+        continue;
+      }
+      if (m.storeId > durable) return;
+      p.shift();
+      this.compact.push(m.storeId, e.seq, e.slot, e.redelivered, e.expiresAt);
+    }
   }
+
+  private fromCompact(): QueueEntry {
+    const c = this.compact;
+    const msg = this.store!.materialize(c.headId);
+    const e = new QueueEntry(msg, this.queue, c.headSeq);
+    e.slot = c.headSlot;
+    e.redelivered = c.headRedelivered;
+    e.expiresAt = c.headExpiresAt;
+    c.shift();
+    return e;
+  }
+
+  /** Which list holds the head of the queue: the lowest seq among the lists' heads. */
+  private head(): number {
+    let which = NONE;
+    let seq = Infinity;
+    if (this.sorted.length > 0) {
+      which = SORTED;
+      seq = this.sorted[0]!.seq;
+    }
+    const r = this.ring.peek();
+    if (r !== undefined && r.seq < seq) {
+      which = RING;
+      seq = r.seq;
+    }
+    const p = this.pending.peek();
+    if (p !== undefined && p.seq < seq) {
+      which = PENDING;
+      seq = p.seq;
+    }
+    if (this.compact.length > 0 && this.compact.headSeq < seq) which = COMPACT;
+    return which;
+  }
+
+  private headExpiresAt(): number {
+    switch (this.head()) {
+      case SORTED:
+        return this.sorted[0]!.expiresAt;
+      case RING:
+        return this.ring.peek()!.expiresAt;
+      case PENDING:
+        return this.pending.peek()!.expiresAt;
+      case COMPACT:
+        return this.compact.headExpiresAt;
+      default:
+        return 0;
+    }
+  }
+}
+
+/** Inserts in seq order; usually requeues arrive in order, so the append check is the common case. */
+function insertBySeq(r: QueueEntry[], entry: QueueEntry): void {
+  if (r.length === 0 || r[r.length - 1]!.seq < entry.seq) {
+    r.push(entry);
+    return;
+  }
+  let lo = 0;
+  let hi = r.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (r[mid]!.seq < entry.seq) lo = mid + 1;
+    else hi = mid;
+  }
+  r.splice(lo, 0, entry);
 }

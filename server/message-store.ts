@@ -13,6 +13,7 @@ import { crc32c } from '../persistence/crc32c.js';
 import { decodeHead, encodeHead } from '../persistence/message-record.js';
 import { SegmentStore, StoreError } from '../persistence/index.js';
 import type { BrokerConfig } from './config.js';
+import type { StoredMessages } from './backing-queue.js';
 import { Message, type StoredBodies } from './message.js';
 import { parseExpiration } from './queue-args.js';
 import type { Queue } from './queue.js';
@@ -37,7 +38,7 @@ export function storesMessages(q: Queue): boolean {
   return q.durable && q.owner === null;
 }
 
-export class MessageStore implements StoredBodies {
+export class MessageStore implements StoredBodies, StoredMessages {
   readonly segments: SegmentStore;
   /** Stored messages not yet durable, in id order: paged out when the store reports them. */
   private readonly notDurable = new RingBuffer<Message>();
@@ -161,6 +162,21 @@ export class MessageStore implements StoredBodies {
     return this.segments.read(id);
   }
 
+  /** A stored message read back for delivery (its entry was a number in a compact ring). */
+  materialize(id: number): Message {
+    const p = this.segments.read(id);
+    const h = decodeHead(p);
+    const props = p.subarray(h.propsAt, h.bodyAt);
+    const properties = readProperties(reader.reset(props, 0, props.length));
+    const ttl = properties.expiration === undefined ? -1 : safeExpiration(properties.expiration);
+    const m = new Message(h.exchange, h.routingKey, props, properties, p.subarray(h.bodyAt), h.routingKeys, ttl);
+    m.store = this;
+    m.storeId = id;
+    m.propsAt = h.propsAt;
+    m.bodyAt = h.bodyAt;
+    return m;
+  }
+
   release(id: number, slot: number): void {
     try {
       this.segments.release(id, slot);
@@ -202,9 +218,7 @@ export class MessageStore implements StoredBodies {
     for (const v of vhosts.values()) {
       for (const q of v.queues.values()) {
         if (!storesMessages(q)) continue;
-        q.backing.forEach((e) => {
-          if (e.redelivered && e.slot >= 0 && e.msg.storeId >= 0) entries.push(e.msg.storeId, e.slot);
-        });
+        q.backing.redeliveredStored(entries);
       }
     }
     const n = entries.length / 2;

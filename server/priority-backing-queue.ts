@@ -1,5 +1,6 @@
-import { drain, MemoryBackingQueue, type BackingQueue } from './backing-queue.js';
+import { MemoryBackingQueue, type BackingQueue } from './backing-queue.js';
 import type { QueueEntry } from './message.js';
+import type { Queue } from './queue.js';
 
 /**
  * Backing queue for x-max-priority: one FIFO per priority level, served highest first.
@@ -10,7 +11,10 @@ export class PriorityBackingQueue implements BackingQueue {
   private count = 0;
   private byteCount = 0;
 
-  constructor(private readonly maxPriority: number) {
+  constructor(
+    private readonly maxPriority: number,
+    private readonly queue: Queue,
+  ) {
     this.levels = new Array<MemoryBackingQueue | undefined>(maxPriority + 1);
   }
 
@@ -25,7 +29,7 @@ export class PriorityBackingQueue implements BackingQueue {
   private level(e: QueueEntry): MemoryBackingQueue {
     const p = e.msg.priority;
     const i = p > this.maxPriority ? this.maxPriority : p;
-    return (this.levels[i] ??= new MemoryBackingQueue());
+    return (this.levels[i] ??= new MemoryBackingQueue(this.queue));
   }
 
   private top(): MemoryBackingQueue | undefined {
@@ -51,10 +55,6 @@ export class PriorityBackingQueue implements BackingQueue {
     return e;
   }
 
-  peek(): QueueEntry | undefined {
-    return this.top()?.peek();
-  }
-
   requeue(entry: QueueEntry): void {
     this.level(entry).requeue(entry);
     this.count++;
@@ -63,8 +63,12 @@ export class PriorityBackingQueue implements BackingQueue {
 
   ack(_entry: QueueEntry): void {}
 
-  purge(): QueueEntry[] {
-    return drain(this);
+  purge(): number {
+    let n = 0;
+    for (const l of this.levels) n += l?.purge() ?? 0;
+    this.count = 0;
+    this.byteCount = 0;
+    return n;
   }
 
   /** Only the head of the whole queue expires (RabbitMQ's documented priority-queue caveat). */
@@ -81,7 +85,7 @@ export class PriorityBackingQueue implements BackingQueue {
     return this.top()?.nextExpiry() ?? 0;
   }
 
-  forEach(fn: (e: QueueEntry) => void): void {
-    for (const l of this.levels) l?.forEach(fn);
+  redeliveredStored(out: number[]): void {
+    for (const l of this.levels) l?.redeliveredStored(out);
   }
 }

@@ -1,6 +1,6 @@
 import type { FieldTable } from '../amqp/table.js';
 import type { Routable } from '../routing/exchange.js';
-import { MemoryBackingQueue, type BackingQueue } from './backing-queue.js';
+import { MemoryBackingQueue, type BackingQueue, type StoredMessages } from './backing-queue.js';
 import type { Consumer } from './consumer.js';
 import { QueueEntry, type Message } from './message.js';
 import { PriorityBackingQueue } from './priority-backing-queue.js';
@@ -20,6 +20,8 @@ export interface QueueHost {
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void;
   /** An auto-delete queue lost its last consumer, or an x-expires queue went unused. */
   deleteQueue(q: Queue): number;
+  /** Where stored messages are read back from; null without a message store. */
+  readonly store: StoredMessages | null;
 }
 
 /** Deliveries one queue makes per dispatch turn before yielding to I/O. */
@@ -55,7 +57,7 @@ export class Queue implements Routable {
     readonly args: FieldTable,
     public settings: QueueSettings,
   ) {
-    this.backing = settings.maxPriority === null ? new MemoryBackingQueue() : new PriorityBackingQueue(settings.maxPriority);
+    this.backing = settings.maxPriority === null ? new MemoryBackingQueue(this) : new PriorityBackingQueue(settings.maxPriority, this);
     this.touch();
   }
 
@@ -247,10 +249,9 @@ export class Queue implements Routable {
   }
 
   purge(): number {
-    const purged = this.backing.purge();
-    for (const e of purged) e.release();
+    const n = this.backing.purge();
     this.cancelExpiryTimer();
-    return purged.length;
+    return n;
   }
 
   addConsumer(c: Consumer): void {
@@ -359,7 +360,7 @@ export class Queue implements Routable {
     const count = this.backing.length;
     const consumers = this.consumers.splice(0);
     for (const c of consumers) c.channel.cancelledByQueue(c);
-    for (const e of this.backing.purge()) e.release();
+    this.backing.purge();
     return count;
   }
 

@@ -90,6 +90,7 @@ class FakeChannel implements ConsumerChannel {
 
 class FakeHost implements QueueHost {
   readonly name = '/';
+  readonly store = null;
   readonly deadLetters: DeadLetter[] = [];
   deleted = 0;
   deadLetter(_q: Queue, msg: Message, reason: DeathReason): void {
