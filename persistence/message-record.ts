@@ -4,7 +4,8 @@
  * needs to put the message back in its queues without the broker's memory:
  *
  *   u8  version (1)
- *   u8  flags: bit 0 = a routing-key list follows (CC/BCC were used)
+ *   u8  flags: bit 0 = a routing-key list follows (CC/BCC were used);
+ *              bit 1 = transient (paged out under memory pressure, dropped at recovery)
  *   f64 publishedAt, epoch ms (per-queue expiry is recomputed from it)
  *   shortstr vhost
  *   u16 queue count N, then N shortstr queue names: slot i is queue i
@@ -18,8 +19,11 @@
 
 const VERSION = 1;
 const FLAG_KEYS = 1;
+const FLAG_TRANSIENT = 2;
 
 export interface MessageHead {
+  /** Written only to save memory: not to be recovered. */
+  transient: boolean;
   publishedAt: number;
   vhost: string;
   queues: string[];
@@ -48,6 +52,7 @@ export function encodeHead(
   routingKey: string,
   routingKeys: string | readonly string[],
   props: Uint8Array,
+  transient = false,
 ): Buffer {
   const keys = typeof routingKeys === 'string' ? null : routingKeys;
   let need = 1 + 1 + 8 + 1 + 255 + 2 + 256 * queues.length + 512 + 4 + props.length;
@@ -55,7 +60,7 @@ export function encodeHead(
   if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
   const b = scratch;
   b[0] = VERSION;
-  b[1] = keys === null ? 0 : FLAG_KEYS;
+  b[1] = (keys === null ? 0 : FLAG_KEYS) | (transient ? FLAG_TRANSIENT : 0);
   b.writeDoubleBE(publishedAt, 2);
   let at = shortstr(b, 10, vhost);
   b.writeUInt16BE(queues.length, at);
@@ -100,7 +105,7 @@ export function decodeHead(p: Uint8Array): MessageHead {
   const propsAt = r.at + 4;
   const bodyAt = propsAt + propsLength;
   if (bodyAt > b.length) throw new Error('message record shorter than its head');
-  return { publishedAt, vhost, queues, exchange, routingKey, routingKeys, propsAt, propsLength, bodyAt };
+  return { transient: (flags & FLAG_TRANSIENT) !== 0, publishedAt, vhost, queues, exchange, routingKey, routingKeys, propsAt, propsLength, bodyAt };
 }
 
 function shortstr(b: Buffer, at: number, s: string): number {

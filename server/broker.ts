@@ -63,6 +63,7 @@ export class Broker {
       for (const v of this.vhosts.values()) v.store = store;
       store.finishRecovery();
       this.store = store;
+      this.checkPaging();
     }
     this.serverProperties = {
       product: 'Warren',
@@ -116,6 +117,7 @@ export class Broker {
 
   private tick(): void {
     const now = (this.now = Date.now());
+    this.checkPaging();
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -123,6 +125,17 @@ export class Broker {
         this.log.error({ err, conn: c.id }, 'internal error in connection tick, carrying on');
       }
     }
+  }
+
+  /** Above the memory threshold, transient messages are paged out to the store too (checked once a second). */
+  checkPaging(): void {
+    const store = this.store;
+    if (store === null) return;
+    const rss = process.memoryUsage.rss();
+    const paging = rss > this.config.memoryPagingThreshold;
+    if (paging === store.paging) return;
+    store.paging = paging;
+    this.log.info({ rss, threshold: this.config.memoryPagingThreshold }, paging ? 'memory above the paging threshold: transient messages now go to disk' : 'memory below the paging threshold: transient messages stay in memory');
   }
 
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 
 export interface UserConfig {
   name: string;
@@ -47,6 +48,12 @@ export interface BrokerConfig {
   storeSyncIntervalMs: number;
   /** Target size of a message store segment file, in bytes. */
   storeSegmentBytes: number;
+  /**
+   * Above this resident set size (bytes), transient messages are written to the message
+   * store as well, so that queue backlogs leave RAM (RabbitMQ pages at half its memory
+   * high watermark, i.e. 20% of RAM by default; so does Warren). Needs a data directory.
+   */
+  memoryPagingThreshold: number;
 }
 
 export interface PolicyConfig {
@@ -77,6 +84,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   storeSync: 'batch',
   storeSyncIntervalMs: 0,
   storeSegmentBytes: 8 * 1024 * 1024,
+  memoryPagingThreshold: Math.floor(totalmem() * 0.2),
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -94,6 +102,7 @@ const ALIASES: Record<string, keyof BrokerConfig> = {
   store_sync: 'storeSync',
   store_sync_interval_ms: 'storeSyncIntervalMs',
   store_segment_bytes: 'storeSegmentBytes',
+  memory_paging_threshold: 'memoryPagingThreshold',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

@@ -44,6 +44,11 @@ export class MessageStore implements StoredBodies, StoredMessages {
   private readonly notDurable = new RingBuffer<Message>();
   private readonly waiters = new Set<DurableWaiter>();
   private readonly cleanPath: string;
+  /**
+   * Set (by the broker's memory check) while the process is above its paging threshold:
+   * transient messages then go to the store too, so that queue backlogs leave RAM.
+   */
+  paging = false;
   /** Queues that got messages back at start-up; see finishRecovery(). */
   private recoveredQueues: Set<Queue> | null = new Set();
 
@@ -68,6 +73,11 @@ export class MessageStore implements StoredBodies, StoredMessages {
       onFailed: (from, to, err) => this.failed(from, to, err),
       onRecord: (rec) => {
         const h = decodeHead(rec.payload);
+        if (h.transient) {
+          // Paged out to save memory, never meant to outlive the broker.
+          for (const slot of rec.slots) orphans.push(rec.id, slot);
+          return;
+        }
         const props = rec.payload.subarray(h.propsAt, h.bodyAt);
         const properties = readProperties(reader.reset(props, 0, props.length));
         const ttl = properties.expiration === undefined ? -1 : safeExpiration(properties.expiration);
@@ -111,26 +121,27 @@ export class MessageStore implements StoredBodies, StoredMessages {
    */
   enqueue(msg: Message, targets: Iterable<Queue>, vhost: string): boolean {
     let refused = false;
-    if (msg.persistent) {
+    const persistent = msg.persistent;
+    if (persistent || this.paging) {
       durableTargets.length = 0;
-      for (const q of targets) if (storesMessages(q)) durableTargets.push(q);
+      for (const q of targets) if (!persistent || storesMessages(q)) durableTargets.push(q);
       // Not stored (say, no new segment file could be made): kept in memory, and nacked.
-      if (durableTargets.length > 0 && !this.append(msg, durableTargets, vhost)) refused = true;
+      if (durableTargets.length > 0 && !this.append(msg, durableTargets, vhost, !persistent) && persistent) refused = true;
     }
     if (msg.storeId < 0) {
       for (const q of targets) if (!q.enqueue(msg)) refused = true;
       return refused;
     }
     let slot = 0;
-    for (const q of targets) if (!q.enqueue(msg, storesMessages(q) ? slot++ : -1)) refused = true;
+    for (const q of targets) if (!q.enqueue(msg, !persistent || storesMessages(q) ? slot++ : -1)) refused = true;
     return refused;
   }
 
-  private append(msg: Message, queues: readonly Queue[], vhost: string): boolean {
+  private append(msg: Message, queues: readonly Queue[], vhost: string, transient: boolean): boolean {
     names.length = 0;
     for (const q of queues) names.push(q.name);
     const { props, body } = msg.content();
-    const head = encodeHead(Date.now(), vhost, names, msg.exchange, msg.routingKey, msg.routingKeys, props);
+    const head = encodeHead(Date.now(), vhost, names, msg.exchange, msg.routingKey, msg.routingKeys, props, transient);
     try {
       msg.storeId = this.segments.append2(head, body, queues.length);
     } catch (err) {

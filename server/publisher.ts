@@ -130,7 +130,8 @@ export class Publisher implements DurableWaiter {
     } else {
       refused = vhost.enqueue(msg, routed);
     }
-    this.confirm(refused, msg.storeId);
+    // Only a persistent message waits for the disk; a transient one may be stored just to page it out.
+    this.confirm(refused, msg.persistent ? msg.storeId : -1);
   }
 
   /**
@@ -281,7 +282,7 @@ export class Publisher implements DurableWaiter {
       const live = queues.filter((q) => !q.deleted);
       if (live.length > 0) vhost.enqueue(msg, live);
       else if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
-      if (msg.storeId > stored) stored = msg.storeId;
+      if (msg.persistent && msg.storeId > stored) stored = msg.storeId;
     }
     if (stored >= 0 && vhost.store!.durableId < stored) {
       this.commitWaitsFor = stored;
