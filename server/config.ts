@@ -54,6 +54,11 @@ export interface BrokerConfig {
    * high watermark, i.e. 20% of RAM by default; so does Warren). Needs a data directory.
    */
   memoryPagingThreshold: number;
+  /**
+   * A queue with this many ready messages pages new transient messages out to the message
+   * store (a backlog should not live in RAM); 0 turns per-queue paging off. Needs a data directory.
+   */
+  queuePagingLength: number;
 }
 
 export interface PolicyConfig {
@@ -85,6 +90,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   storeSyncIntervalMs: 0,
   storeSegmentBytes: 8 * 1024 * 1024,
   memoryPagingThreshold: Math.floor(totalmem() * 0.2),
+  queuePagingLength: 50_000,
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -103,6 +109,7 @@ const ALIASES: Record<string, keyof BrokerConfig> = {
   store_sync_interval_ms: 'storeSyncIntervalMs',
   store_segment_bytes: 'storeSegmentBytes',
   memory_paging_threshold: 'memoryPagingThreshold',
+  queue_paging_length: 'queuePagingLength',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

@@ -49,6 +49,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
    * transient messages then go to the store too, so that queue backlogs leave RAM.
    */
   paging = false;
+  private readonly queuePagingLength: number;
   /** Queues that got messages back at start-up; see finishRecovery(). */
   private recoveredQueues: Set<Queue> | null = new Set();
 
@@ -59,6 +60,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
     vhosts: ReadonlyMap<string, VirtualHost>,
   ) {
     this.cleanPath = join(dataDir, 'msg_store.clean');
+    this.queuePagingLength = config.queuePagingLength;
     const redelivered = this.readCleanShutdown();
     const orphans: number[] = [];
     const touched = this.recoveredQueues!;
@@ -122,7 +124,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
   enqueue(msg: Message, targets: Iterable<Queue>, vhost: string): boolean {
     let refused = false;
     const persistent = msg.persistent;
-    if (persistent || this.paging) {
+    if (persistent || this.paging || this.longQueue(targets)) {
       durableTargets.length = 0;
       for (const q of targets) if (!persistent || storesMessages(q)) durableTargets.push(q);
       // Not stored (say, no new segment file could be made): kept in memory, and nacked.
@@ -135,6 +137,14 @@ export class MessageStore implements StoredBodies, StoredMessages {
     let slot = 0;
     for (const q of targets) if (!q.enqueue(msg, !persistent || storesMessages(q) ? slot++ : -1)) refused = true;
     return refused;
+  }
+
+  /** A transient message is paged out (to all its queues) when one of them already holds a long backlog. */
+  private longQueue(targets: Iterable<Queue>): boolean {
+    const limit = this.queuePagingLength;
+    if (limit <= 0) return false;
+    for (const q of targets) if (q.backing.length >= limit) return true;
+    return false;
   }
 
   private append(msg: Message, queues: readonly Queue[], vhost: string, transient: boolean): boolean {

@@ -316,4 +316,16 @@ describe('transient messages page out above the memory threshold', () => {
     expect((await getAll(c2, 'dq')).map((m) => m.content.toString())).toEqual([...Array(150).keys()].map((i) => `d${2 * i}`));
     expect(broker!.broker.store!.segments.liveRecords).toBe(0);
   });
+
+  test('a queue past queue_paging_length pages new transient messages; the first ones stay in memory', async () => {
+    const b = await restart({ queuePagingLength: 100 });
+    expect(b.broker.store!.paging).toBe(false);
+    const ch = await confirmChannel();
+    await ch.assertQueue('long', { durable: false });
+    for (let i = 0; i < 250; i++) ch.sendToQueue('long', Buffer.from(`l${i}`));
+    await ch.waitForConfirms();
+    expect(b.broker.store!.segments.liveRecords).toBe(150);
+    expect((await getAll(ch, 'long')).map((m) => m.content.toString())).toEqual([...Array(250).keys()].map((i) => `l${i}`));
+    expect(b.broker.store!.segments.liveRecords).toBe(0);
+  });
 });
