@@ -7,14 +7,12 @@
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { readProperties } from '../amqp/generated/properties.js';
-import { Reader } from '../amqp/reader.js';
 import { crc32c } from '../persistence/crc32c.js';
 import { decodeHead, encodeHead } from '../persistence/message-record.js';
 import { SegmentStore, StoreError } from '../persistence/index.js';
 import type { BrokerConfig } from './config.js';
 import type { StoredMessages } from './backing-queue.js';
-import { Message, type StoredBodies } from './message.js';
+import { Message, placement, type StoredBodies } from './message.js';
 import { parseExpiration } from './queue-args.js';
 import type { Queue } from './queue.js';
 import { RingBuffer } from './ring-buffer.js';
@@ -29,7 +27,6 @@ export interface DurableWaiter {
 }
 
 const CLEAN_MAGIC = Buffer.from('WRNCLN\0\x01', 'latin1');
-const reader = new Reader();
 const durableTargets: Queue[] = [];
 const names: string[] = [];
 
@@ -80,10 +77,10 @@ export class MessageStore implements StoredBodies, StoredMessages {
           for (const slot of rec.slots) orphans.push(rec.id, slot);
           return;
         }
-        const props = rec.payload.subarray(h.propsAt, h.bodyAt);
-        const properties = readProperties(reader.reset(props, 0, props.length));
-        const ttl = properties.expiration === undefined ? -1 : safeExpiration(properties.expiration);
-        const msg = Message.recovered(h.exchange, h.routingKey, h.routingKeys, ttl, properties, rec.payload.length - h.bodyAt, this, rec.id, h.propsAt, h.bodyAt);
+        const pl = placement(rec.payload.subarray(h.propsAt, h.bodyAt));
+        const ttl = pl.expiration === undefined ? -1 : safeExpiration(pl.expiration);
+        // Index only: the payload view is valid during this call alone.
+        const msg = Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, true, null, null, rec.payload.length - h.bodyAt, this, rec.id, h.propsAt, h.bodyAt);
         const vhost = vhosts.get(h.vhost);
         for (const slot of rec.slots) {
           const q = vhost?.queues.get(h.queues[slot] ?? '');
@@ -188,14 +185,9 @@ export class MessageStore implements StoredBodies, StoredMessages {
     const p = this.segments.read(id);
     const h = decodeHead(p);
     const props = p.subarray(h.propsAt, h.bodyAt);
-    const properties = readProperties(reader.reset(props, 0, props.length));
-    const ttl = properties.expiration === undefined ? -1 : safeExpiration(properties.expiration);
-    const m = new Message(h.exchange, h.routingKey, props, properties, p.subarray(h.bodyAt), h.routingKeys, ttl);
-    m.store = this;
-    m.storeId = id;
-    m.propsAt = h.propsAt;
-    m.bodyAt = h.bodyAt;
-    return m;
+    const pl = placement(props);
+    const ttl = pl.expiration === undefined ? -1 : safeExpiration(pl.expiration);
+    return Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, !h.transient, props, p.subarray(h.bodyAt), p.length - h.bodyAt, this, id, h.propsAt, h.bodyAt);
   }
 
   release(id: number, slot: number): void {

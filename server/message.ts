@@ -64,26 +64,38 @@ export class Message {
     this.persistent = properties.deliveryMode === 2;
   }
 
-  /** A message recovered from the store: only its index fields are in memory. */
-  static recovered(
+  /**
+   * A message read back from the store: `props` and `body` are views of the stored
+   * payload (or EMPTY with size given, for an index-only message at recovery); the
+   * properties are decoded only if asked for.
+   */
+  static stored(
     exchange: string,
     routingKey: string,
     routingKeys: string | readonly string[],
     ttl: number,
-    properties: BasicProperties,
+    priority: number,
+    persistent: boolean,
+    props: Buffer | null,
+    body: Buffer | null,
     size: number,
     store: StoredBodies,
     storeId: number,
     propsAt: number,
     bodyAt: number,
   ): Message {
-    const m = new Message(exchange, routingKey, EMPTY, properties, EMPTY, routingKeys, ttl);
-    (m as { size: number }).size = size;
+    const m = new Message(exchange, routingKey, EMPTY, NO_PROPERTIES, EMPTY, routingKeys, ttl);
+    const w = m as { size: number; priority: number; persistent: boolean };
+    w.size = size;
+    w.priority = priority;
+    w.persistent = persistent;
     m.store = store;
     m.storeId = storeId;
     m.propsAt = propsAt;
     m.bodyAt = bodyAt;
-    m.pageOut();
+    m.residentProps = props;
+    m.residentBody = body;
+    m.residentProperties = null;
     return m;
   }
 
@@ -136,6 +148,28 @@ export class Message {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_PROPERTIES: BasicProperties = {};
+
+// Property flag bits (AMQP content header) of the two properties a queue acts on.
+const FLAG_PRIORITY = 1 << 11;
+const FLAG_EXPIRATION = 1 << 8;
+
+/**
+ * The priority and TTL of encoded properties, decoding them only when either is present
+ * (most messages have neither): what recovery and a read-back need to place a message.
+ */
+export function placement(props: Buffer): Placement {
+  const flags = props.length >= 2 ? props.readUInt16BE(0) : 0;
+  if ((flags & (FLAG_PRIORITY | FLAG_EXPIRATION)) === 0) return NO_PLACEMENT;
+  const p = readProperties(reader.reset(props, 0, props.length));
+  return { priority: p.priority ?? 0, expiration: p.expiration };
+}
+
+export interface Placement {
+  priority: number;
+  expiration: string | undefined;
+}
+const NO_PLACEMENT: Placement = { priority: 0, expiration: undefined };
 
 /** A message's place in one queue: its order there, and its delivery state. */
 export class QueueEntry {
