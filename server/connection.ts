@@ -56,6 +56,8 @@ export class Connection implements Session, FrameSink {
   channelMax: number;
   heartbeat = 0;
   writable = true;
+  /** Why reading is paused, as bits (FLOW: the message store is behind); 0 = reading. */
+  private readPaused = 0;
   flushScheduled = false;
   capabilities: ClientCapabilities = {
     consumerCancelNotify: false,
@@ -359,6 +361,18 @@ export class Connection implements Session, FrameSink {
     for (const c of chunks) ok = this.socket.write(c);
     this.socket.uncork();
     if (!ok) this.writable = false;
+  }
+
+  /** Stops reading from the socket until every reason given has been lifted. */
+  pauseReading(reason: number): void {
+    if (this.readPaused === 0 && this.state !== State.Closed) this.socket.pause();
+    this.readPaused |= reason;
+  }
+
+  resumeReading(reason: number): void {
+    if ((this.readPaused & reason) === 0) return;
+    this.readPaused &= ~reason;
+    if (this.readPaused === 0 && this.state !== State.Closed) this.socket.resume();
   }
 
   private onDrain(): void {

@@ -16,6 +16,7 @@ import { Message, placement, type StoredBodies } from './message.js';
 import { parseExpiration } from './queue-args.js';
 import type { Queue } from './queue.js';
 import { RingBuffer } from './ring-buffer.js';
+import { PAUSE_FLOW } from './session.js';
 import type { VirtualHost } from './vhost.js';
 
 /** A publisher waiting for stored messages to become durable before it confirms them. */
@@ -24,6 +25,20 @@ export interface DurableWaiter {
   durable(upTo: number): boolean;
   /** Records fromId..toId were not stored; returns false when it waits for nothing more. */
   failed(fromId: number, toId: number): boolean;
+}
+
+/**
+ * Flow control: while this many stored messages wait for the disk (or this many bytes wait
+ * to be written), connections that publish stored messages stop being read, as RabbitMQ's
+ * credit flow holds publishers to the message store's pace. They resume below half.
+ */
+const FLOW_HIGH_MESSAGES = 16_384;
+const FLOW_HIGH_BYTES = 64 * 1024 * 1024;
+
+/** A connection the store can stop reading from. */
+export interface FlowControlled {
+  pauseReading(reason: number): void;
+  resumeReading(reason: number): void;
 }
 
 const CLEAN_MAGIC = Buffer.from('WRNCLN\0\x01', 'latin1');
@@ -40,6 +55,8 @@ export class MessageStore implements StoredBodies, StoredMessages {
   /** Stored messages not yet durable, in id order: paged out when the store reports them. */
   private readonly notDurable = new RingBuffer<Message>();
   private readonly waiters = new Set<DurableWaiter>();
+  /** Connections paused for flow control. */
+  private readonly throttled = new Set<FlowControlled>();
   private readonly cleanPath: string;
   /**
    * Set (by the broker's memory check) while the process is above its paging threshold:
@@ -172,6 +189,24 @@ export class MessageStore implements StoredBodies, StoredMessages {
     return this.segments.durableId;
   }
 
+  /** Whether the disk is behind: a connection that just published a stored message should stop reading. */
+  get congested(): boolean {
+    return this.notDurable.length >= FLOW_HIGH_MESSAGES || this.segments.pendingBytes >= FLOW_HIGH_BYTES;
+  }
+
+  throttle(c: FlowControlled): void {
+    if (this.throttled.has(c)) return;
+    this.throttled.add(c);
+    c.pauseReading(PAUSE_FLOW);
+  }
+
+  private maybeUnthrottle(): void {
+    if (this.throttled.size === 0) return;
+    if (this.notDurable.length > FLOW_HIGH_MESSAGES / 2 || this.segments.pendingBytes > FLOW_HIGH_BYTES / 2) return;
+    for (const c of this.throttled) c.resumeReading(PAUSE_FLOW);
+    this.throttled.clear();
+  }
+
   waitFor(w: DurableWaiter): void {
     this.waiters.add(w);
   }
@@ -206,6 +241,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
       m.pageOut();
     }
     for (const w of this.waiters) if (!w.durable(upTo)) this.waiters.delete(w);
+    this.maybeUnthrottle();
   }
 
   /** The records were not stored: their messages stay in memory as transient ones, and their publishers get nacks. */
@@ -218,6 +254,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
       else m.pageOut();
     }
     for (const w of this.waiters) if (!w.failed(from, to)) this.waiters.delete(w);
+    this.maybeUnthrottle();
   }
 
   /**

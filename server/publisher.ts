@@ -129,6 +129,8 @@ export class Publisher implements DurableWaiter {
       if (p.mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
     } else {
       refused = vhost.enqueue(msg, routed);
+      // The disk is behind: stop reading this publisher until it catches up.
+      if (msg.storeId >= 0 && vhost.store!.congested) vhost.store!.throttle(session);
     }
     // Only a persistent message waits for the disk; a transient one may be stored just to page it out.
     this.confirm(refused, msg.persistent ? msg.storeId : -1);

@@ -12,6 +12,9 @@ export interface ClientCapabilities {
   connectionBlocked: boolean;
 }
 
+/** Read-pause reasons (bits). */
+export const PAUSE_FLOW = 1;
+
 /** What a channel needs from its connection. */
 export interface Session extends QueueOwner {
   readonly vhost: VirtualHost;
@@ -33,4 +36,7 @@ export interface Session extends QueueOwner {
   channelClosed(ch: Channel): void;
   /** The channel has end-of-turn output (confirms, cancel notifications) to write before the flush. */
   outputPending(ch: Channel): void;
+  /** Stops reading from the client until resumeReading with the same reason bit. */
+  pauseReading(reason: number): void;
+  resumeReading(reason: number): void;
 }

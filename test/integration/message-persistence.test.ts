@@ -328,4 +328,38 @@ describe('transient messages page out above the memory threshold', () => {
     expect((await getAll(ch, 'long')).map((m) => m.content.toString())).toEqual([...Array(250).keys()].map((i) => `l${i}`));
     expect(b.broker.store!.segments.liveRecords).toBe(0);
   });
+
+  test('flow control: a publisher that outruns the disk is paused, then resumed, and loses nothing', async () => {
+    const b = await restart();
+    const store = b.broker.store!;
+    const shim = new ShimFs();
+    shim.syncDelayMs = 150;
+    (store.segments as unknown as { fs: unknown }).fs = shim.api;
+    let paused = 0;
+    let resumed = 0;
+    const conn = [...b.broker.connections];
+    expect(conn.length).toBe(0);
+    const ch = await confirmChannel();
+    await ch.assertQueue('flow', { durable: true });
+    const c = [...b.broker.connections][0]!;
+    const pause = c.pauseReading.bind(c);
+    const resume = c.resumeReading.bind(c);
+    c.pauseReading = (r) => {
+      paused++;
+      pause(r);
+    };
+    c.resumeReading = (r) => {
+      resumed++;
+      resume(r);
+    };
+    const n = 40_000;
+    const body = Buffer.alloc(64, 7);
+    // No confirm window: only flow control holds this publisher back.
+    for (let i = 0; i < n; i++) ch.sendToQueue('flow', body, { persistent: true });
+    await ch.waitForConfirms();
+    expect(paused).toBeGreaterThan(0);
+    expect(resumed).toBe(paused);
+    expect((await ch.checkQueue('flow')).messageCount).toBe(n);
+    expect(store.durableId).toBe(store.lastId);
+  }, 30_000);
 });
