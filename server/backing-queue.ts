@@ -14,6 +14,8 @@ export interface BackingQueue {
   /** Body bytes of ready messages. */
   readonly bytes: number;
   publish(entry: QueueEntry): void;
+  /** A message recovered from the store at start-up (already on disk), appended in order. */
+  restore(entry: QueueEntry): void;
   /** Removes and returns the next ready entry. */
   fetch(): QueueEntry | undefined;
   /** Puts a delivered entry back at its original position. */
@@ -84,6 +86,11 @@ export class MemoryBackingQueue implements BackingQueue {
     } else {
       this.ring.push(entry);
     }
+  }
+
+  restore(entry: QueueEntry): void {
+    this.byteCount += entry.msg.size;
+    this.compact.push(entry.msg.storeId, entry.seq, entry.slot, entry.redelivered, entry.expiresAt);
   }
 
   fetch(): QueueEntry | undefined {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { crc32c } from '../persistence/crc32c.js';
-import { decodeHead, encodeHead } from '../persistence/message-record.js';
+import { decodeHead, encodeHead, type MessageHead } from '../persistence/message-record.js';
 import { SegmentStore, StoreError } from '../persistence/index.js';
 import type { BrokerConfig } from './config.js';
 import type { StoredMessages } from './backing-queue.js';
@@ -79,6 +79,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
     const orphans: number[] = [];
     const touched = this.recoveredQueues!;
     let recovered = 0;
+    let unreadable = 0;
     this.segments = SegmentStore.open({
       dir: join(dataDir, 'msg_store'),
       sync: config.storeSync,
@@ -88,7 +89,14 @@ export class MessageStore implements StoredBodies, StoredMessages {
       onDurable: (upTo) => this.durable(upTo),
       onFailed: (from, to, err) => this.failed(from, to, err),
       onRecord: (rec) => {
-        const h = decodeHead(rec.payload);
+        let h: MessageHead;
+        try {
+          h = decodeHead(rec.payload);
+        } catch (err) {
+          // Checksummed, so not torn: a format this version cannot read. Kept on disk, not lost.
+          if (unreadable++ === 0) log.error({ err, id: rec.id }, 'message store record unreadable; left on disk');
+          return;
+        }
         if (h.transient) {
           // Paged out to save memory, never meant to outlive the broker.
           for (const slot of rec.slots) orphans.push(rec.id, slot);
@@ -116,8 +124,8 @@ export class MessageStore implements StoredBodies, StoredMessages {
     });
     for (let i = 0; i < orphans.length; i += 2) this.segments.release(orphans[i]!, orphans[i + 1]!);
     const r = this.segments.recovery;
-    if (recovered > 0 || r.truncated.length > 0) {
-      log.info({ messages: recovered, queues: touched.size, clean: redelivered !== null, truncated: r.truncated.length }, 'messages recovered');
+    if (recovered > 0 || r.truncated.length > 0 || unreadable > 0) {
+      log.info({ messages: recovered, queues: touched.size, clean: redelivered !== null, truncated: r.truncated.length, unreadable }, 'messages recovered');
     }
   }
 

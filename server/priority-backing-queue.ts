@@ -46,6 +46,12 @@ export class PriorityBackingQueue implements BackingQueue {
     this.byteCount += entry.msg.size;
   }
 
+  restore(entry: QueueEntry): void {
+    this.level(entry).restore(entry);
+    this.count++;
+    this.byteCount += entry.msg.size;
+  }
+
   fetch(): QueueEntry | undefined {
     const e = this.top()?.fetch();
     if (e !== undefined) {

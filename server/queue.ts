@@ -123,7 +123,7 @@ export class Queue implements Routable {
       entry.expiresAt = publishedAt + ttl;
       this.ttlSeen = true;
     }
-    this.backing.publish(entry);
+    this.backing.restore(entry);
   }
 
   /** Every recovered message is in: apply limits and expiry, as after any change. */
