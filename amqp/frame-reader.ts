@@ -18,6 +18,12 @@ export class FrameReader {
   frameMax: number;
   private stash: Buffer = Buffer.allocUnsafe(0);
   private stashLen = 0;
+  /**
+   * Set by the sink to stop handing out frames, even those already read (a connection
+   * blocked by a resource alarm, as RabbitMQ's reader stops); bytes wait in the stash
+   * until release().
+   */
+  held = false;
 
   constructor(
     private readonly sink: FrameSink,
@@ -27,13 +33,19 @@ export class FrameReader {
   }
 
   push(chunk: Buffer): void {
+    if (this.held) {
+      this.reserve(this.stashLen + chunk.length);
+      chunk.copy(this.stash, this.stashLen);
+      this.stashLen += chunk.length;
+      return;
+    }
     let pos = 0;
     const len = chunk.length;
     if (this.stashLen > 0) {
       pos = this.fillStash(chunk);
       if (pos < 0) return;
     }
-    while (len - pos >= HEADER) {
+    while (len - pos >= HEADER && !this.held) {
       const size = chunk.readUInt32BE(pos + 3);
       this.checkSize(chunk[pos]!, size);
       const frameEnd = pos + HEADER + size;
@@ -43,6 +55,15 @@ export class FrameReader {
       pos = frameEnd + 1;
     }
     if (pos < len) this.stashRest(chunk, pos);
+  }
+
+  /** Hands out the frames held back since `held` was set. */
+  release(): void {
+    this.held = false;
+    if (this.stashLen === 0) return;
+    const rest = Buffer.from(this.stash.subarray(0, this.stashLen));
+    this.stashLen = 0;
+    this.push(rest);
   }
 
   /** True while part of a frame is waiting for more bytes. */

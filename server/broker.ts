@@ -6,6 +6,7 @@ import type { FieldTable } from '../amqp/table.js';
 import { resolveConfig, type BrokerConfig, type UserConfig } from './config.js';
 import { Connection } from './connection.js';
 import { ControlServer } from './control.js';
+import { DiskAlarm, LOW_ON_DISK, parseBytes } from './disk-alarm.js';
 import { DurableDefinitions } from './durable-definitions.js';
 import { MessageStore } from './message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './scheduler.js';
@@ -27,6 +28,10 @@ export class Broker {
   readonly definitions: DurableDefinitions | null = null;
   /** Persistent messages of durable queues; null without a data directory. */
   readonly store: MessageStore | null = null;
+  /** disk_free_limit on the data directory's file system; null without a data directory. */
+  readonly diskAlarm: DiskAlarm | null = null;
+  /** The reason publishers are blocked ("low on disk"), or null while no alarm is on. */
+  alarmReason: string | null = null;
   /** Coarse clock, updated once a second; enough for heartbeats and timeouts. */
   now = Date.now();
   private server: Server | null = null;
@@ -41,6 +46,8 @@ export class Broker {
     for (const u of this.config.users) this.users.set(u.name, u);
     if (this.config.dataDir !== '') {
       mkdirSync(this.config.dataDir, { recursive: true });
+      this.diskAlarm = new DiskAlarm(this.config.dataDir, parseBytes(this.config.diskFreeLimit, 'disk_free_limit'), this.log);
+      this.checkAlarms();
       const defs = new DurableDefinitions(this, this.config.dataDir);
       const n = defs.recover();
       if (n.exchanges + n.queues + n.bindings + n.policies > 0) this.log.info({ path: defs.path, ...n }, 'definitions recovered');
@@ -118,6 +125,7 @@ export class Broker {
   private tick(): void {
     const now = (this.now = Date.now());
     this.checkPaging();
+    this.checkAlarms();
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -125,6 +133,20 @@ export class Broker {
         this.log.error({ err, conn: c.id }, 'internal error in connection tick, carrying on');
       }
     }
+  }
+
+  /** Re-reads free disk space; when the alarm goes on or off, every connection hears of it. */
+  checkAlarms(): void {
+    if (this.diskAlarm === null || !this.diskAlarm.check()) return;
+    this.alarmReason = this.diskAlarm.active ? LOW_ON_DISK : null;
+    for (const c of this.connections) c.setAlarm(this.alarmReason);
+  }
+
+  /** Changes disk_free_limit at run time (bytes) and checks at once. */
+  setDiskFreeLimit(bytes: number): void {
+    if (this.diskAlarm === null) throw new Error('disk_free_limit needs a data directory');
+    this.diskAlarm.limit = bytes;
+    this.checkAlarms();
   }
 
   /** Above the memory threshold, transient messages are paged out to the store too (checked once a second). */

@@ -32,9 +32,10 @@ export interface BrokerConfig {
   controlSocket: string;
   /**
    * Publishers are blocked (connection.blocked) while the data directory's file system has
-   * less free space than this many bytes (RabbitMQ's disk_free_limit, default 50 MB).
+   * less free space than this many bytes (RabbitMQ's disk_free_limit, default 50 MB); also
+   * as rabbitmq.conf writes it, "50MB" or "2GiB".
    */
-  diskFreeLimit: number;
+  diskFreeLimit: number | string;
   /**
    * Message store durability: 'batch' confirms persistent messages only after fdatasync
    * (group commit); 'never' confirms once written to the OS (survives a process crash,

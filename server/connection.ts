@@ -13,7 +13,7 @@ import { authenticate } from './auth.js';
 import type { Broker } from './broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from './scheduler.js';
-import type { ClientCapabilities, Session } from './session.js';
+import { PAUSE_ALARM, type ClientCapabilities, type Session } from './session.js';
 import type { VirtualHost } from './vhost.js';
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
@@ -56,8 +56,11 @@ export class Connection implements Session, FrameSink {
   channelMax: number;
   heartbeat = 0;
   writable = true;
-  /** Why reading is paused, as bits (FLOW: the message store is behind); 0 = reading. */
+  /** Why reading is paused, as bits (PAUSE_FLOW, PAUSE_ALARM); 0 = reading. */
   private readPaused = 0;
+  /** While a resource alarm is on: its reason ("low on disk"); the next publish blocks this connection. */
+  private alarm: string | null;
+  private sentBlocked = false;
   flushScheduled = false;
   capabilities: ClientCapabilities = {
     consumerCancelNotify: false,
@@ -75,6 +78,7 @@ export class Connection implements Session, FrameSink {
     readonly broker: Broker,
   ) {
     this.frameMax = broker.config.frameMax;
+    this.alarm = broker.alarmReason;
     this.channelMax = broker.config.channelMax;
     this.frames = new FrameReader(this, broker.config.frameMax);
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -372,7 +376,41 @@ export class Connection implements Session, FrameSink {
   resumeReading(reason: number): void {
     if ((this.readPaused & reason) === 0) return;
     this.readPaused &= ~reason;
-    if (this.readPaused === 0 && this.state !== State.Closed) this.socket.resume();
+    if (this.readPaused !== 0) return;
+    // Heartbeats could not be read meanwhile: the client's silence starts counting now.
+    this.lastReceived = Date.now();
+    if (this.state !== State.Closed) this.socket.resume();
+  }
+
+  /**
+   * A resource alarm went on (reason) or off (null). As in RabbitMQ's reader, a connection
+   * is only blocked when it next publishes; consumers are never blocked.
+   */
+  setAlarm(reason: string | null): void {
+    this.alarm = reason;
+    if (reason !== null || (this.readPaused & PAUSE_ALARM) === 0) return;
+    if (this.sentBlocked) {
+      this.sendMethod(0, { id: M.ConnectionUnblocked });
+      this.sentBlocked = false;
+    }
+    this.resumeReading(PAUSE_ALARM);
+    try {
+      this.frames.release();
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  /** A publish arrived: under an alarm, stop reading and tell a client that understands connection.blocked. */
+  publishReceived(): void {
+    if (this.alarm === null || (this.readPaused & PAUSE_ALARM) !== 0) return;
+    this.pauseReading(PAUSE_ALARM);
+    // Frames already read but not yet handled wait too, as in RabbitMQ.
+    this.frames.held = true;
+    if (this.capabilities.connectionBlocked) {
+      this.sendMethod(0, { id: M.ConnectionBlocked, reason: this.alarm });
+      this.sentBlocked = true;
+    }
   }
 
   private onDrain(): void {
@@ -394,7 +432,8 @@ export class Connection implements Session, FrameSink {
     if (this.state === State.Running) for (const ch of this.channels.values()) ch.checkConsumerTimeout(now);
     if (this.heartbeat === 0 || this.state < State.Opening || this.state >= State.Closing) return;
     const interval = this.heartbeat * 1000;
-    if (now - this.lastReceived >= 2 * interval) {
+    // While the broker is not reading (blocked), the client's heartbeats cannot arrive.
+    if (this.readPaused === 0 && now - this.lastReceived >= 2 * interval) {
       this.log.warn({ timeout: this.heartbeat }, 'missed heartbeats from client, closing');
       this.cleanup();
       this.destroy();

@@ -82,6 +82,7 @@ export class Publisher implements DurableWaiter {
   publish(p: BasicPublish, props: Buffer, body: Buffer): void {
     if (p.immediate) throw new ConnectionError(540, 'immediate=true', CLASS.basic, 40);
     const session = this.ch.session;
+    session.publishReceived();
     const vhost = session.vhost;
     const x = vhost.exchangeOrDie(p.exchange);
     if (x.internal) throw new ChannelError(403, `cannot publish to internal ${vhost.xres(x.name)}`);

@@ -14,6 +14,7 @@ export interface ClientCapabilities {
 
 /** Read-pause reasons (bits). */
 export const PAUSE_FLOW = 1;
+export const PAUSE_ALARM = 2;
 
 /** What a channel needs from its connection. */
 export interface Session extends QueueOwner {
@@ -39,4 +40,6 @@ export interface Session extends QueueOwner {
   /** Stops reading from the client until resumeReading with the same reason bit. */
   pauseReading(reason: number): void;
   resumeReading(reason: number): void;
+  /** Called for every basic.publish: a resource alarm blocks the connection here. */
+  publishReceived(): void;
 }

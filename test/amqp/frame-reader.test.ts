@@ -274,3 +274,37 @@ describe('FrameReader: end octet', () => {
     expect(feed(fine, [5, 17])).toHaveLength(1);
   });
 });
+
+describe('holding frames back (a connection blocked by a resource alarm)', () => {
+  const frameArb = fc.record({
+    type: fc.constantFrom(1, 2, 3, 8),
+    channel: fc.integer({ min: 0, max: 3 }),
+    payload: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+  });
+  it('stops after the frame that set `held`, keeps every later byte, and hands them out in order on release()', () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 12 }), fc.nat(), fc.array(fc.nat(), { maxLength: 6 }), (frames, holdAfter, rawCuts) => {
+        const data = Buffer.concat(frames.map((f) => frameBytes(f)));
+        const cuts = [...new Set(rawCuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+        const got: Frame[] = [];
+        const k = holdAfter % frames.length;
+        const r: FrameReader = new FrameReader({
+          onFrame(type, channel, buf, start, end) {
+            got.push({ type, channel, payload: Buffer.from(buf.subarray(start, end)) });
+            if (got.length === k + 1) r.held = true;
+          },
+        });
+        let prev = 0;
+        for (const at of [...cuts, data.length]) {
+          r.push(data.subarray(prev, at));
+          prev = at;
+        }
+        expect(got.length).toBe(k + 1);
+        r.release();
+        expect(hexFrames(got)).toEqual(hexFrames(frames));
+        expect(r.partial).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
