@@ -7,6 +7,7 @@ import { featureScenarios } from './scenarios/features.js';
 import { queueScenarios } from './scenarios/queues.js';
 import { routingScenarios } from './scenarios/routing.js';
 import { txConfirmScenarios } from './scenarios/confirms-tx.js';
+import { persistentScenarios } from './scenarios/persistent.js';
 import type { Scenario } from './types.js';
 
 function unique(list: Scenario[]): Scenario[] {
@@ -27,6 +28,7 @@ export const CATALOG: readonly Scenario[] = unique([
   ...featureScenarios,
   ...dlxScenarios,
   ...txConfirmScenarios,
+  ...persistentScenarios,
 ]);
 
 /** Scenarios whose name contains any of `filters` (all when none is given). */

@@ -42,7 +42,7 @@ export interface FlowControlled {
 }
 
 const CLEAN_MAGIC = Buffer.from('WRNCLN\0\x01', 'latin1');
-const durableTargets: Queue[] = [];
+const allTargets: Queue[] = [];
 const names: string[] = [];
 
 /** Whether a queue keeps persistent messages across a restart: it does if its definition does. */
@@ -140,24 +140,36 @@ export class MessageStore implements StoredBodies, StoredMessages {
   }
 
   /**
-   * Enqueues a routed message in each target; a persistent one is first stored once for
-   * all its durable targets, each holding one slot. Returns true if some queue refused it.
+   * Enqueues a routed message in each target. A persistent one routed to a durable queue
+   * (or any message while paging) is first stored once, each target holding one slot.
+   * Returns true if some queue refused it.
    */
   enqueue(msg: Message, targets: Iterable<Queue>, vhost: string): boolean {
     let refused = false;
-    const persistent = msg.persistent;
-    if (persistent || this.paging || this.longQueue(targets)) {
-      durableTargets.length = 0;
-      for (const q of targets) if (!persistent || storesMessages(q)) durableTargets.push(q);
+    let durable = false;
+    if (msg.persistent) {
+      for (const q of targets) {
+        if (storesMessages(q)) {
+          durable = true;
+          break;
+        }
+      }
+    }
+    if (durable || this.paging || this.longQueue(targets)) {
+      // Every queue holding the message holds a slot, transient ones too: once paged out, the
+      // body is only on disk, and must stay there until the last queue lets go.
+      allTargets.length = 0;
+      for (const q of targets) allTargets.push(q);
+      // A record is recovered only if a durable queue holds it; otherwise it only saves memory.
       // Not stored (say, no new segment file could be made): kept in memory, and nacked.
-      if (durableTargets.length > 0 && !this.append(msg, durableTargets, vhost, !persistent) && persistent) refused = true;
+      if (!this.append(msg, allTargets, vhost, !durable) && durable) refused = true;
     }
     if (msg.storeId < 0) {
       for (const q of targets) if (!q.enqueue(msg)) refused = true;
       return refused;
     }
     let slot = 0;
-    for (const q of targets) if (!q.enqueue(msg, !persistent || storesMessages(q) ? slot++ : -1)) refused = true;
+    for (const q of targets) if (!q.enqueue(msg, slot++)) refused = true;
     return refused;
   }
 

@@ -6,6 +6,9 @@
  * Only the differences listed in compat/deliberate.ts (mirroring docs/compatibility.md)
  * are allowed.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG } from '../../compat/catalog.js';
 import { compare } from '../../compat/diff.js';
@@ -23,8 +26,13 @@ let warren: RunningBroker;
 let onWarren: Map<string, Outcome>;
 let onRabbit: Map<string, Outcome> | undefined;
 
+let dataDir: string;
+
 beforeAll(async () => {
-  warren = await startBroker({ port: 0 });
+  // With a data directory, as `warren start` runs: persistent messages to durable queues
+  // go through the message store, and must still behave exactly as in RabbitMQ.
+  dataDir = mkdtempSync(join(tmpdir(), 'warren-compat-'));
+  warren = await startBroker({ port: 0, dataDir });
   [onWarren, onRabbit] = await Promise.all([
     runCatalog(warren.url, CATALOG),
     RABBITMQ_URL === '' ? Promise.resolve(undefined) : runCatalog(RABBITMQ_URL, CATALOG),
@@ -33,6 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await warren?.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 function assertSame(expected: Outcome | undefined, actual: Outcome | undefined, name: string): void {

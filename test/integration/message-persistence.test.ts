@@ -111,6 +111,23 @@ describe('persistent messages survive a restart', () => {
     expect(broker!.broker.store!.segments.liveRecords).toBe(0);
   });
 
+  test('a transient queue sharing a persistent message keeps it after the durable queues let go', async () => {
+    const b = await restart();
+    const ch = await confirmChannel();
+    await ch.assertExchange('mix', 'fanout', { durable: false });
+    await ch.assertQueue('dur', { durable: true });
+    await ch.assertQueue('tmp', { durable: false });
+    await ch.bindQueue('dur', 'mix', '');
+    await ch.bindQueue('tmp', 'mix', '');
+    for (let i = 0; i < 5; i++) ch.publish('mix', '', Buffer.from(`s${i}`), { persistent: true });
+    await ch.waitForConfirms();
+    // Durable now, so paged out: the body is only on disk.
+    await b.broker.store!.segments.flush();
+    expect((await getAll(ch, 'dur')).length).toBe(5);
+    expect((await getAll(ch, 'tmp')).map((m) => m.content.toString())).toEqual(['s0', 's1', 's2', 's3', 's4']);
+    expect(b.broker.store!.segments.liveRecords).toBe(0);
+  });
+
   test('acked and purged messages do not come back; a deleted queue releases its messages', async () => {
     const b = await restart();
     const ch = await confirmChannel();
