@@ -10,10 +10,9 @@
 import amqp from 'amqplib';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { payloadFor, removeDir, sizeFor, tempDir } from './helpers.js';
+import { bundleFixture, payloadFor, removeDir, sizeFor, tempDir } from './helpers.js';
 
 const RUNS = Number(process.env['BROKER_CRASH_RUNS'] ?? 3);
 const PUBLISHERS = 3;
@@ -24,16 +23,7 @@ let brokerJs: string;
 
 beforeAll(() => {
   bundleDir = tempDir('broker-crash-bundle');
-  brokerJs = join(bundleDir, 'broker.mjs');
-  buildSync({
-    entryPoints: [join(import.meta.dirname, 'fixtures', 'broker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: brokerJs,
-    logLevel: 'warning',
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  });
+  brokerJs = bundleFixture('broker', bundleDir);
 });
 afterAll(() => removeDir(bundleDir));
 

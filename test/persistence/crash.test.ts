@@ -8,27 +8,17 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SegmentStore } from '../../persistence/segment-store.js';
-import { payloadFor, removeDir, sizeFor, tempDir } from './helpers.js';
+import { bundleFixture, payloadFor, removeDir, sizeFor, tempDir } from './helpers.js';
 
 let bundleDir: string;
 let writer: string;
 
 beforeAll(() => {
-  // Bundled once to plain ESM, so that each child starts in ~50 ms (vite-node takes ~2 s).
   bundleDir = tempDir('crash-bundle');
-  writer = join(bundleDir, 'writer.mjs');
-  buildSync({
-    entryPoints: [join(import.meta.dirname, 'fixtures', 'writer.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: writer,
-    logLevel: 'warning',
-  });
+  writer = bundleFixture('writer', bundleDir);
 });
 afterAll(() => removeDir(bundleDir));
 
