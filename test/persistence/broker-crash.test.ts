@@ -9,7 +9,6 @@
  */
 import amqp from 'amqplib';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFixture, payloadFor, removeDir, sizeFor, tempDir } from './helpers.js';

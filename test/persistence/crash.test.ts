@@ -7,7 +7,6 @@
  * (default 5).
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SegmentStore } from '../../persistence/segment-store.js';
