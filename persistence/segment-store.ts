@@ -15,7 +15,6 @@ import { StoreError } from './errors.js';
 import {
   ACK_ENTRY_BYTES,
   ACK_HEADER_BYTES,
-  FLAG_SLOT_LIST,
   MAX_REFS,
   MAX_SEGMENT,
   MAX_SEGMENT_BYTES,
@@ -24,7 +23,6 @@ import {
   SEGMENT_HEADER_BYTES,
   ackFileName,
   align8,
-  makeId,
   segmentFileName,
   segmentOf,
   writeAckEntry,
@@ -33,6 +31,7 @@ import {
 } from './format.js';
 import { defaultFs, silentLogger, type StoreFs, type StoreLogger } from './fs-api.js';
 import { closeQuiet, readFully, unlinkQuiet, writeFully } from './io.js';
+import { buildCompacted, type CompactedImage } from './compaction.js';
 import { recover, type RecoveredRecord, type RecoveryReport } from './recovery.js';
 import { Segment } from './segment.js';
 
@@ -874,78 +873,13 @@ export class SegmentStore {
     const fs = this.fs;
     const run = this.segments.slice(i, j + 1);
     const first = run[0]!;
-    const lo = first.lo;
-    const hi = run[run.length - 1]!.hi;
-    const gen = first.gen + 1;
-    const out = new Segment(lo, hi, gen, first.path, first.ackPath, -1, 0);
-    out.keys = new Float64Array(out.offs.length);
-    let buf: Buffer = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES + run.reduce((n, s) => n + s.liveBytes, 0) + 64);
-    writeSegmentHeader(buf, 0, lo, hi, gen);
-    let pos = SEGMENT_HEADER_BYTES;
-    let inBuf: Buffer = Buffer.allocUnsafe(0);
-    const live: number[] = [];
     const tmp = first.path + '.tmp';
     let fd = -1;
+    let image: CompactedImage;
     try {
-      for (const s of run) {
-        if (inBuf.length < s.size) inBuf = Buffer.allocUnsafe(s.size);
-        if (readFully(fs, s.fd, inBuf, 0, s.size, 0) !== s.size) throw new Error(`short read of ${s.path}`);
-        let acked: Map<number, number[]> | null = null;
-        for (let k = 0; k < s.count; k++) {
-          const rc = s.rc[k]!;
-          const remaining = rc & 0xffff;
-          if (remaining === 0) continue;
-          const off = s.offs[k]!;
-          const len = inBuf.readUInt32LE(off + 4);
-          const refs = inBuf.readUInt16LE(off + 8);
-          const hasList = (inBuf.readUInt16LE(off + 10) & FLAG_SLOT_LIST) !== 0;
-          const kk = inBuf.readUInt16LE(off + 12);
-          const before = hasList ? kk : refs;
-          let bytes: number;
-          let left = remaining;
-          if (remaining === before) {
-            // Nothing released since it was written: copy verbatim.
-            bytes = align8(RECORD_HEADER_BYTES + len + (hasList ? 2 * kk : 0));
-            buf = ensure(buf, pos + bytes);
-            inBuf.copy(buf, pos, off, off + bytes);
-          } else {
-            if (acked === null) acked = this.readAcks(s);
-            const rel = acked.get(off);
-            live.length = 0;
-            if (hasList) {
-              for (let q = 0; q < kk; q++) {
-                const slot = inBuf.readUInt16LE(off + RECORD_HEADER_BYTES + len + 2 * q);
-                if (rel === undefined || !rel.includes(slot)) live.push(slot);
-              }
-            } else {
-              for (let slot = 0; slot < refs; slot++) if (rel === undefined || !rel.includes(slot)) live.push(slot);
-            }
-            if (live.length !== remaining) {
-              this.logger.warn({ file: s.path, offset: off, remaining, onDisk: live.length }, 'segment store: ack count mismatch');
-            }
-            if (live.length === 0) continue;
-            left = live.length;
-            bytes = align8(RECORD_HEADER_BYTES + len + 2 * live.length);
-            buf = ensure(buf, pos + bytes);
-            buf.writeUInt32LE(len, pos + 4);
-            buf.writeUInt16LE(refs, pos + 8);
-            buf.writeUInt16LE(FLAG_SLOT_LIST, pos + 10);
-            buf.writeUInt16LE(live.length, pos + 12);
-            buf.writeUInt16LE(0, pos + 14);
-            inBuf.copy(buf, pos + RECORD_HEADER_BYTES, off + RECORD_HEADER_BYTES, off + RECORD_HEADER_BYTES + len);
-            const sl = pos + RECORD_HEADER_BYTES + len;
-            for (let q = 0; q < live.length; q++) buf.writeUInt16LE(live[q]!, sl + 2 * q);
-            const end = sl + 2 * live.length;
-            buf.fill(0, end, pos + bytes);
-            buf.writeUInt32LE(crc32c(buf, pos + 4, end), pos);
-          }
-          const key = s.keys !== null ? s.keys[k]! : makeId(s.lo, off);
-          out.push(pos, len, refs, left, key);
-          pos += bytes;
-        }
-      }
+      image = buildCompacted(fs, run, this.logger);
       fd = fs.openSync(tmp, 'w+');
-      writeFully(fs, fd, buf, 0, pos, 0);
+      writeFully(fs, fd, image.buf, 0, image.size, 0);
       fs.fdatasyncSync(fd);
       this.stats.fdatasyncs++;
       fs.renameSync(tmp, first.path);
@@ -956,8 +890,9 @@ export class SegmentStore {
       return false;
     }
     this.fsyncDir();
+    const out = image.segment;
     out.fd = fd;
-    out.size = out.written = pos;
+    out.size = out.written = image.size;
     for (const s of run) {
       closeQuiet(fs, s.fd);
       closeQuiet(fs, s.ackFd);
@@ -973,27 +908,4 @@ export class SegmentStore {
     this.stats.segmentsDeleted += run.length - 1;
     return true;
   }
-
-  private readAcks(s: Segment): Map<number, number[]> {
-    const m = new Map<number, number[]>();
-    if (s.ackFd < 0) return m;
-    const b = Buffer.allocUnsafe(s.ackSize);
-    const got = readFully(this.fs, s.ackFd, b, 0, s.ackSize, 0);
-    for (let p = ACK_HEADER_BYTES; p + ACK_ENTRY_BYTES <= got; p += ACK_ENTRY_BYTES) {
-      const off = b.readUInt32LE(p);
-      const slot = b.readUInt16LE(p + 4);
-      const l = m.get(off);
-      if (l === undefined) m.set(off, [slot]);
-      else l.push(slot);
-    }
-    return m;
-  }
 }
-
-function ensure(buf: Buffer, need: number): Buffer {
-  if (need <= buf.length) return buf;
-  const b = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
-  buf.copy(b);
-  return b;
-}
-
