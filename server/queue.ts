@@ -198,8 +198,8 @@ export class Queue implements Routable {
    * A ready entry leaves for good: dead-lettered (before its stored copy is released, so
    * the dead-letter copy can still read it), then released.
    */
-  private discard(entry: QueueEntry, reason: DeathReason | null): void {
-    if (reason !== null) this.host.deadLetter(this, entry.msg, reason);
+  private discard(entry: QueueEntry, reason: DeathReason): void {
+    this.host.deadLetter(this, entry.msg, reason);
     this.backing.ack(entry);
     entry.release();
   }
