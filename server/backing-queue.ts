@@ -28,8 +28,6 @@ export interface BackingQueue {
   expiredHead(now: number): QueueEntry | undefined;
   /** The earliest expiry among heads (epoch ms), or 0 if no head expires. */
   nextExpiry(): number;
-  /** Appends (store id, slot) of every stored ready entry marked redelivered (shutdown bookkeeping). */
-  redeliveredStored(out: number[]): void;
 }
 
 /** What a backing queue needs from the message store to keep stored messages as numbers. */
@@ -39,6 +37,8 @@ export interface StoredMessages {
   /** The message of a live record, read back from disk. */
   materialize(id: number): Message;
   release(id: number, slot: number): void;
+  /** A stored message was delivered for the first time (remembered for the redelivered flag). */
+  noteDelivered(id: number, slot: number): void;
 }
 
 const NONE = 0;
@@ -145,17 +145,6 @@ export class MemoryBackingQueue implements BackingQueue {
 
   nextExpiry(): number {
     return this.headExpiresAt();
-  }
-
-  redeliveredStored(out: number[]): void {
-    const add = (e: QueueEntry): void => {
-      if (e.redelivered && e.slot >= 0 && e.msg.storeId >= 0) out.push(e.msg.storeId, e.slot);
-    };
-    this.sorted.forEach(add);
-    for (let i = 0; i < this.pending.length; i++) add(this.pending.at(i)!);
-    this.compact.forEach((id, slot, redelivered) => {
-      if (redelivered) out.push(id, slot);
-    });
   }
 
   /** Stored entries the store has made durable leave their objects behind for the compact ring. */

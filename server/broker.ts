@@ -174,7 +174,7 @@ export class Broker {
     for (const c of this.connections) c.socket.destroy();
     await closed;
     try {
-      await this.store?.close(this.vhosts);
+      await this.store?.close();
     } catch (err) {
       this.log.error({ err }, 'message store did not close cleanly');
     }

@@ -74,7 +74,7 @@ export class CompactRing {
     }
   }
 
-  /** Visits every entry: id, slot, redelivered (shutdown bookkeeping, purge). */
+  /** Visits every entry: id, slot, redelivered (purge). */
   forEach(fn: (id: number, slot: number, redelivered: boolean) => void): void {
     for (let k = 0; k < this.blocks.length; k++) {
       const b = this.blocks[k]!;

@@ -4,14 +4,13 @@
  * fdatasync, paging bodies out once durable, and putting messages back in their queues
  * at start-up. The store itself (persistence/) knows nothing of queues.
  */
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { crc32c } from '../persistence/crc32c.js';
 import { decodeHead, encodeHead, type MessageHead } from '../persistence/message-record.js';
 import { SegmentStore, StoreError } from '../persistence/index.js';
 import type { BrokerConfig } from './config.js';
 import type { StoredMessages } from './backing-queue.js';
+import { DeliveryLog, deliveryKey } from './delivery-log.js';
 import { Message, placement, type StoredBodies } from './message.js';
 import { parseExpiration } from './queue-args.js';
 import type { Queue } from './queue.js';
@@ -41,7 +40,6 @@ export interface FlowControlled {
   resumeReading(reason: number): void;
 }
 
-const CLEAN_MAGIC = Buffer.from('WRNCLN\0\x01', 'latin1');
 const allTargets: Queue[] = [];
 const names: string[] = [];
 
@@ -57,7 +55,8 @@ export class MessageStore implements StoredBodies, StoredMessages {
   private readonly waiters = new Set<DurableWaiter>();
   /** Connections paused for flow control. */
   private readonly throttled = new Set<FlowControlled>();
-  private readonly cleanPath: string;
+  /** Which stored messages were delivered: the redelivered flag after a restart. */
+  private readonly deliveries: DeliveryLog;
   /**
    * Set (by the broker's memory check) while the process is above its paging threshold:
    * transient messages then go to the store too, so that queue backlogs leave RAM.
@@ -73,9 +72,10 @@ export class MessageStore implements StoredBodies, StoredMessages {
     private readonly log: Logger,
     vhosts: ReadonlyMap<string, VirtualHost>,
   ) {
-    this.cleanPath = join(dataDir, 'msg_store.clean');
     this.queuePagingLength = config.queuePagingLength;
-    const redelivered = this.readCleanShutdown();
+    this.deliveries = new DeliveryLog(join(dataDir, 'msg_store.delivered'), log, (id) => this.segments.refsOf(id) > 0);
+    const delivered = this.deliveries.read();
+    const keep: number[] = [];
     const orphans: number[] = [];
     const touched = this.recoveredQueues!;
     let recovered = 0;
@@ -114,8 +114,8 @@ export class MessageStore implements StoredBodies, StoredMessages {
             orphans.push(rec.id, slot);
             continue;
           }
-          // After a crash, what was delivered is unknown: every message counts as possibly delivered.
-          const again = redelivered === null || redelivered.has(key(rec.id, slot));
+          const again = delivered.has(deliveryKey(rec.id, slot));
+          if (again) keep.push(rec.id, slot);
           q.recover(msg, slot, again, h.publishedAt);
           touched.add(q);
           recovered++;
@@ -123,9 +123,10 @@ export class MessageStore implements StoredBodies, StoredMessages {
       },
     });
     for (let i = 0; i < orphans.length; i += 2) this.segments.release(orphans[i]!, orphans[i + 1]!);
+    this.deliveries.open(keep);
     const r = this.segments.recovery;
     if (recovered > 0 || r.truncated.length > 0 || unreadable > 0) {
-      log.info({ messages: recovered, queues: touched.size, clean: redelivered !== null, truncated: r.truncated.length, unreadable }, 'messages recovered');
+      log.info({ messages: recovered, redelivered: keep.length / 2, queues: touched.size, truncated: r.truncated.length, unreadable }, 'messages recovered');
     }
   }
 
@@ -277,57 +278,16 @@ export class MessageStore implements StoredBodies, StoredMessages {
     this.maybeUnthrottle();
   }
 
-  /**
-   * Stops the store after the connections have closed (their unacked messages are back in
-   * their queues): flushes, then notes which stored messages were redelivered, so that a
-   * clean restart marks exactly those (a crash marks them all).
-   */
-  async close(vhosts: ReadonlyMap<string, VirtualHost>): Promise<void> {
+  /** Stops the store after the connections have closed (their unacked messages are back in their queues). */
+  async close(): Promise<void> {
     await this.segments.close();
-    const entries: number[] = [];
-    for (const v of vhosts.values()) {
-      for (const q of v.queues.values()) {
-        if (!storesMessages(q)) continue;
-        q.backing.redeliveredStored(entries);
-      }
-    }
-    const n = entries.length / 2;
-    const b = Buffer.alloc(CLEAN_MAGIC.length + 4 + n * 10 + 4);
-    CLEAN_MAGIC.copy(b, 0);
-    b.writeUInt32BE(n, 8);
-    for (let i = 0; i < n; i++) {
-      b.writeDoubleBE(entries[2 * i]!, 12 + i * 10);
-      b.writeUInt16BE(entries[2 * i + 1]!, 20 + i * 10);
-    }
-    b.writeUInt32BE(crc32c(b.subarray(0, b.length - 4)), b.length - 4);
-    const tmp = `${this.cleanPath}.tmp`;
-    writeFileSync(tmp, b);
-    renameSync(tmp, this.cleanPath);
+    this.deliveries.close();
   }
 
-  /** The redelivered set a clean shutdown left, or null after a crash; the file is used once. */
-  private readCleanShutdown(): Set<string> | null {
-    if (!existsSync(this.cleanPath)) return null;
-    let out: Set<string> | null = null;
-    try {
-      const b = readFileSync(this.cleanPath);
-      const n = b.length >= 16 ? b.readUInt32BE(8) : -1;
-      if (n >= 0 && b.length === 16 + n * 10 && b.subarray(0, 8).equals(CLEAN_MAGIC) && b.readUInt32BE(b.length - 4) === crc32c(b.subarray(0, b.length - 4))) {
-        out = new Set();
-        for (let i = 0; i < n; i++) out.add(key(b.readDoubleBE(12 + i * 10), b.readUInt16BE(20 + i * 10)));
-      } else {
-        this.log.warn({ path: this.cleanPath }, 'clean-shutdown file is damaged; treating the last stop as a crash');
-      }
-    } finally {
-      // Used once: a crash after this start must not reuse it.
-      unlinkSync(this.cleanPath);
-    }
-    return out;
+  /** A stored message was delivered for the first time: after a crash it comes back redelivered. */
+  noteDelivered(id: number, slot: number): void {
+    this.deliveries.note(id, slot);
   }
-}
-
-function key(id: number, slot: number): string {
-  return `${id}:${slot}`;
 }
 
 /** A stored expiration was valid when published; guard anyway rather than fail recovery. */

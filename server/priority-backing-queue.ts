@@ -90,8 +90,4 @@ export class PriorityBackingQueue implements BackingQueue {
   nextExpiry(): number {
     return this.top()?.nextExpiry() ?? 0;
   }
-
-  redeliveredStored(out: number[]): void {
-    for (const l of this.levels) l?.redeliveredStored(out);
-  }
 }

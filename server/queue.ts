@@ -188,6 +188,9 @@ export class Queue implements Routable {
   delivered(entry: QueueEntry, noAck: boolean): void {
     if (!noAck) {
       this.unacked++;
+      const m = entry.msg;
+      // The first delivery of a stored persistent message is remembered: a crash brings it back redelivered.
+      if (!entry.redelivered && entry.slot >= 0 && m.persistent && m.storeId >= 0) this.host.store!.noteDelivered(m.storeId, entry.slot);
       return;
     }
     this.backing.ack(entry);

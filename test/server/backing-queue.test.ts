@@ -28,6 +28,7 @@ class FakeStore implements StoredMessages {
   release(id: number, slot: number): void {
     this.released.push(`${id}:${slot}`);
   }
+  noteDelivered(): void {}
 }
 
 type Op =
