@@ -1,8 +1,9 @@
 /**
  * The broker's side of the segment store: which messages are stored (persistent ones
- * routed to durable queues, once, with one slot per queue), confirms that wait for
- * fdatasync, paging bodies out once durable, and putting messages back in their queues
- * at start-up. The store itself (persistence/) knows nothing of queues.
+ * routed to a durable queue, and any message while paging; once, with a slot for each
+ * queue holding it), confirms that wait for fdatasync, paging bodies out once durable,
+ * flow control for publishers that outrun the disk, and putting messages back in their
+ * queues at start-up. The store itself (persistence/) knows nothing of queues.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
