@@ -31,81 +31,11 @@ import {
 } from './format.js';
 import { defaultFs, silentLogger, type StoreFs, type StoreLogger } from './fs-api.js';
 import { closeQuiet, readFully, unlinkQuiet, writeFully } from './io.js';
+import { BatchWriter, type Chunk } from './batch-writer.js';
 import { buildCompacted, type CompactedImage } from './compaction.js';
-import { recover, type RecoveredRecord, type RecoveryReport } from './recovery.js';
+import { recover, type RecoveryReport } from './recovery.js';
 import { Segment } from './segment.js';
-
-export type SyncMode = 'batch' | 'never';
-
-export interface SegmentStoreOptions {
-  /** Directory of the segment and ack files (created if missing). */
-  dir: string;
-  /** Target segment size; a record larger than this gets a segment of its own. Default 8 MiB, at most 128 MiB. */
-  segmentBytes?: number;
-  /**
-   * 'batch' (default): a batch of appends is written, then fdatasync'd, then reported
-   * by onDurable. 'never': reported once written to the OS (survives a process crash,
-   * not a power cut).
-   */
-  sync?: SyncMode;
-  /**
-   * Least time between the starts of two batches, in ms. 0 (default): a batch starts on
-   * the next event-loop turn after the first append, and the appends that arrive while
-   * it is being written and synced form the next batch (batches grow with load). Larger
-   * values trade latency for fewer fdatasyncs.
-   */
-  syncIntervalMs?: number;
-  /** With syncIntervalMs > 0, start the batch early once this many bytes wait. Default 4 MiB. */
-  syncBatchBytes?: number;
-  /** Size of the pooled write buffers. Default 1 MiB. */
-  writeBufferBytes?: number;
-  /** Compact mostly-dead segments in the background (default true). */
-  autoCompact?: boolean;
-  /** A segment is a compaction candidate when live bytes ≤ this fraction of its record bytes. Default 0.5. */
-  compactLiveRatio?: number;
-  /** Least time between two automatic compactions, in ms. Default 1000. */
-  compactIntervalMs?: number;
-  /** Called in append order: every record with id ≤ upToId is durable. */
-  onDurable?: (upToId: number) => void;
-  /**
-   * Called when a write or sync failed: the records with fromId ≤ id ≤ toId are not
-   * stored (their ids are invalid from now on); err.code is ERR_STORE_IO, err.cause the errno error.
-   */
-  onFailed?: (fromId: number, toId: number, err: StoreError) => void;
-  /** Called during open for each live record, in append order (see RecoveredRecord). */
-  onRecord?: (rec: RecoveredRecord) => void;
-  fs?: StoreFs;
-  logger?: StoreLogger;
-}
-
-export interface StoreStats {
-  appends: number;
-  appendedBytes: number;
-  releases: number;
-  /** Batches started (each is one or more fs.write calls). */
-  batches: number;
-  writes: number;
-  fdatasyncs: number;
-  dirSyncs: number;
-  failures: number;
-  ackWriteErrors: number;
-  compactions: number;
-  segmentsCreated: number;
-  segmentsDeleted: number;
-}
-
-/** A pooled write buffer holding consecutive records of one segment. */
-class Chunk {
-  len = 0;
-  written = 0;
-  firstId = 0;
-  lastId = 0;
-  constructor(
-    public buf: Buffer,
-    public seg: Segment,
-    public fileOff: number,
-  ) {}
-}
+import type { SegmentStoreOptions, StoreStats, SyncMode } from './store-types.js';
 
 interface Waiter {
   target: number;
@@ -114,7 +44,8 @@ interface Waiter {
 }
 
 const EMPTY = Buffer.alloc(0);
-const POOL_MAX = 4;
+
+export type { SegmentStoreOptions, StoreStats, SyncMode } from './store-types.js';
 
 export class SegmentStore {
   readonly dir: string;
@@ -154,32 +85,14 @@ export class SegmentStore {
   private lastAppended: number;
   private durable: number;
 
-  private cur: Chunk | null = null;
-  private pending: Chunk[] = [];
-  private batch: Chunk[] = [];
-  private pendingByteCount = 0;
-  private readonly pool: Buffer[] = [];
-
-  private inFlight = false;
-  private again = false;
-  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  private timerIsTimeout = false;
-  private batchIdx = 0;
-  private syncSegs: Segment[] = [];
-  private syncIdx = 0;
-  private batchDirSync = false;
+  private readonly writer: BatchWriter;
   private dirDirty = false;
-  private lastBatchStart = 0;
   private lastCompact = 0;
 
   private readonly ackQueue: Segment[] = [];
   private readonly doomed: Segment[] = [];
   private waiters: Waiter[] = [];
   private closed = false;
-
-  private readonly flushCb = (): void => this.runFlush();
-  private readonly writeCb = (err: NodeJS.ErrnoException | null, n: number): void => this.onWritten(err, n);
-  private readonly syncCb = (err: NodeJS.ErrnoException | null): void => this.onSynced(err);
 
   /** Opens (and recovers) the store in options.dir. Synchronous: call it at start-up. */
   static open(options: SegmentStoreOptions): SegmentStore {
@@ -206,6 +119,34 @@ export class SegmentStore {
 
     this.fs.mkdirSync(this.dir, { recursive: true });
     this.dirFd = this.fs.openSync(this.dir, 'r');
+    const store = this;
+    this.writer = new BatchWriter(
+      {
+        get closed() {
+          return store.closed;
+        },
+        beforeBatch: () => this.housekeeping(this.autoCompact),
+        takeDirSync: () => {
+          const d = this.dirDirty;
+          this.dirDirty = false;
+          return d;
+        },
+        idle: () => {
+          if (this.dirDirty) this.fsyncDir();
+          this.settleWaiters();
+        },
+        done: (upTo) => this.batchDone(upTo),
+        failed: (chunks, cause) => this.batchFailed(chunks, cause),
+        hasHousework: () => this.ackQueue.length > 0 || this.doomed.length > 0,
+      },
+      this.fs,
+      this.dirFd,
+      this.stats,
+      this.sync,
+      this.syncIntervalMs,
+      this.syncBatchBytes,
+      this.writeBufferBytes,
+    );
     const r = recover(this.dir, this.fs, this.logger, o.onRecord);
     this.segments = r.segments;
     this.nextSegment = r.nextSegment;
@@ -237,8 +178,7 @@ export class SegmentStore {
     if (seg === null || (seg.size + bytes > this.segmentBytes && seg.size > SEGMENT_HEADER_BYTES)) {
       seg = this.roll(bytes);
     }
-    let c = this.cur;
-    if (c === null || c.seg !== seg || c.len + bytes > c.buf.length) c = this.newChunk(seg, bytes);
+    const c = this.writer.chunkFor(seg, bytes);
     const buf = c.buf;
     const p = c.len;
     buf.writeUInt32LE(len, p + 4);
@@ -258,15 +198,10 @@ export class SegmentStore {
     c.lastId = id;
     seg.push(off, len, refs, refs, id);
     this.lastAppended = id;
-    this.pendingByteCount += bytes;
+    this.writer.pendingBytes += bytes;
     this.stats.appends++;
     this.stats.appendedBytes += len;
-    if (this.timer === null) this.schedule();
-    else if (this.timerIsTimeout && this.pendingByteCount >= this.syncBatchBytes && !this.inFlight) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      this.timer = null;
-      this.schedule();
-    }
+    this.writer.appended();
     return id;
   }
 
@@ -307,7 +242,7 @@ export class SegmentStore {
       if (seg.live === 0 && seg !== this.active) this.doom(seg);
     }
     this.stats.releases++;
-    if (this.timer === null) this.schedule();
+    this.writer.schedule();
   }
 
   /** The payload of a live record, as a new Buffer. A synchronous pread (or a copy from a write buffer). */
@@ -362,7 +297,7 @@ export class SegmentStore {
   }
   /** Bytes appended but not yet handed to a write: a backpressure signal for the broker. */
   get pendingBytes(): number {
-    return this.pendingByteCount;
+    return this.writer.pendingBytes;
   }
   get segmentCount(): number {
     return this.segments.length;
@@ -397,8 +332,7 @@ export class SegmentStore {
     if (this.closed) return Promise.reject(new StoreError('ERR_STORE_CLOSED', 'store is closed'));
     return new Promise((resolve, reject) => {
       this.waiters.push({ target: this.lastAppended, resolve, reject });
-      if (this.timer === null) this.schedule();
-      else if (this.inFlight) this.again = true;
+      this.writer.schedule();
     });
   }
 
@@ -408,12 +342,8 @@ export class SegmentStore {
     try {
       await this.flush();
     } finally {
-      while (this.inFlight) await new Promise((r) => setImmediate(r));
-      if (this.timer !== null) {
-        if (this.timerIsTimeout) clearTimeout(this.timer as NodeJS.Timeout);
-        else clearImmediate(this.timer as NodeJS.Immediate);
-        this.timer = null;
-      }
+      while (this.writer.inFlight) await new Promise((r) => setImmediate(r));
+      this.writer.stop();
       this.housekeeping(false);
       for (const s of this.segments) {
         if (s.ackFd >= 0 && this.sync !== 'never') {
@@ -438,7 +368,7 @@ export class SegmentStore {
    * Synchronous: it blocks the event loop for the copy and one fdatasync per run.
    */
   compact(): number {
-    if (this.inFlight) return 0;
+    if (this.writer.inFlight) return 0;
     this.writeAcks();
     let removed = 0;
     for (;;) {
@@ -468,137 +398,16 @@ export class SegmentStore {
     if (old !== null && old.live === 0) this.doom(old);
     this.dirDirty = true;
     this.stats.segmentsCreated++;
-    const c = this.newChunk(seg, SEGMENT_HEADER_BYTES + bytes);
+    const c = this.writer.newChunk(seg, SEGMENT_HEADER_BYTES + bytes);
     writeSegmentHeader(c.buf, 0, n, n, 0);
     c.len = SEGMENT_HEADER_BYTES;
     seg.size = SEGMENT_HEADER_BYTES;
-    this.pendingByteCount += SEGMENT_HEADER_BYTES;
+    this.writer.pendingBytes += SEGMENT_HEADER_BYTES;
     return seg;
   }
 
-  private newChunk(seg: Segment, bytes: number): Chunk {
-    const c0 = this.cur;
-    if (c0 !== null && c0.len > 0) this.pending.push(c0);
-    const cap = this.writeBufferBytes;
-    const buf = bytes <= cap && this.pool.length > 0 ? this.pool.pop()! : Buffer.allocUnsafeSlow(Math.max(cap, bytes));
-    const c = new Chunk(buf, seg, seg.size);
-    this.cur = c;
-    return c;
-  }
-
-  private recycle(c: Chunk): void {
-    if (c.buf.length === this.writeBufferBytes && this.pool.length < POOL_MAX) this.pool.push(c.buf);
-  }
-
-  private schedule(): void {
-    if (this.closed) return;
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
-    if (this.timer !== null) return;
-    const wait =
-      this.syncIntervalMs > 0 && this.pendingByteCount < this.syncBatchBytes
-        ? this.lastBatchStart + this.syncIntervalMs - Date.now()
-        : 0;
-    if (wait > 0) {
-      this.timerIsTimeout = true;
-      this.timer = setTimeout(this.flushCb, wait);
-    } else {
-      this.timerIsTimeout = false;
-      this.timer = setImmediate(this.flushCb);
-    }
-  }
-
-  private runFlush(): void {
-    this.timer = null;
-    if (this.inFlight || this.closed) return;
-    this.housekeeping(this.autoCompact);
-    const c = this.cur;
-    if (c !== null && c.len > 0) {
-      this.pending.push(c);
-      this.cur = null;
-    }
-    if (this.pending.length === 0) {
-      if (this.dirDirty) this.fsyncDir();
-      this.settleWaiters();
-      return;
-    }
-    const b = this.batch;
-    this.batch = this.pending;
-    this.pending = b;
-    this.pendingByteCount = 0;
-    this.batchIdx = 0;
-    this.inFlight = true;
-    this.again = false;
-    this.batchDirSync = this.dirDirty && this.sync !== 'never';
-    this.dirDirty = false;
-    this.lastBatchStart = Date.now();
-    this.stats.batches++;
-    this.writeNext();
-  }
-
-  private writeNext(): void {
-    const c = this.batch[this.batchIdx];
-    if (c !== undefined) {
-      this.stats.writes++;
-      this.fs.write(c.seg.fd, c.buf, c.written, c.len - c.written, c.fileOff + c.written, this.writeCb);
-      return;
-    }
-    if (this.sync === 'never') {
-      this.completeBatch();
-      return;
-    }
-    const segs = this.syncSegs;
-    segs.length = 0;
-    for (const ch of this.batch) if (segs[segs.length - 1] !== ch.seg) segs.push(ch.seg);
-    this.syncIdx = 0;
-    this.syncNext();
-  }
-
-  private onWritten(err: NodeJS.ErrnoException | null, n: number): void {
-    if (err === null && n <= 0) err = Object.assign(new Error('short write'), { code: 'EIO' });
-    if (err !== null) {
-      this.failBatch(err);
-      return;
-    }
-    const c = this.batch[this.batchIdx]!;
-    c.written += n;
-    if (c.written >= c.len) {
-      c.seg.written = Math.max(c.seg.written, c.fileOff + c.len);
-      this.batchIdx++;
-    }
-    this.writeNext();
-  }
-
-  private syncNext(): void {
-    const seg = this.syncSegs[this.syncIdx++];
-    if (seg !== undefined) {
-      this.stats.fdatasyncs++;
-      this.fs.fdatasync(seg.fd, this.syncCb);
-    } else if (this.batchDirSync) {
-      this.batchDirSync = false;
-      this.stats.dirSyncs++;
-      this.fs.fsync(this.dirFd, this.syncCb);
-    } else {
-      this.completeBatch();
-    }
-  }
-
-  private onSynced(err: NodeJS.ErrnoException | null): void {
-    if (err !== null) this.failBatch(err);
-    else this.syncNext();
-  }
-
-  private completeBatch(): void {
-    let upTo = 0;
-    for (const c of this.batch) {
-      if (c.lastId > upTo) upTo = c.lastId;
-      this.recycle(c);
-    }
-    this.batch.length = 0;
-    this.syncSegs.length = 0;
-    this.inFlight = false;
+  /** The writer finished a batch: everything up to upTo is durable. */
+  private batchDone(upTo: number): void {
     if (upTo > this.durable) {
       this.durable = upTo;
       const cb = this.onDurable;
@@ -611,16 +420,6 @@ export class SegmentStore {
       }
     }
     this.settleWaiters();
-    if (
-      this.again ||
-      this.pending.length > 0 ||
-      (this.cur !== null && this.cur.len > 0) ||
-      this.ackQueue.length > 0 ||
-      this.doomed.length > 0
-    ) {
-      this.again = false;
-      this.schedule();
-    }
   }
 
   /**
@@ -629,22 +428,12 @@ export class SegmentStore {
    * file). The files are cut back to their last durable byte and appends continue in a
    * new segment, so no id is ever reused and recovery never sees a hole.
    */
-  private failBatch(cause: NodeJS.ErrnoException): void {
-    const all = this.batch.concat(this.pending);
-    if (this.cur !== null && this.cur.len > 0) all.push(this.cur);
-    this.cur = null;
-    this.pending.length = 0;
-    this.batch.length = 0;
-    this.syncSegs.length = 0;
-    this.inFlight = false;
-    this.again = false;
-    this.pendingByteCount = 0;
+  private batchFailed(all: Chunk[], cause: NodeJS.ErrnoException): void {
     let from = 0;
     const cut = new Map<Segment, number>();
     for (const c of all) {
       if (from === 0 && c.firstId !== 0) from = c.firstId;
       if (!cut.has(c.seg)) cut.set(c.seg, c.fileOff);
-      this.recycle(c);
     }
     const to = this.lastAppended;
     for (const [seg, off] of cut) {
@@ -684,7 +473,7 @@ export class SegmentStore {
       if (w.target <= this.durable) w.resolve();
       else w.reject(err);
     }
-    if (this.ackQueue.length > 0 || this.doomed.length > 0) this.schedule();
+    if (this.ackQueue.length > 0 || this.doomed.length > 0) this.writer.schedule();
   }
 
   private settleWaiters(): void {
@@ -817,22 +606,10 @@ export class SegmentStore {
       if (got !== len) throw new StoreError('ERR_STORE_IO', `short read at ${seg.path}:${pos}`);
       return;
     }
-    const c = this.chunkAt(seg, pos);
+    const c = this.writer.chunkAt(seg, pos);
     if (c === null) throw new StoreError('ERR_STORE_IO', `record at ${seg.path}:${pos} not found`);
     const from = pos - c.fileOff;
     target.set(c.buf.subarray(from, from + len), tOff);
-  }
-
-  private chunkAt(seg: Segment, pos: number): Chunk | null {
-    const c = this.cur;
-    if (c !== null && c.seg === seg && pos >= c.fileOff && pos < c.fileOff + c.len) return c;
-    for (const list of [this.pending, this.batch]) {
-      for (let i = list.length - 1; i >= 0; i--) {
-        const x = list[i]!;
-        if (x.seg === seg && pos >= x.fileOff && pos < x.fileOff + x.len) return x;
-      }
-    }
-    return null;
   }
 
   // ------------------------------------------------------------- compaction

@@ -51,6 +51,13 @@ async function getAll(ch: amqp.Channel, q: string): Promise<GetMessage[]> {
   }
 }
 
+/** Swaps the store's file-system calls (its own and its write pipeline's) for the shim's. */
+function injectFs(segments: unknown, shim: ShimFs): void {
+  const s = segments as { fs: unknown; writer: { fs: unknown } };
+  s.fs = shim.api;
+  s.writer.fs = shim.api;
+}
+
 const summary = (m: GetMessage) => ({ body: m.content.toString(), redelivered: m.fields.redelivered, rk: m.fields.routingKey, ex: m.fields.exchange });
 
 describe('persistent messages survive a restart', () => {
@@ -285,7 +292,7 @@ describe('persistent messages survive a restart', () => {
     ch.sendToQueue('io', Buffer.from('before'), { persistent: true });
     await ch.waitForConfirms();
     const shim = new ShimFs();
-    (b.broker.store!.segments as unknown as { fs: unknown }).fs = shim.api;
+    injectFs(b.broker.store!.segments, shim);
     shim.failNextSync = 'EIO';
     const results: string[] = [];
     for (let i = 0; i < 3; i++) ch.sendToQueue('io', Buffer.from(`lost${i}`), { persistent: true }, (err) => results.push(err ? 'nack' : 'ack'));
@@ -351,7 +358,7 @@ describe('transient messages page out above the memory threshold', () => {
     const store = b.broker.store!;
     const shim = new ShimFs();
     shim.syncDelayMs = 150;
-    (store.segments as unknown as { fs: unknown }).fs = shim.api;
+    injectFs(store.segments, shim);
     let paused = 0;
     let resumed = 0;
     const conn = [...b.broker.connections];
