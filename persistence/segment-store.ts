@@ -13,8 +13,6 @@ import { join } from 'node:path';
 import { crc32c } from './crc32c.js';
 import { StoreError } from './errors.js';
 import {
-  ACK_ENTRY_BYTES,
-  ACK_HEADER_BYTES,
   MAX_REFS,
   MAX_SEGMENT,
   MAX_SEGMENT_BYTES,
@@ -25,12 +23,11 @@ import {
   align8,
   segmentFileName,
   segmentOf,
-  writeAckEntry,
-  writeAckHeader,
   writeSegmentHeader,
 } from './format.js';
 import { defaultFs, silentLogger, type StoreFs, type StoreLogger } from './fs-api.js';
 import { closeQuiet, readFully, unlinkQuiet, writeFully } from './io.js';
+import { queueAck, writeAcks } from './ack-files.js';
 import { BatchWriter, type Chunk } from './batch-writer.js';
 import { buildCompacted, type CompactedImage } from './compaction.js';
 import { recover, type RecoveryReport } from './recovery.js';
@@ -224,18 +221,7 @@ export class SegmentStore {
     if (slot < 0) slot = refs - remaining;
     else if (slot >= refs) throw new StoreError('ERR_STORE_ARGUMENT', `slot ${slot} ≥ refs ${refs}`);
     seg.rc[i] = rc - 1;
-    let ab = seg.ackBuf;
-    if (ab === null || seg.ackLen + ACK_ENTRY_BYTES > ab.length) {
-      const grown = Buffer.allocUnsafe(ab === null ? 512 : ab.length * 2);
-      if (ab !== null) ab.copy(grown, 0, 0, seg.ackLen);
-      seg.ackBuf = ab = grown;
-    }
-    writeAckEntry(ab, seg.ackLen, seg.offs[i]!, slot);
-    seg.ackLen += ACK_ENTRY_BYTES;
-    if (!seg.ackQueued) {
-      seg.ackQueued = true;
-      this.ackQueue.push(seg);
-    }
+    if (queueAck(seg, seg.offs[i]!, slot)) this.ackQueue.push(seg);
     if (remaining === 1) {
       seg.live--;
       seg.liveBytes -= align8(RECORD_HEADER_BYTES + seg.lens[i]!);
@@ -547,38 +533,7 @@ export class SegmentStore {
   }
 
   private writeAcks(): void {
-    const q = this.ackQueue;
-    for (const seg of q) {
-      seg.ackQueued = false;
-      if (seg.doomed || seg.ackLen === 0) {
-        seg.ackLen = 0;
-        continue;
-      }
-      try {
-        if (seg.ackFd < 0) {
-          const fd = this.fs.openSync(seg.ackPath, 'w+');
-          const h = Buffer.allocUnsafe(ACK_HEADER_BYTES);
-          writeAckHeader(h, 0, seg.lo, seg.gen);
-          try {
-            writeFully(this.fs, fd, h, 0, ACK_HEADER_BYTES, 0);
-          } catch (err) {
-            closeQuiet(this.fs, fd);
-            throw err;
-          }
-          seg.ackFd = fd;
-          seg.ackSize = ACK_HEADER_BYTES;
-          this.dirDirty = true;
-        }
-        writeFully(this.fs, seg.ackFd, seg.ackBuf!, 0, seg.ackLen, seg.ackSize);
-        seg.ackSize += seg.ackLen;
-      } catch (err) {
-        // The releases stand in memory; after a crash these records may come back (at-least-once).
-        this.stats.ackWriteErrors++;
-        this.logger.error({ err, file: seg.ackPath }, 'segment store: ack write failed');
-      }
-      seg.ackLen = 0;
-    }
-    q.length = 0;
+    if (writeAcks(this.fs, this.logger, this.stats, this.ackQueue)) this.dirDirty = true;
   }
 
   // ------------------------------------------------------------- reading
