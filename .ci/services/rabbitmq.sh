@@ -1,5 +1,7 @@
 # Sourced by .ci/run (bash, set -euo pipefail, as root, no stdin): starts a private
-# RabbitMQ on loopback for the compatibility tests (test/compat/) and exports RABBITMQ_URL.
+# RabbitMQ on loopback for the compatibility tests (test/compat/) and exports RABBITMQ_URL,
+# and, with its management, prometheus, shovel and federation plugins on, RABBITMQ_MGMT_URL
+# and RABBITMQ_PROMETHEUS_URL for the management-plane and migration tests.
 # Needs the Debian package rabbitmq-server (listed in .ci/apt-packages). Fails the build,
 # with the log tail, if RabbitMQ does not come up: CI must never skip the comparison.
 
@@ -35,11 +37,19 @@ rmq_start() {
   RMQ_PORT=$(rmq_pick_port 25672) || { echo "ci: no free port for RabbitMQ" >&2; return 1; }
   local dist
   dist=$(rmq_pick_port $((RMQ_PORT + 1))) || { echo "ci: no free port for Erlang distribution" >&2; return 1; }
+  RMQ_MGMT_PORT=$(rmq_pick_port $((RMQ_PORT + 2))) || { echo "ci: no free port for the management plugin" >&2; return 1; }
+  RMQ_PROM_PORT=$(rmq_pick_port $((RMQ_PORT + 3))) || { echo "ci: no free port for the prometheus plugin" >&2; return 1; }
   RMQ_NODE="ci$$@localhost"
 
   mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
-  echo '[].' > "$RMQ_DIR/enabled_plugins"
-  : > "$RMQ_DIR/rabbitmq.conf"
+  echo '[rabbitmq_management,rabbitmq_prometheus,rabbitmq_shovel,rabbitmq_shovel_management,rabbitmq_federation,rabbitmq_federation_management].' \
+    > "$RMQ_DIR/enabled_plugins"
+  cat > "$RMQ_DIR/rabbitmq.conf" <<CONF
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $RMQ_MGMT_PORT
+prometheus.tcp.ip = 127.0.0.1
+prometheus.tcp.port = $RMQ_PROM_PORT
+CONF
   chown -R rabbitmq:rabbitmq "$RMQ_DIR"
   chmod 755 "$RMQ_DIR"
 
@@ -71,7 +81,19 @@ rmq_start() {
     sleep 1
   done
   export RABBITMQ_URL="amqp://guest:guest@127.0.0.1:$RMQ_PORT"
-  echo "ci: RabbitMQ ready at $RABBITMQ_URL"
+  # The plugins' listeners come up after AMQP's; wait for the API to answer too.
+  until curl -fsS -u guest:guest "http://127.0.0.1:$RMQ_MGMT_PORT/api/overview" >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "ci: RabbitMQ's management API did not come up on $RMQ_MGMT_PORT" >&2
+      return 1
+    fi
+    sleep 1
+  done
+  export RABBITMQ_MGMT_URL="http://guest:guest@127.0.0.1:$RMQ_MGMT_PORT"
+  export RABBITMQ_PROMETHEUS_URL="http://127.0.0.1:$RMQ_PROM_PORT"
+  # rabbitmqctl for tests that set users and permissions on the reference broker.
+  export RABBITMQ_NODENAME_CI="$RMQ_NODE"
+  echo "ci: RabbitMQ ready at $RABBITMQ_URL, management at http://127.0.0.1:$RMQ_MGMT_PORT"
 }
 
 rmq_stop() {
