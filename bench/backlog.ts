@@ -13,12 +13,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWarren } from './brokers.js';
-import { BenchClient, parseUrl } from './client.js';
-import { now, sleep } from './clock.js';
-import { Consumer } from './consumer.js';
-import { Publisher } from './publisher.js';
-import { settledRss } from './rss.js';
-import { Histogram } from './stats.js';
+import { BenchClient, parseUrl } from './load/client.js';
+import { now, sleep } from './load/clock.js';
+import { Consumer } from './load/consumer.js';
+import { Publisher } from './load/publisher.js';
+import { settledRss } from './load/rss.js';
+import { Histogram } from './load/stats.js';
 
 const QUEUE = 'bench-backlog';
 const MiB = 1024 * 1024;

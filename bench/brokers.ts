@@ -8,7 +8,7 @@ import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep } from './clock.js';
+import { sleep } from './load/clock.js';
 
 export interface RunningBroker {
   name: 'warren' | 'rabbitmq';

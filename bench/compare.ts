@@ -19,7 +19,7 @@ import { startRabbit, startWarren, type RunningBroker } from './brokers.js';
 import { SCENARIOS } from './options.js';
 import { formatValue } from './report.js';
 import type { ScenarioResult } from './scenarios.js';
-import { median } from './stats.js';
+import { median } from './load/stats.js';
 
 const FRESH = new Set(['S6', 'S7']);
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');

@@ -8,14 +8,14 @@
  * RSS figures need --pid (the broker's process id); without it only rates are given.
  */
 import { readFileSync } from 'node:fs';
-import { BenchClient, parseUrl } from './client.js';
-import { now, sleep } from './clock.js';
-import { Consumer } from './consumer.js';
+import { BenchClient, parseUrl } from './load/client.js';
+import { now, sleep } from './load/clock.js';
+import { Consumer } from './load/consumer.js';
 import type { BenchOptions } from './options.js';
-import { Publisher } from './publisher.js';
-import { settledRss } from './rss.js';
+import { Publisher } from './load/publisher.js';
+import { settledRss } from './load/rss.js';
 import type { ScenarioResult } from './scenarios.js';
-import { Histogram } from './stats.js';
+import { Histogram } from './load/stats.js';
 
 function log(o: BenchOptions, msg: string): void {
   if (!o.quiet && !o.json) process.stderr.write(`${msg}\n`);

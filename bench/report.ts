@@ -1,5 +1,5 @@
 /** Human-readable output: the live progress line and the final summary; JSON for --json. */
-import type { ProgressSample } from './runner.js';
+import type { ProgressSample } from './load/runner.js';
 import type { ScenarioResult } from './scenarios.js';
 
 export function fmtRate(n: number): string {

@@ -3,12 +3,12 @@
  * publisher and consumer specs, and the headline figure each scenario reports.
  * S6 and S7 (memory per message / per connection) live in memory.ts.
  */
-import type { BenchClient } from './client.js';
-import type { ConsumerSpec } from './consumer.js';
+import type { BenchClient } from './load/client.js';
+import type { ConsumerSpec } from './load/consumer.js';
 import { runMemoryScenario } from './memory.js';
 import type { BenchOptions } from './options.js';
-import type { PublisherSpec } from './publisher.js';
-import { runPlan, type ProgressSample, type RunResult } from './runner.js';
+import type { PublisherSpec } from './load/publisher.js';
+import { runPlan, type ProgressSample, type RunResult } from './load/runner.js';
 
 export interface Headline {
   name: string;

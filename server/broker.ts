@@ -3,15 +3,15 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { FieldTable } from '../amqp/table.js';
-import { resolveConfig, type BrokerConfig, type UserConfig } from './config.js';
-import { Connection } from './connection.js';
+import { resolveConfig, type BrokerConfig, type UserConfig } from './ops/config.js';
+import { Connection } from './connection/connection.js';
 import { ControlServer } from './control.js';
-import { DiskAlarm, LOW_ON_DISK, parseBytes } from './disk-alarm.js';
-import { DurableDefinitions } from './durable-definitions.js';
-import { MessageStore } from './message-store.js';
-import { schedulePreFlush, setTurnErrorHandler } from './scheduler.js';
-import { PolicyError, validatePolicy } from './policy.js';
-import { VirtualHost } from './vhost.js';
+import { DiskAlarm, LOW_ON_DISK, parseBytes } from './ops/disk-alarm.js';
+import { DurableDefinitions } from './vhost/durable-definitions.js';
+import { MessageStore } from './store/message-store.js';
+import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
+import { PolicyError, validatePolicy } from './vhost/policy.js';
+import { VirtualHost } from './vhost/vhost.js';
 
 export const VERSION = '0.1.0';
 

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broker } from './broker.js';
-import { DEFAULT_CONFIG, loadConfigFile, type BrokerConfig } from './config.js';
+import { DEFAULT_CONFIG, loadConfigFile, type BrokerConfig } from './ops/config.js';
 import { controlRequest, type ControlRequest } from './control.js';
 import { registerBench } from '../bench/command.js';
 import { registerCheck } from '../compat/command.js';

@@ -1,7 +1,7 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Broker } from './broker.js';
-import { PolicyError, validatePolicy } from './policy.js';
+import { PolicyError, validatePolicy } from './vhost/policy.js';
 
 /**
  * The local control socket the CLI talks to (as rabbitmqctl talks to a node): a Unix

@@ -1,8 +1,8 @@
 import { Broker } from './broker.js';
-import type { BrokerConfig } from './config.js';
+import type { BrokerConfig } from './ops/config.js';
 
 export { Broker } from './broker.js';
-export type { BrokerConfig } from './config.js';
+export type { BrokerConfig } from './ops/config.js';
 
 export interface RunningBroker {
   /** amqp://guest:guest@host:port — ready for amqplib.connect(). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveOptions } from '../../bench/options.js';
 import { runScenario } from '../../bench/scenarios.js';
-import { bucketHigh, bucketLow, bucketOf, Histogram, median, summarize } from '../../bench/stats.js';
+import { bucketHigh, bucketLow, bucketOf, Histogram, median, summarize } from '../../bench/load/stats.js';
 import { startBroker, type RunningBroker } from '../../server/index.js';
 
 describe('bench histogram', () => {

@@ -3,7 +3,7 @@
  *   node_modules/.bin/esbuild test/persistence/bench.ts --bundle --platform=node --format=esm --outfile=/tmp/store-bench.mjs
  *   node --expose-gc /tmp/store-bench.mjs [records=200000] [size=1024]
  */
-import { SegmentStore } from '../../persistence/segment-store.js';
+import { SegmentStore } from '../../persistence/segments/segment-store.js';
 import { removeDir, tempDir } from './helpers.js';
 
 const N = Number(process.argv[2] ?? 200_000);

@@ -9,7 +9,7 @@ import { openSync, closeSync, readSync, writeSync, statSync, truncateSync } from
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { offsetOf, segmentOf, segmentFileName } from '../../persistence/index.js';
+import { offsetOf, segmentOf, segmentFileName } from '../../persistence/segments/index.js';
 import { startBroker } from '../../server/index.js';
 import { payloadFor, removeDir, sizeFor, tempDir } from './helpers.js';
 

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SegmentStore } from '../../persistence/segment-store.js';
+import { SegmentStore } from '../../persistence/segments/segment-store.js';
 import { bundleFixture, payloadFor, removeDir, sizeFor, tempDir } from './helpers.js';
 
 let bundleDir: string;

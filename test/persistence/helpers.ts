@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import type { StoreFs } from '../../persistence/fs-api.js';
+import type { StoreFs } from '../../persistence/segments/fs-api.js';
 
 export function tempDir(tag: string): string {
   return fs.mkdtempSync(join(tmpdir(), `warren-${tag}-`));

@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { crc32c } from '../../persistence/crc32c.js';
-import { StoreError } from '../../persistence/errors.js';
-import { SEGMENT_HEADER_BYTES, makeId, offsetOf, recordBytes, segmentOf } from '../../persistence/format.js';
-import { SegmentStore, type SegmentStoreOptions } from '../../persistence/segment-store.js';
+import { crc32c } from '../../persistence/segments/crc32c.js';
+import { StoreError } from '../../persistence/segments/errors.js';
+import { SEGMENT_HEADER_BYTES, makeId, offsetOf, recordBytes, segmentOf } from '../../persistence/segments/format.js';
+import { SegmentStore, type SegmentStoreOptions } from '../../persistence/segments/segment-store.js';
 import { ShimFs, payloadFor, removeDir, segFiles, sizeFor, tempDir, turns } from './helpers.js';
 
 interface Rec {

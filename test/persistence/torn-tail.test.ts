@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, offsetOf, segmentOf } from '../../persistence/format.js';
-import { SegmentStore } from '../../persistence/segment-store.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, offsetOf, segmentOf } from '../../persistence/segments/format.js';
+import { SegmentStore } from '../../persistence/segments/segment-store.js';
 import { payloadFor, removeDir, segFiles, sizeFor, tempDir } from './helpers.js';
 
 const SEGMENT = 8192;

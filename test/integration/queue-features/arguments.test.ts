@@ -1,7 +1,7 @@
 // queue.declare argument validation: which x-arguments are refused, with RabbitMQ 3.10's
 // exact reply texts (confirmed against a real 3.10.8), and which are accepted.
 import { describe, expect, test } from 'vitest';
-import { declareFailure, passive, uniq, useBroker } from './helpers.js';
+import { declareFailure, passive, uniq, useBroker } from '../../helpers/queue-features.js';
 import type { Options } from 'amqplib';
 
 const broker = useBroker();

@@ -11,7 +11,7 @@ import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startBroker, type RunningBroker } from '../../../server/index.js';
-import { serverClose, sleep, uniq, waitUntil, type ServerClose } from './helpers.js';
+import { serverClose, sleep, uniq, waitUntil, type ServerClose } from '../../helpers/queue-features.js';
 
 const running: RunningBroker[] = [];
 const conns: ChannelModel[] = [];

@@ -16,7 +16,7 @@ import {
   uniq,
   useBroker,
   waitUntil,
-} from './helpers.js';
+} from '../../helpers/queue-features.js';
 
 const broker = useBroker();
 

@@ -16,7 +16,7 @@ import {
   type ChannelModel,
   type ConfirmChannel,
   type ServerClose,
-} from './helpers.js';
+} from '../../helpers/queue-features.js';
 
 const broker = useBroker();
 

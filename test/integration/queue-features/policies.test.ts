@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBroker, type RunningBroker } from '../../../server/index.js';
-import { validatePolicy } from '../../../server/policy.js';
+import { validatePolicy } from '../../../server/vhost/policy.js';
 import {
   bodies,
   drain,
@@ -31,7 +31,7 @@ import {
   sleep,
   uniq,
   waitUntil,
-} from './helpers.js';
+} from '../../helpers/queue-features.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 let tmp: string;

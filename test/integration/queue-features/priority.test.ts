@@ -1,7 +1,7 @@
 // Priority queues (x-max-priority 1..255).
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
 import { expect, test } from 'vitest';
-import { drain, sleep, uniq, useBroker, waitUntil } from './helpers.js';
+import { drain, sleep, uniq, useBroker, waitUntil } from '../../helpers/queue-features.js';
 
 const broker = useBroker();
 

@@ -2,7 +2,7 @@
 // consumers, no basic.get and no (re)declare; a passive declare counts as a declare.
 import type { ConsumeMessage } from 'amqplib';
 import { expect, test } from 'vitest';
-import { passive, sleep, uniq, useBroker } from './helpers.js';
+import { passive, sleep, uniq, useBroker } from '../../helpers/queue-features.js';
 
 const broker = useBroker();
 

@@ -1,7 +1,7 @@
 // Single active consumer (x-single-active-consumer true).
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { expect, test } from 'vitest';
-import { sleep, uniq, useBroker, waitUntil } from './helpers.js';
+import { sleep, uniq, useBroker, waitUntil } from '../../helpers/queue-features.js';
 
 const broker = useBroker();
 

@@ -1,0 +1,468 @@
+import { AmqpError, ChannelError, ConnectionError } from '../../amqp/errors.js';
+import { endFrame, beginMethod, writeBasicDeliver, writeContent } from '../../amqp/frame-writer.js';
+import { CLASS, M } from '../../amqp/generated/constants.js';
+import {
+  encodeBasicAck,
+  encodeBasicCancel,
+  encodeBasicGetOk,
+  encodeBasicNack,
+  encodeBasicReturn,
+  type BasicPublish,
+  type Method,
+} from '../../amqp/generated/methods.js';
+import type { FieldTable, FieldValue } from '../../amqp/table.js';
+import { expectInteger, raw } from '../queue/queue-args.js';
+import { ContentAssembler } from './content-assembler.js';
+import { Consumer, type ConsumerChannel } from '../queue/consumer.js';
+import type { Message, QueueEntry } from '../queue/message.js';
+import { REPLY_TO, type ReplyConsumer } from '../vhost/direct-reply-to.js';
+import { ACK, DISCARD, REQUEUE } from './ack-actions.js';
+import { Publisher, settledAll } from './publisher.js';
+import type { Queue } from '../queue/queue.js';
+import { generateName } from './naming.js';
+import type { Session } from './session.js';
+import { handleTopologyMethod } from './topology-methods.js';
+
+const enum State {
+  Open,
+  /** We sent channel.close and drop everything until close-ok. */
+  Closing,
+  Closed,
+}
+
+/** One AMQP channel: consumers, unacked deliveries, qos, and (through Publisher) publishes. */
+export class Channel implements ConsumerChannel {
+  state = State.Open;
+  /** Queue name that '' stands for in queue methods: the last one declared on this channel. */
+  lastQueue: string | null = null;
+  readonly consumers = new Map<string, Consumer>();
+  /** This channel's direct reply-to consumer, if it has one. */
+  replyConsumer: ReplyConsumer | null = null;
+  /** Unacked deliveries by tag; Map order is tag order. */
+  readonly unacked = new Map<number, QueueEntry>();
+  private deliveryTag = 0;
+  private readonly pendingCancels: string[] = [];
+  /** Set once the channel has let go of its consumers and deliveries. */
+  private tornDown = false;
+  private pendingOutput = false;
+  /** Unacked consumer deliveries (basic.get ones do not count against prefetch). */
+  private consumerUnacked = 0;
+  /** Prefetch for consumers created from now on (basic.qos global=false). */
+  private consumerPrefetch = 0;
+  /** Channel-wide prefetch (basic.qos global=true). */
+  private globalPrefetch = 0;
+  readonly assembler: ContentAssembler;
+  readonly publisher: Publisher;
+
+  constructor(
+    readonly id: number,
+    readonly session: Session,
+  ) {
+    this.assembler = new ContentAssembler(this, session.maxMessageSize);
+    this.publisher = new Publisher(this);
+  }
+
+  get open(): boolean {
+    return this.state === State.Open;
+  }
+
+  /** Frames for this channel, after the connection has checked the channel exists. */
+  onFrame(type: number, buf: Buffer, start: number, end: number): void {
+    if (this.state !== State.Open) {
+      this.onFrameWhileClosing(type, buf, start, end);
+      return;
+    }
+    try {
+      // Frame-order errors from the assembler are the connection's (505) and keep their own ids.
+      const m = this.assembler.onFrame(type, buf, start, end);
+      if (m !== null) this.runMethod(m);
+    } catch (err) {
+      if (err instanceof ChannelError) this.fail(err);
+      else throw err;
+    }
+  }
+
+  private runMethod(m: Method): void {
+    this.currentMethod = m.id;
+    try {
+      this.handleMethod(m);
+    } catch (err) {
+      // Errors name the method that failed, as RabbitMQ's close frames do.
+      throw withMethod(err, m.id);
+    }
+  }
+
+  /** Called by the assembler when a publish is complete. */
+  onContent(p: BasicPublish, props: Buffer, body: Buffer): void {
+    // While closing, the assembler still follows content so frame order is checked, but drops it.
+    if (this.state !== State.Open) return;
+    try {
+      this.publisher.publish(p, props, body);
+    } catch (err) {
+      throw withMethod(err, M.BasicPublish);
+    }
+  }
+
+  /**
+   * After a channel error, until close-ok: methods are dropped, content is still assembled
+   * (and checked, as RabbitMQ's reader does), channel.close is answered and a second
+   * channel.open is an error.
+   */
+  private onFrameWhileClosing(type: number, buf: Buffer, start: number, end: number): void {
+    if (this.state === State.Closed) return;
+    const m = this.assembler.onFrame(type, buf, start, end);
+    if (m === null) return;
+    switch (m.id) {
+      case M.ChannelCloseOk:
+        this.state = State.Closed;
+        this.session.channelClosed(this);
+        return;
+      case M.ChannelClose:
+        // Both sides closed at once: answer, and still wait for the close-ok to ours.
+        this.session.sendMethod(this.id, { id: M.ChannelCloseOk });
+        return;
+      case M.ChannelOpen:
+        throw new ConnectionError(504, "second 'channel.open' seen", CLASS.channel, 10);
+      case M.BasicPublish:
+        this.assembler.expectContent(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** A soft error: close the channel with its code and text, then wait for close-ok. */
+  fail(err: ChannelError): void {
+    const { classId, methodId } = err;
+    this.session.log.debug({ channel: this.id, code: err.replyCode, text: err.replyText }, 'channel error');
+    this.teardown();
+    this.state = State.Closing;
+    this.assembler.reset();
+    this.session.sendMethod(this.id, {
+      id: M.ChannelClose,
+      replyCode: err.replyCode,
+      replyText: err.replyText,
+      classId,
+      methodId,
+    });
+  }
+
+  /** The method being handled, as (classId << 16) | methodId, for error replies. */
+  currentMethod = 0;
+
+  private handleMethod(m: Method): void {
+    this.currentMethod = m.id;
+    switch (m.id) {
+      case M.BasicPublish:
+        // Content follows; the assembler calls onContent when the body is complete.
+        this.assembler.expectContent(m);
+        return;
+      case M.BasicAck:
+        this.publisher.ackFromClient(m.deliveryTag, m.multiple, ACK);
+        return;
+      case M.BasicNack:
+        this.publisher.ackFromClient(m.deliveryTag, m.multiple, m.requeue ? REQUEUE : DISCARD);
+        return;
+      case M.BasicReject:
+        this.publisher.ackFromClient(m.deliveryTag, false, m.requeue ? REQUEUE : DISCARD);
+        return;
+      case M.BasicQos:
+        return this.qos(m.prefetchSize, m.prefetchCount, m.global);
+      case M.BasicConsume:
+        return this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments);
+      case M.BasicCancel:
+        return this.cancel(m.consumerTag, m.nowait);
+      case M.BasicGet:
+        return this.get(m.queue, m.noAck);
+      case M.BasicRecover:
+      case M.BasicRecoverAsync:
+        if (!m.requeue) throw new ConnectionError(540, 'requeue=false');
+        // RabbitMQ answers recover-ok before the redeliveries arrive.
+        if (m.id === M.BasicRecover) this.reply({ id: M.BasicRecoverOk });
+        this.requeueAll();
+        return;
+      case M.ChannelClose:
+        this.teardown();
+        this.state = State.Closed;
+        this.reply({ id: M.ChannelCloseOk });
+        this.session.channelClosed(this);
+        return;
+      case M.ChannelCloseOk:
+        return; // stray close-ok for a close we did not send: ignore, as RabbitMQ does
+      case M.ChannelFlow:
+        // RabbitMQ 3.x does not let a client stop deliveries with channel.flow.
+        if (!m.active) throw new ConnectionError(540, 'active=false', CLASS.channel, 20);
+        this.reply({ id: M.ChannelFlowOk, active: true });
+        return;
+      case M.ChannelOpen:
+        throw new ConnectionError(504, "second 'channel.open' seen", CLASS.channel, 10);
+      case M.ConfirmSelect:
+      case M.TxSelect:
+      case M.TxCommit:
+      case M.TxRollback:
+        return this.publisher.handleMode(m);
+      case M.AccessRequest:
+        return this.reply({ id: M.AccessRequestOk });
+      default:
+        if (handleTopologyMethod(this, m)) return;
+        throw new ConnectionError(540, `method ${methodName(m.id)} not implemented`, m.id >>> 16, m.id & 0xffff);
+    }
+  }
+
+  reply(m: Method): void {
+    this.session.sendMethod(this.id, m);
+  }
+
+  /** Expands '' to the channel's last declared queue, as RabbitMQ does. */
+  queueName(name: string): string {
+    if (name !== '') return name;
+    if (this.lastQueue === null) throw new ChannelError(404, 'no previously declared queue');
+    return this.lastQueue;
+  }
+
+  private qos(size: number, count: number, global: boolean): void {
+    if (size !== 0) throw new ConnectionError(540, `prefetch_size!=0 (${size})`);
+    if (global) {
+      this.globalPrefetch = count;
+      this.scheduleConsumerQueues();
+    } else {
+      this.consumerPrefetch = count;
+    }
+    this.reply({ id: M.BasicQosOk });
+  }
+
+  private consume(queueName: string, tag: string, noAck: boolean, exclusive: boolean, nowait: boolean, args: FieldTable): void {
+    if (tag === '') tag = generateName('amq.ctag');
+    else if (this.consumers.has(tag) || this.replyConsumer?.tag === tag) {
+      throw new ConnectionError(530, `attempt to reuse consumer tag '${tag}'`);
+    }
+    if (queueName === REPLY_TO) {
+      this.replyConsumer = this.session.vhost.replies.register(this, tag, noAck);
+      if (!nowait) this.reply({ id: M.BasicConsumeOk, consumerTag: tag });
+      return;
+    }
+    const q = this.session.vhost.queueOrDie(this.queueName(queueName), this.session);
+    if (q.hasExclusiveConsumer() || (exclusive && q.consumerCount > 0)) {
+      throw new ChannelError(403, `${q.resource} in exclusive use`);
+    }
+    const priority = integerArg(args['x-priority'], 'x-priority', q) ?? 0;
+    const c = new Consumer(tag, this, q, noAck, exclusive, priority, this.consumerPrefetch, args);
+    this.consumers.set(tag, c);
+    if (!nowait) this.reply({ id: M.BasicConsumeOk, consumerTag: tag });
+    q.addConsumer(c);
+  }
+
+  private cancel(tag: string, nowait: boolean): void {
+    const c = this.consumers.get(tag);
+    if (c !== undefined) {
+      this.consumers.delete(tag);
+      c.queue.removeConsumer(c);
+    } else if (this.replyConsumer !== null && this.replyConsumer.tag === tag) {
+      this.dropReplyConsumer();
+    }
+    if (!nowait) this.reply({ id: M.BasicCancelOk, consumerTag: tag });
+  }
+
+  private get(queueName: string, noAck: boolean): void {
+    const q = this.session.vhost.queueOrDie(this.queueName(queueName), this.session);
+    const entry = q.fetch();
+    if (entry === undefined) {
+      this.reply({ id: M.BasicGetEmpty, clusterId: '' });
+      return;
+    }
+    const msg = entry.msg;
+    // Content first: tracking a no-ack delivery releases the stored copy.
+    const { props, body } = msg.content();
+    const w = this.session.writer;
+    const at = beginMethod(w, this.id);
+    encodeBasicGetOk(w, this.peekDeliveryTag(), entry.redelivered, msg.exchange, msg.routingKey, q.messageCount);
+    endFrame(w, at);
+    writeContent(w, this.id, CLASS.basic, props, body, this.session.frameMax);
+    this.track(entry, null, noAck);
+    this.session.scheduleFlush();
+  }
+
+  canDeliver(c: Consumer): boolean {
+    if (this.state !== State.Open || this.tornDown || !this.session.writable) return false;
+    if (c.noAck) return true;
+    return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || this.consumerUnacked < this.globalPrefetch);
+  }
+
+  deliver(c: Consumer, entry: QueueEntry): void {
+    const msg = entry.msg;
+    // Content first: tracking a no-ack delivery releases the stored copy.
+    const { props, body } = msg.content();
+    const w = this.session.writer;
+    writeBasicDeliver(w, this.id, c.tagBytes, this.peekDeliveryTag(), entry.redelivered, msg.exchangeAndKey);
+    writeContent(w, this.id, CLASS.basic, props, body, this.session.frameMax);
+    this.track(entry, c, c.noAck);
+    this.session.scheduleFlush();
+  }
+
+  /** The tag the next tracked delivery will get. */
+  peekDeliveryTag(): number {
+    return this.deliveryTag + 1;
+  }
+
+  private dropReplyConsumer(): void {
+    if (this.replyConsumer === null) return;
+    this.session.vhost.replies.unregister(this.replyConsumer);
+    this.replyConsumer = null;
+  }
+
+  /** Assigns the next delivery tag and, unless no-ack, holds the entry until it is settled. */
+  private track(entry: QueueEntry, c: Consumer | null, noAck: boolean): number {
+    const tag = ++this.deliveryTag;
+    entry.queue.delivered(entry, noAck);
+    if (!noAck) {
+      // Exact time: the consumer timeout must never fire early.
+      entry.deliveredAt = Date.now();
+      entry.deliveryTag = tag;
+      entry.consumer = c;
+      if (c !== null) {
+        c.unacked++;
+        this.consumerUnacked++;
+      }
+      this.unacked.set(tag, entry);
+    }
+    return tag;
+  }
+
+  /** Removes an entry from the unacked set (it was acked, rejected or requeued). */
+  release(entry: QueueEntry): void {
+    this.unacked.delete(entry.deliveryTag);
+    const c = entry.consumer;
+    if (c === null) return;
+    c.unacked--;
+    this.consumerUnacked--;
+    if (this.globalPrefetch !== 0) this.scheduleConsumerQueues();
+    else c.queue.creditReturned(c);
+  }
+
+  cancelledByQueue(c: Consumer): void {
+    if (this.consumers.get(c.tag) !== c) return;
+    this.consumers.delete(c.tag);
+    if (this.state !== State.Open || !this.session.capabilities.consumerCancelNotify) return;
+    // Sent at the end of the turn, so that a queue.delete-ok on this channel comes first.
+    this.pendingCancels.push(c.tag);
+    this.requestOutput();
+  }
+
+  /** Asks for writePending() at the end of this turn; once per turn, however often it is asked. */
+  requestOutput(): void {
+    if (this.pendingOutput) return;
+    this.pendingOutput = true;
+    this.session.outputPending(this);
+  }
+
+  /** End-of-turn output: publisher confirms, then consumer cancel notifications. */
+  writePending(): void {
+    this.pendingOutput = false;
+    this.publisher.flushConfirms();
+    const tags = this.pendingCancels;
+    if (tags.length === 0 || this.state !== State.Open) {
+      tags.length = 0;
+      return;
+    }
+    const w = this.session.writer;
+    for (const tag of tags) {
+      const at = beginMethod(w, this.id);
+      encodeBasicCancel(w, tag, true);
+      endFrame(w, at);
+    }
+    tags.length = 0;
+  }
+
+  sendReturn(msg: Message, replyCode: number, replyText: string): void {
+    const w = this.session.writer;
+    const at = beginMethod(w, this.id);
+    encodeBasicReturn(w, replyCode, replyText, msg.exchange, msg.routingKey);
+    endFrame(w, at);
+    const { props, body } = msg.content();
+    writeContent(w, this.id, CLASS.basic, props, body, this.session.frameMax);
+    this.session.scheduleFlush();
+  }
+
+  sendConfirm(tag: number, multiple: boolean, ack: boolean): void {
+    const w = this.session.writer;
+    const at = beginMethod(w, this.id);
+    if (ack) encodeBasicAck(w, tag, multiple);
+    else encodeBasicNack(w, tag, multiple, false);
+    endFrame(w, at);
+    this.session.scheduleFlush();
+  }
+
+  /** Puts every unacked delivery back in its queue, oldest first (basic.recover, close). */
+  requeueAll(): void {
+    const entries = [...this.unacked.values()];
+    for (const e of entries) {
+      this.release(e);
+      e.queue.requeue(e);
+    }
+    settledAll(entries, REQUEUE);
+  }
+
+  private scheduleConsumerQueues(): void {
+    for (const c of this.consumers.values()) c.queue.creditReturned(c);
+  }
+
+  /**
+   * Closes the channel when its oldest unacked delivery is older than the consumer
+   * timeout (the queue's x-consumer-timeout, else the broker's), as RabbitMQ checks it.
+   */
+  checkConsumerTimeout(now: number): void {
+    if (this.state !== State.Open) return;
+    const oldest = this.unacked.values().next();
+    if (oldest.done === true) return;
+    const e = oldest.value;
+    const timeout = e.queue.settings.consumerTimeout ?? this.session.consumerTimeout;
+    if (now - e.deliveredAt <= timeout) return;
+    this.currentMethod = 0;
+    this.fail(
+      new ChannelError(
+        406,
+        `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${timeout} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+      ),
+    );
+    this.session.scheduleFlush();
+  }
+
+  /** The connection can take more bytes again. */
+  resume(): void {
+    this.scheduleConsumerQueues();
+  }
+
+  /** Releases everything the channel holds: consumers, unacked messages, a pending transaction. */
+  teardown(): void {
+    if (this.state === State.Closed || this.tornDown) return;
+    this.tornDown = true;
+    this.assembler.reset();
+    this.publisher.teardown();
+    this.dropReplyConsumer();
+    // Consumers go first, so the requeued messages are dispatched to others, never back here.
+    const consumers = [...this.consumers.values()];
+    this.consumers.clear();
+    for (const c of consumers) c.queue.removeConsumer(c);
+    this.requeueAll();
+  }
+}
+
+/** Fills in the failing method's ids on an AMQP error that has none. */
+function withMethod(err: unknown, methodId: number): unknown {
+  if (err instanceof AmqpError && err.classId === 0 && err.methodId === 0) {
+    err.classId = methodId >>> 16;
+    err.methodId = methodId & 0xffff;
+  }
+  return err;
+}
+
+function methodName(id: number): string {
+  return `${id >>> 16}/${id & 0xffff}`;
+}
+
+function integerArg(v: unknown, name: string, q: Queue): number | undefined {
+  if (v === undefined) return undefined;
+  const err = expectInteger(v as FieldValue);
+  if (err !== null) throw new ChannelError(406, `invalid arg '${name}' for ${q.resource}: ${err}`);
+  return Number(raw(v as FieldValue));
+}

@@ -1,0 +1,499 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { AmqpError, ConnectionError, FrameError } from '../../amqp/errors.js';
+import { beginMethod, endFrame, writeHeartbeat } from '../../amqp/frame-writer.js';
+import { FrameReader, frameErrorText, type FrameSink } from '../../amqp/frame-reader.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, M } from '../../amqp/generated/constants.js';
+import { frameText } from './content-assembler.js';
+import { decodeMethod, encodeMethod, type Method } from '../../amqp/generated/methods.js';
+import { Reader } from '../../amqp/reader.js';
+import type { FieldTable } from '../../amqp/table.js';
+import { Writer } from '../../amqp/writer.js';
+import { authenticate } from './auth.js';
+import type { Broker } from '../broker.js';
+import { Channel } from './channel.js';
+import { scheduleFlush } from '../ops/scheduler.js';
+import { PAUSE_ALARM } from '../ops/read-pause.js';
+import type { ClientCapabilities, Session } from './session.js';
+import type { VirtualHost } from '../vhost/vhost.js';
+
+const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
+// RabbitMQ treats a 0-9 header as 0-9-1.
+const PROTOCOL_HEADER_0_9 = Buffer.from('AMQP\x01\x01\x00\x09', 'latin1');
+
+const enum State {
+  Handshake,
+  Starting,
+  Tuning,
+  Opening,
+  Running,
+  /** We sent connection.close; only close-ok (or close) matters now. */
+  Closing,
+  Closed,
+}
+
+const STATE_NAME = ['handshake', 'starting', 'tuning', 'opening', 'running', 'closing', 'closed'];
+/** How long we wait for close-ok before dropping the socket. */
+const CLOSE_TIMEOUT_MS = 3000;
+/** RabbitMQ's silent close delay after a failed handshake. */
+const HANDSHAKE_CLOSE_DELAY_MS = 3000;
+
+let nextId = 1;
+const reader = new Reader();
+
+/** One client connection: handshake, tuning, heartbeats, the channel table and close. */
+export class Connection implements Session, FrameSink {
+  readonly id = nextId++;
+  readonly writer = new Writer();
+  readonly log: Logger;
+  private readonly frames: FrameReader;
+  private state = State.Handshake;
+  private handshake: Buffer | null = null;
+  private readonly channels = new Map<number, Channel>();
+  private readonly pendingChannels: Channel[] = [];
+  vhost!: VirtualHost;
+  user = '';
+  frameMax: number;
+  channelMax: number;
+  heartbeat = 0;
+  writable = true;
+  /** Why reading is paused, as bits (PAUSE_FLOW, PAUSE_ALARM); 0 = reading. */
+  private readPaused = 0;
+  /** While a resource alarm is on: its reason ("low on disk"); the next publish blocks this connection. */
+  private alarm: string | null;
+  private sentBlocked = false;
+  flushScheduled = false;
+  capabilities: ClientCapabilities = {
+    consumerCancelNotify: false,
+    authenticationFailureClose: false,
+    connectionBlocked: false,
+  };
+  clientProperties: FieldTable = {};
+  lastReceived = Date.now();
+  lastSent = Date.now();
+  private closeDeadline = 0;
+  readonly remote: string;
+
+  constructor(
+    readonly socket: Socket,
+    readonly broker: Broker,
+  ) {
+    this.frameMax = broker.config.frameMax;
+    this.alarm = broker.alarmReason;
+    this.channelMax = broker.config.channelMax;
+    this.frames = new FrameReader(this, broker.config.frameMax);
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.log = broker.log.child({ conn: this.id, remote: this.remote });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  get maxMessageSize(): number {
+    return this.broker.config.maxMessageSize;
+  }
+
+  get consumerTimeout(): number {
+    return this.broker.config.consumerTimeout;
+  }
+
+  get now(): number {
+    return this.broker.now;
+  }
+
+  private onData(chunk: Buffer): void {
+    // Exact, not the coarse clock: a dead peer is judged on it.
+    this.lastReceived = Date.now();
+    if (this.state === State.Closed) return;
+    try {
+      if (this.state === State.Handshake) {
+        const rest = this.onHandshake(chunk);
+        if (rest === null) return;
+        chunk = rest;
+      }
+      this.frames.push(chunk);
+    } catch (err) {
+      this.onError(err);
+      if (this.state === State.Closing) {
+        // The byte stream can no longer be trusted after a framing error: stop reading.
+        this.socket.pause();
+      }
+    }
+  }
+
+  /** Collects the 8-byte protocol header; returns the bytes after it, or null while incomplete. */
+  private onHandshake(chunk: Buffer): Buffer | null {
+    const got = this.handshake === null ? chunk : Buffer.concat([this.handshake, chunk]);
+    if (got.length < 8) {
+      this.handshake = got;
+      return null;
+    }
+    this.handshake = null;
+    const header = got.subarray(0, 8);
+    if (!header.equals(PROTOCOL_HEADER) && !header.equals(PROTOCOL_HEADER_0_9)) {
+      this.log.info({ header: header.toString('hex') }, 'bad protocol header, refusing');
+      this.state = State.Closed;
+      this.socket.end(PROTOCOL_HEADER);
+      return null;
+    }
+    this.state = State.Starting;
+    this.sendMethod(0, {
+      id: M.ConnectionStart,
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: this.broker.serverProperties,
+      mechanisms: 'PLAIN AMQPLAIN',
+      locales: 'en_US',
+    });
+    return got.subarray(8);
+  }
+
+  onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
+    if (this.state >= State.Closing) {
+      this.onFrameWhileClosing(type, channel, buf, start, end);
+      return;
+    }
+    try {
+      if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY && type !== FRAME_HEARTBEAT) {
+        throw new FrameError(frameErrorText(type, buf, start, end, 'unknown_frame'));
+      }
+      if (channel === 0) {
+        if (type === FRAME_HEARTBEAT) return;
+        if (type !== FRAME_METHOD) throw new ConnectionError(505, frameText(type, buf, start, end));
+        this.onConnectionMethod(decodeMethod(reader.reset(buf, start, end)));
+        return;
+      }
+      if (this.state !== State.Running) throw new ConnectionError(505, `unexpected frame on channel ${channel} before connection.open`);
+      const ch = this.channels.get(channel);
+      if (ch !== undefined) ch.onFrame(type, buf, start, end);
+      else this.openChannel(channel, type, buf, start, end);
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  private onFrameWhileClosing(type: number, channel: number, buf: Buffer, start: number, end: number): void {
+    if (channel !== 0 || type !== FRAME_METHOD || end - start < 4) return;
+    const id = buf.readUInt32BE(start);
+    if (id === M.ConnectionCloseOk) {
+      this.destroy();
+    } else if (id === M.ConnectionClose) {
+      this.sendMethod(0, { id: M.ConnectionCloseOk });
+      this.endAfterFlush();
+    }
+  }
+
+  private openChannel(channel: number, type: number, buf: Buffer, start: number, end: number): void {
+    if (type === FRAME_HEARTBEAT) throw new ConnectionError(505, frameText(type, buf, start, end));
+    if (type !== FRAME_METHOD) throw new ConnectionError(505, 'expected method frame, got non method frame instead');
+    const m = decodeMethod(reader.reset(buf, start, end));
+    if (m.id !== M.ChannelOpen) throw new ConnectionError(504, "expected 'channel.open'", m.id >>> 16, m.id & 0xffff);
+    // Like RabbitMQ, only the number of open channels counts, not the channel number.
+    if (this.channels.size >= this.channelMax) {
+      throw new ConnectionError(
+        530,
+        `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
+      );
+    }
+    this.channels.set(channel, new Channel(channel, this));
+    this.sendMethod(channel, { id: M.ChannelOpenOk, channelId: '' });
+  }
+
+  private onConnectionMethod(m: Method): void {
+    switch (m.id) {
+      case M.ConnectionStartOk:
+        if (this.state !== State.Starting) break;
+        return this.onStartOk(m.clientProperties, m.mechanism, m.response);
+      case M.ConnectionTuneOk:
+        if (this.state !== State.Tuning) break;
+        return this.onTuneOk(m.channelMax, m.frameMax, m.heartbeat);
+      case M.ConnectionOpen: {
+        if (this.state !== State.Opening) break;
+        const vhost = this.broker.vhosts.get(m.virtualHost);
+        if (vhost === undefined) throw new ConnectionError(530, `vhost ${m.virtualHost} not found`, 10, 40);
+        this.vhost = vhost;
+        this.state = State.Running;
+        this.sendMethod(0, { id: M.ConnectionOpenOk, knownHosts: '' });
+        this.log.info({ user: this.user, vhost: vhost.name, client: clientName(this.clientProperties) }, 'connection opened');
+        return;
+      }
+      case M.ConnectionClose:
+        this.log.info({ code: m.replyCode, text: m.replyText }, 'connection closed by client');
+        this.cleanup();
+        this.sendMethod(0, { id: M.ConnectionCloseOk });
+        this.endAfterFlush();
+        return;
+      case M.ConnectionCloseOk:
+        return;
+      case M.ConnectionBlocked:
+      case M.ConnectionUnblocked:
+        return;
+      case M.ConnectionUpdateSecret:
+        if (this.state !== State.Running) break;
+        return this.sendMethod(0, { id: M.ConnectionUpdateSecretOk });
+    }
+    throw new ConnectionError(504, `unexpected method in connection state ${STATE_NAME[this.state]}`, m.id >>> 16, m.id & 0xffff);
+  }
+
+  private onStartOk(props: FieldTable, mechanism: string, response: Buffer | string): void {
+    this.clientProperties = props;
+    const caps = props['capabilities'];
+    if (caps !== null && typeof caps === 'object' && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
+      const c = caps as FieldTable;
+      this.capabilities = {
+        consumerCancelNotify: c['consumer_cancel_notify'] === true,
+        authenticationFailureClose: c['authentication_failure_close'] === true,
+        connectionBlocked: c['connection.blocked'] === true,
+      };
+    }
+    if (mechanism !== 'PLAIN' && mechanism !== 'AMQPLAIN') {
+      throw new ConnectionError(503, `unknown authentication mechanism '${mechanism}'`, 10, 11);
+    }
+    const result = authenticate(this.broker, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
+    if (typeof result !== 'string') {
+      this.log.warn({ user: result.user, reason: result.reason }, 'login refused');
+      this.refuseLogin(mechanism);
+      return;
+    }
+    this.user = result;
+    this.state = State.Tuning;
+    const c = this.broker.config;
+    this.sendMethod(0, { id: M.ConnectionTune, channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
+  }
+
+  /** A refused login gets 403 only if the client asked for it; either way the socket closes after a pause. */
+  private refuseLogin(mechanism: string): void {
+    if (this.capabilities.authenticationFailureClose) {
+      this.closeWith(
+        new ConnectionError(403, `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`),
+      );
+    }
+    this.closeSilently();
+  }
+
+  /**
+   * Handshake failures close the socket without a connection.close, after a delay, as
+   * RabbitMQ does so that a client cannot hammer it with failed logins.
+   */
+  private closeSilently(): void {
+    this.cleanup();
+    this.state = State.Closing;
+    this.closeDeadline = Date.now() + HANDSHAKE_CLOSE_DELAY_MS;
+  }
+
+  private onTuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
+    const c = this.broker.config;
+    negotiate('frame_max', FRAME_MIN_SIZE, c.frameMax, frameMax);
+    negotiate('channel_max', 1, c.channelMax, channelMax);
+    // 0 means "no limit" (only possible when the config sets frame_max to 0): bodies still need splitting.
+    this.frameMax = frameMax === 0 ? 131072 : frameMax;
+    this.channelMax = channelMax === 0 ? 65535 : channelMax;
+    this.frames.frameMax = frameMax;
+    this.heartbeat = heartbeat;
+    this.state = State.Opening;
+  }
+
+  /** Turns any error into the right close; unexpected ones become 541 and are logged. */
+  private onError(err: unknown): void {
+    if (this.state < State.Opening && this.state !== State.Handshake) {
+      this.log.info({ err: err instanceof Error ? err.message : String(err) }, 'handshake failed, closing');
+      this.closeSilently();
+      return;
+    }
+    if (err instanceof AmqpError) {
+      if (err.hard) {
+        this.log.info({ code: err.replyCode, text: err.replyText }, 'connection error');
+        this.closeWith(err);
+      } else {
+        // A soft error outside a channel (cannot happen from channel 0 methods); treat as hard.
+        this.closeWith(new ConnectionError(err.replyCode, err.replyText.replace(/^[A-Z_]+ - /, ''), err.classId, err.methodId));
+      }
+      return;
+    }
+    this.log.error({ err }, 'internal error');
+    this.closeWith(new ConnectionError(541, String((err as Error)?.message ?? err)));
+  }
+
+  /** Server-initiated close: tear down, send connection.close, wait for close-ok. */
+  closeWith(err: AmqpError): void {
+    if (this.state >= State.Closing) return;
+    this.cleanup();
+    this.state = State.Closing;
+    this.closeDeadline = this.broker.now + CLOSE_TIMEOUT_MS;
+    this.sendMethod(0, {
+      id: M.ConnectionClose,
+      replyCode: err.replyCode,
+      replyText: err.replyText,
+      classId: err.classId,
+      methodId: err.methodId,
+    });
+  }
+
+  sendMethod(channel: number, m: Method): void {
+    const w = this.writer;
+    const at = beginMethod(w, channel);
+    encodeMethod(w, m);
+    endFrame(w, at);
+    this.scheduleFlush();
+  }
+
+  scheduleFlush(): void {
+    if (!this.flushScheduled) scheduleFlush(this);
+  }
+
+  outputPending(ch: Channel): void {
+    this.pendingChannels.push(ch);
+    this.scheduleFlush();
+  }
+
+  /** Writes everything encoded this turn with one socket write. */
+  flush(): void {
+    const pending = this.pendingChannels;
+    for (let i = 0; i < pending.length; i++) pending[i]!.writePending();
+    pending.length = 0;
+    if (this.writer.length === 0 || this.socket.destroyed) return;
+    this.lastSent = this.broker.now;
+    const chunks = this.writer.takeChunks();
+    if (chunks.length === 1) {
+      if (!this.socket.write(chunks[0]!)) this.writable = false;
+      return;
+    }
+    // Several chunks (large bodies sent by reference): one writev through cork.
+    this.socket.cork();
+    let ok = true;
+    for (const c of chunks) ok = this.socket.write(c);
+    this.socket.uncork();
+    if (!ok) this.writable = false;
+  }
+
+  /** Stops reading from the socket until every reason given has been lifted. */
+  pauseReading(reason: number): void {
+    if (this.readPaused === 0 && this.state !== State.Closed) this.socket.pause();
+    this.readPaused |= reason;
+  }
+
+  resumeReading(reason: number): void {
+    if ((this.readPaused & reason) === 0) return;
+    this.readPaused &= ~reason;
+    if (this.readPaused !== 0) return;
+    // Heartbeats could not be read meanwhile: the client's silence starts counting now.
+    this.lastReceived = Date.now();
+    if (this.state !== State.Closed) this.socket.resume();
+  }
+
+  /**
+   * A resource alarm went on (reason) or off (null). As in RabbitMQ's reader, a connection
+   * is only blocked when it next publishes; consumers are never blocked.
+   */
+  setAlarm(reason: string | null): void {
+    this.alarm = reason;
+    if (reason !== null || (this.readPaused & PAUSE_ALARM) === 0) return;
+    if (this.sentBlocked) {
+      this.sendMethod(0, { id: M.ConnectionUnblocked });
+      this.sentBlocked = false;
+    }
+    this.resumeReading(PAUSE_ALARM);
+    try {
+      this.frames.release();
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  /** A publish arrived: under an alarm, stop reading and tell a client that understands connection.blocked. */
+  publishReceived(): void {
+    if (this.alarm === null || (this.readPaused & PAUSE_ALARM) !== 0) return;
+    this.pauseReading(PAUSE_ALARM);
+    // Frames already read but not yet handled wait too, as in RabbitMQ.
+    this.frames.held = true;
+    if (this.capabilities.connectionBlocked) {
+      this.sendMethod(0, { id: M.ConnectionBlocked, reason: this.alarm });
+      this.sentBlocked = true;
+    }
+  }
+
+  private onDrain(): void {
+    if (this.writable) return;
+    this.writable = true;
+    for (const ch of this.channels.values()) ch.resume();
+  }
+
+  channelClosed(ch: Channel): void {
+    if (this.channels.get(ch.id) === ch) this.channels.delete(ch.id);
+  }
+
+  /** Called once a second by the broker: heartbeats and close timeouts. */
+  tick(now: number): void {
+    if (this.state === State.Closing && now >= this.closeDeadline) {
+      this.destroy();
+      return;
+    }
+    if (this.state === State.Running) for (const ch of this.channels.values()) ch.checkConsumerTimeout(now);
+    if (this.heartbeat === 0 || this.state < State.Opening || this.state >= State.Closing) return;
+    const interval = this.heartbeat * 1000;
+    // While the broker is not reading (blocked), the client's heartbeats cannot arrive.
+    if (this.readPaused === 0 && now - this.lastReceived >= 2 * interval) {
+      this.log.warn({ timeout: this.heartbeat }, 'missed heartbeats from client, closing');
+      this.cleanup();
+      this.destroy();
+      return;
+    }
+    if (now - this.lastSent >= interval / 2) {
+      writeHeartbeat(this.writer);
+      this.scheduleFlush();
+    }
+  }
+
+  /** Broker shutdown: 320 CONNECTION_FORCED. */
+  forceClose(reason: string): void {
+    this.closeWith(new ConnectionError(320, `broker forced connection closure with reason '${reason}'`));
+    this.flush();
+  }
+
+  private endAfterFlush(): void {
+    this.state = State.Closed;
+    this.flush();
+    this.socket.end();
+  }
+
+  private destroy(): void {
+    this.state = State.Closed;
+    this.flush();
+    this.socket.end();
+    this.socket.destroySoon();
+  }
+
+  private onSocketClose(): void {
+    const wasOpen = this.state !== State.Closed || this.channels.size > 0;
+    this.cleanup();
+    this.state = State.Closed;
+    this.broker.connections.delete(this);
+    if (this.user !== '' || wasOpen) this.log.info('connection closed');
+  }
+
+  /** Requeues what channels hold and deletes this connection's exclusive queues. Idempotent. */
+  private cleanup(): void {
+    for (const ch of this.channels.values()) ch.teardown();
+    this.channels.clear();
+    this.pendingChannels.length = 0;
+    if (this.vhost === undefined) return;
+    for (const q of [...this.vhost.queues.values()]) if (q.owner === this) this.vhost.deleteQueue(q);
+  }
+}
+
+function negotiate(field: string, min: number, server: number, client: number): void {
+  if (client !== 0 && client < min) fail(field, client, 'lower', 'minimum', min);
+  if (server !== 0 && (client === 0 || client > server)) fail(field, client, 'higher', 'maximum', server);
+}
+
+function fail(field: string, client: number, cmp: string, bound: string, value: number): never {
+  const detail = client === 0 ? ' (no limit)' : '';
+  throw new ConnectionError(530, `negotiated ${field} = ${client}${detail} is ${cmp} than the ${bound} allowed value (${value})`, 10, 31);
+}
+
+function clientName(props: FieldTable): string | undefined {
+  const p = props['product'];
+  return typeof p === 'string' ? p : undefined;
+}

@@ -1,0 +1,458 @@
+import type { FieldTable } from '../../amqp/table.js';
+import type { Routable } from '../../routing/exchange.js';
+import { MemoryBackingQueue, type BackingQueue, type StoredMessages } from './backing-queue.js';
+import type { Consumer } from './consumer.js';
+import { QueueEntry, type Message } from './message.js';
+import { PriorityBackingQueue } from './priority-backing-queue.js';
+import type { QueueSettings } from './queue-args.js';
+import { reportError, scheduleDispatch } from '../ops/scheduler.js';
+
+/** Identifies the connection that owns an exclusive queue. */
+export interface QueueOwner {
+  readonly id: number;
+}
+
+export type DeathReason = 'rejected' | 'expired' | 'maxlen';
+
+/** What a queue needs from its virtual host. */
+export interface QueueHost {
+  readonly name: string;
+  deadLetter(q: Queue, msg: Message, reason: DeathReason): void;
+  /** An auto-delete queue lost its last consumer, or an x-expires queue went unused. */
+  deleteQueue(q: Queue): number;
+  /** Where stored messages are read back from; null without a message store. */
+  readonly store: StoredMessages | null;
+}
+
+/** Deliveries one queue makes per dispatch turn before yielding to I/O. */
+const DISPATCH_BUDGET = 512;
+
+export class Queue implements Routable {
+  readonly kind = 'queue' as const;
+  /** Sorted by priority, highest first; rotated within a priority for round-robin. */
+  readonly consumers: Consumer[] = [];
+  backing: BackingQueue;
+  /** Messages delivered and not yet acked, over all channels. */
+  unacked = 0;
+  deleted = false;
+  dispatchScheduled = false;
+  private nextSeq = 0;
+  private hadConsumer = false;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryAt = 0;
+  /** Set once any message with a TTL arrives; until then expiry needs no clock reads. */
+  private ttlSeen = false;
+  /** With single active consumer: the one receiving. */
+  private active: Consumer | null = null;
+  private unusedTimer: NodeJS.Timeout | null = null;
+  private readonly onExpiryTimer = (): void => this.expireTimerFired();
+  private readonly onUnusedTimer = (): void => this.unusedTimerFired();
+
+  constructor(
+    readonly name: string,
+    readonly host: QueueHost,
+    readonly durable: boolean,
+    readonly owner: QueueOwner | null,
+    readonly autoDelete: boolean,
+    readonly args: FieldTable,
+    public settings: QueueSettings,
+  ) {
+    this.backing = settings.maxPriority === null ? new MemoryBackingQueue(this) : new PriorityBackingQueue(settings.maxPriority, this);
+    this.touch();
+  }
+
+  get vhost(): string {
+    return this.host.name;
+  }
+
+  get messageCount(): number {
+    return this.backing.length;
+  }
+
+  get consumerCount(): number {
+    return this.consumers.length;
+  }
+
+  get resource(): string {
+    return `queue '${this.name}' in vhost '${this.host.name}'`;
+  }
+
+  /**
+   * Takes a routed message. Returns false when the queue refuses it (overflow
+   * reject-publish*), so that a confirming publisher gets a nack.
+   */
+  enqueue(msg: Message, slot = -1): boolean {
+    const s = this.settings;
+    if (s.overflow !== 'drop-head' && this.isFullFor(msg.size)) {
+      if (s.overflow === 'reject-publish-dlx') this.host.deadLetter(this, msg, 'maxlen');
+      if (slot >= 0 && msg.storeId >= 0) msg.store!.release(msg.storeId, slot);
+      return false;
+    }
+    const entry = new QueueEntry(msg, this, this.nextSeq++);
+    entry.slot = slot;
+    const ttl = this.ttlFor(msg);
+    if (ttl >= 0) {
+      entry.expiresAt = Date.now() + ttl;
+      this.ttlSeen = true;
+    }
+    // Nothing waiting: hand it straight to a consumer, as RabbitMQ's deliver_or_enqueue does.
+    // (So a TTL of 0 means "delivered now, or expired".)
+    if (this.backing.length === 0 && this.consumers.length > 0 && this.deliverNow(entry)) return true;
+    this.backing.publish(entry);
+    this.afterChange();
+    if (this.consumers.length > 0) scheduleDispatch(this);
+    return true;
+  }
+
+  /** The queue's TTL or the message's, whichever is lower; -1 for none. */
+  private ttlFor(msg: Message): number {
+    const q = this.settings.messageTtl;
+    return q === null ? msg.ttl : msg.ttl < 0 ? q : Math.min(q, msg.ttl);
+  }
+
+  /**
+   * A message recovered from the store at start-up, in publish order. Its expiry counts
+   * from the original publish; limits and expiry apply once recovery is done (recovered()).
+   */
+  recover(msg: Message, slot: number, redelivered: boolean, publishedAt: number): void {
+    const entry = new QueueEntry(msg, this, this.nextSeq++);
+    entry.slot = slot;
+    entry.redelivered = redelivered;
+    const ttl = this.ttlFor(msg);
+    if (ttl >= 0) {
+      entry.expiresAt = publishedAt + ttl;
+      this.ttlSeen = true;
+    }
+    this.backing.restore(entry);
+  }
+
+  /** Every recovered message is in: apply limits and expiry, as after any change. */
+  recovered(): void {
+    if (this.backing.length > 0) this.afterChange();
+  }
+
+  /**
+   * After the ready list grew or its head changed: drop heads over the length limit,
+   * dead-letter an expired head, and time the next head's expiry (RabbitMQ's
+   * maybe_drop_head and drop_expired_msgs).
+   */
+  private afterChange(): void {
+    const s = this.settings;
+    if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.dropHeadOverLimit();
+    if (!this.ttlSeen) return;
+    const now = Date.now();
+    this.dropExpired(now);
+    this.armExpiry(now);
+  }
+
+  private isFullFor(size: number): boolean {
+    const s = this.settings;
+    return (
+      (s.maxLength !== null && this.backing.length >= s.maxLength) ||
+      (s.maxLengthBytes !== null && this.backing.bytes + size > s.maxLengthBytes)
+    );
+  }
+
+  private dropHeadOverLimit(): void {
+    const s = this.settings;
+    while (
+      (s.maxLength !== null && this.backing.length > s.maxLength) ||
+      (s.maxLengthBytes !== null && this.backing.bytes > s.maxLengthBytes)
+    ) {
+      this.discard(this.backing.fetch()!, 'maxlen');
+    }
+  }
+
+  private deliverNow(entry: QueueEntry): boolean {
+    const i = this.nextConsumer();
+    if (i < 0) return false;
+    const c = this.consumers[i]!;
+    c.channel.deliver(c, entry);
+    this.rotate(i);
+    return true;
+  }
+
+  /** basic.get: the next live ready entry, ignoring prefetch. */
+  fetch(): QueueEntry | undefined {
+    this.touch();
+    if (!this.ttlSeen) return this.backing.fetch();
+    const now = Date.now();
+    this.dropExpired(now);
+    const e = this.backing.fetch();
+    this.dropExpired(now);
+    this.armExpiry(now);
+    return e;
+  }
+
+  /** Called by the channel for every delivery (consume or get), once its content is written. */
+  delivered(entry: QueueEntry, noAck: boolean): void {
+    if (!noAck) {
+      this.unacked++;
+      const m = entry.msg;
+      // The first delivery of a stored persistent message is remembered: a crash brings it back redelivered.
+      if (!entry.redelivered && entry.slot >= 0 && m.persistent && m.storeId >= 0) this.host.store!.noteDelivered(m.storeId, entry.slot);
+      return;
+    }
+    this.backing.ack(entry);
+    entry.release();
+  }
+
+  /**
+   * A ready entry leaves for good: dead-lettered (before its stored copy is released, so
+   * the dead-letter copy can still read it), then released.
+   */
+  private discard(entry: QueueEntry, reason: DeathReason): void {
+    this.host.deadLetter(this, entry.msg, reason);
+    this.backing.ack(entry);
+    entry.release();
+  }
+
+  /** Puts a delivered entry back in its place; call requeued() after a batch of these. */
+  requeue(entry: QueueEntry): void {
+    entry.redelivered = true;
+    entry.deliveryTag = 0;
+    entry.consumer = null;
+    this.unacked--;
+    if (this.deleted) {
+      entry.release();
+      return;
+    }
+    this.backing.requeue(entry);
+  }
+
+  /** A batch of requeues is done: limits and expiry apply to the batch as a whole, then delivery, as in RabbitMQ. */
+  requeued(): void {
+    if (this.deleted) return;
+    this.afterChange();
+    this.dispatchNow();
+  }
+
+  /**
+   * Delivers now rather than at the end of the turn, where the order of events matters:
+   * a requeue or an ack followed by basic.cancel in the same read must see the
+   * redelivery first, as RabbitMQ's queue process handles them in order.
+   */
+  dispatchNow(): void {
+    if (this.consumers.length > 0 && this.dispatch()) scheduleDispatch(this);
+  }
+
+  /** A delivered entry was acked, or rejected without requeue. */
+  settle(entry: QueueEntry): void {
+    entry.deliveryTag = 0;
+    entry.consumer = null;
+    this.unacked--;
+    this.backing.ack(entry);
+    entry.release();
+  }
+
+  /** Rejected without requeue: dead-lettered with reason `rejected`, then settled. */
+  reject(entry: QueueEntry): void {
+    if (!this.deleted) this.host.deadLetter(this, entry.msg, 'rejected');
+    this.settle(entry);
+  }
+
+  purge(): number {
+    const n = this.backing.purge();
+    this.cancelExpiryTimer();
+    return n;
+  }
+
+  addConsumer(c: Consumer): void {
+    const list = this.consumers;
+    let i = list.length;
+    while (i > 0 && list[i - 1]!.priority < c.priority) i--;
+    list.splice(i, 0, c);
+    if (this.settings.singleActiveConsumer && this.active === null) this.active = c;
+    this.hadConsumer = true;
+    this.touch();
+    scheduleDispatch(this);
+  }
+
+  removeConsumer(c: Consumer): void {
+    const i = this.consumers.indexOf(c);
+    if (i < 0) return;
+    this.consumers.splice(i, 1);
+    // The next active consumer: the highest priority, then the oldest (the list's order).
+    if (this.active === c) this.active = this.consumers[0] ?? null;
+    if (this.deleted) return;
+    if (this.autoDelete && this.hadConsumer && this.consumers.length === 0) {
+      this.host.deleteQueue(this);
+      return;
+    }
+    this.touch();
+    // Another consumer (the next single active one, or a lower priority) may now take messages.
+    if (this.consumers.length > 0) scheduleDispatch(this);
+  }
+
+  hasExclusiveConsumer(): boolean {
+    for (const c of this.consumers) if (c.exclusive) return true;
+    return false;
+  }
+
+  /**
+   * Hands ready messages to consumers with capacity: the highest priority first,
+   * round-robin among equals. Returns true when the budget ran out with work left.
+   */
+  dispatch(): boolean {
+    if (this.backing.length === 0 || this.consumers.length === 0) return false;
+    const ttl = this.ttlSeen;
+    const now = ttl ? Date.now() : 0;
+    let sent = 0;
+    let more = false;
+    for (;;) {
+      // The head is checked before every fetch: an expired one is never delivered.
+      if (ttl) this.dropExpired(now);
+      if (this.backing.length === 0) break;
+      const i = this.nextConsumer();
+      if (i < 0) break;
+      const c = this.consumers[i]!;
+      c.channel.deliver(c, this.backing.fetch()!);
+      this.rotate(i);
+      if (++sent >= DISPATCH_BUDGET) {
+        more = this.backing.length > 0;
+        break;
+      }
+    }
+    // The head changed: its expiry (if any) needs the timer.
+    if (ttl && sent > 0 && this.backing.length > 0) this.armExpiry(now);
+    return more;
+  }
+
+  /** Index of the consumer that should get the next message, or -1 if none can take one. */
+  private nextConsumer(): number {
+    const list = this.consumers;
+    if (this.settings.singleActiveConsumer) return this.nextActive();
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (c.channel.canDeliver(c)) return i;
+      c.blocked = true;
+    }
+    return -1;
+  }
+
+  /**
+   * A consumer may take messages again (an ack, a qos change, a drained socket). One
+   * that a dispatch found blocked rejoins behind the others of its priority, as in
+   * rabbit_queue_consumers:unblock.
+   */
+  creditReturned(c: Consumer): void {
+    if (this.deleted) return;
+    if (c.blocked) {
+      c.blocked = false;
+      const i = this.consumers.indexOf(c);
+      if (i >= 0) this.rotate(i);
+    }
+    scheduleDispatch(this);
+  }
+
+  /** Single active consumer: it stays until it leaves; then the highest priority, oldest one takes over. */
+  private nextActive(): number {
+    const list = this.consumers;
+    const c = this.active;
+    if (c === null) return -1;
+    if (c.channel.canDeliver(c)) return list.indexOf(c);
+    c.blocked = true;
+    return -1;
+  }
+
+  /** Marks the queue deleted, cancels its consumers and drops its ready messages; returns how many. */
+  delete(): number {
+    this.deleted = true;
+    this.cancelExpiryTimer();
+    if (this.unusedTimer !== null) clearTimeout(this.unusedTimer);
+    const count = this.backing.length;
+    const consumers = this.consumers.splice(0);
+    for (const c of consumers) c.channel.cancelledByQueue(c);
+    this.backing.purge();
+    return count;
+  }
+
+  /** Moves consumer i behind the others of its priority, for round-robin; false if it already was last. */
+  private rotate(i: number): boolean {
+    if (this.settings.singleActiveConsumer) return false;
+    const list = this.consumers;
+    const c = list[i]!;
+    let j = i;
+    while (j + 1 < list.length && list[j + 1]!.priority === c.priority) {
+      list[j] = list[j + 1]!;
+      j++;
+    }
+    list[j] = c;
+    return j !== i;
+  }
+
+  // ---- message TTL: only the head is checked, by one timer per queue, as in RabbitMQ.
+
+  private dropExpired(now: number): void {
+    let e = this.backing.expiredHead(now);
+    while (e !== undefined) {
+      this.discard(e, 'expired');
+      e = this.backing.expiredHead(now);
+    }
+  }
+
+  private armExpiry(now: number): void {
+    const next = this.backing.nextExpiry();
+    if (next === 0) return;
+    if (this.expiryTimer !== null) {
+      if (this.expiryAt <= next) return;
+      clearTimeout(this.expiryTimer);
+    }
+    this.expiryAt = next;
+    this.expiryTimer = setTimeout(this.onExpiryTimer, Math.max(0, next - now));
+    this.expiryTimer.unref();
+  }
+
+  private cancelExpiryTimer(): void {
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+  }
+
+  private expireTimerFired(): void {
+    this.expiryTimer = null;
+    if (this.deleted) return;
+    const now = Date.now();
+    try {
+      this.dropExpired(now);
+    } catch (err) {
+      reportError(err, 'message expiry');
+    }
+    // Even if dead-lettering failed, the next head must still expire on time.
+    this.armExpiry(now);
+  }
+
+  // ---- queue TTL (x-expires): deleted after going unused for that long.
+
+  /** New settings from a policy change: limits apply at once, TTLs to new messages. */
+  applySettings(s: QueueSettings): void {
+    const expiresChanged = s.expires !== this.settings.expires;
+    this.settings = s;
+    if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.dropHeadOverLimit();
+    if (expiresChanged) {
+      if (this.unusedTimer !== null) clearTimeout(this.unusedTimer);
+      this.unusedTimer = null;
+      this.touch();
+    }
+  }
+
+  /** Records a use: declare, basic.get, consume, cancel. */
+  touch(): void {
+    const expires = this.settings.expires;
+    if (expires === null || this.deleted) return;
+    if (this.unusedTimer !== null) clearTimeout(this.unusedTimer);
+    this.unusedTimer = setTimeout(this.onUnusedTimer, expires);
+    this.unusedTimer.unref();
+  }
+
+  private unusedTimerFired(): void {
+    this.unusedTimer = null;
+    if (this.deleted) return;
+    // Consumers keep a queue in use; the timer restarts when the last one leaves.
+    if (this.consumers.length > 0) return;
+    try {
+      this.host.deleteQueue(this);
+    } catch (err) {
+      reportError(err, 'queue expiry');
+    }
+  }
+}

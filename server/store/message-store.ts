@@ -1,0 +1,301 @@
+/**
+ * The broker's side of the segment store: which messages are stored (persistent ones
+ * routed to a durable queue, and any message while paging; once, with a slot for each
+ * queue holding it), confirms that wait for fdatasync, paging bodies out once durable,
+ * flow control for publishers that outrun the disk, and putting messages back in their
+ * queues at start-up. The store itself (persistence/) knows nothing of queues.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { decodeHead, encodeHead, type MessageHead } from '../../persistence/message-record.js';
+import { SegmentStore, StoreError } from '../../persistence/segments/index.js';
+import type { BrokerConfig } from '../ops/config.js';
+import type { StoredMessages } from '../queue/backing-queue.js';
+import { DeliveryLog, deliveryKey } from './delivery-log.js';
+import { Message, placement, type StoredBodies } from '../queue/message.js';
+import { parseExpiration } from '../queue/queue-args.js';
+import type { Queue } from '../queue/queue.js';
+import { RingBuffer } from '../queue/ring-buffer.js';
+import { PAUSE_FLOW } from '../ops/read-pause.js';
+import type { VirtualHost } from '../vhost/vhost.js';
+
+/** A publisher waiting for stored messages to become durable before it confirms them. */
+export interface DurableWaiter {
+  /** Every record with id ≤ upTo is durable; returns false when it waits for nothing more. */
+  durable(upTo: number): boolean;
+  /** Records fromId..toId were not stored; returns false when it waits for nothing more. */
+  failed(fromId: number, toId: number): boolean;
+}
+
+/**
+ * Flow control: while this many stored messages wait for the disk (or this many bytes wait
+ * to be written), connections that publish stored messages stop being read, as RabbitMQ's
+ * credit flow holds publishers to the message store's pace. They resume below half.
+ */
+const FLOW_HIGH_MESSAGES = 16_384;
+const FLOW_HIGH_BYTES = 64 * 1024 * 1024;
+
+/** A connection the store can stop reading from. */
+export interface FlowControlled {
+  pauseReading(reason: number): void;
+  resumeReading(reason: number): void;
+}
+
+const allTargets: Queue[] = [];
+const names: string[] = [];
+
+/** Whether a queue keeps persistent messages across a restart: it does if its definition does. */
+export function storesMessages(q: Queue): boolean {
+  return q.durable && q.owner === null;
+}
+
+export class MessageStore implements StoredBodies, StoredMessages {
+  readonly segments: SegmentStore;
+  /** Stored messages not yet durable, in id order: paged out when the store reports them. */
+  private readonly notDurable = new RingBuffer<Message>();
+  private readonly waiters = new Set<DurableWaiter>();
+  /** Connections paused for flow control. */
+  private readonly throttled = new Set<FlowControlled>();
+  /** Which stored messages were delivered: the redelivered flag after a restart. */
+  private readonly deliveries: DeliveryLog;
+  /**
+   * Set (by the broker's memory check) while the process is above its paging threshold:
+   * transient messages then go to the store too, so that queue backlogs leave RAM.
+   */
+  paging = false;
+  private readonly queuePagingLength: number;
+  /** Queues that got messages back at start-up; see finishRecovery(). */
+  private recoveredQueues: Set<Queue> | null = new Set();
+
+  constructor(
+    dataDir: string,
+    config: BrokerConfig,
+    private readonly log: Logger,
+    vhosts: ReadonlyMap<string, VirtualHost>,
+  ) {
+    this.queuePagingLength = config.queuePagingLength;
+    this.deliveries = new DeliveryLog(join(dataDir, 'msg_store.delivered'), log, (id) => this.segments.refsOf(id) > 0);
+    const delivered = this.deliveries.read();
+    const keep: number[] = [];
+    const orphans: number[] = [];
+    const touched = this.recoveredQueues!;
+    let recovered = 0;
+    let unreadable = 0;
+    this.segments = SegmentStore.open({
+      dir: join(dataDir, 'msg_store'),
+      sync: config.storeSync,
+      syncIntervalMs: config.storeSyncIntervalMs,
+      segmentBytes: config.storeSegmentBytes,
+      logger: log,
+      onDurable: (upTo) => this.durable(upTo),
+      onFailed: (from, to, err) => this.failed(from, to, err),
+      onRecord: (rec) => {
+        let h: MessageHead;
+        try {
+          h = decodeHead(rec.payload);
+        } catch (err) {
+          // Checksummed, so not torn: a format this version cannot read. Kept on disk, not lost.
+          if (unreadable++ === 0) log.error({ err, id: rec.id }, 'message store record unreadable; left on disk');
+          return;
+        }
+        if (h.transient) {
+          // Paged out to save memory, never meant to outlive the broker.
+          for (const slot of rec.slots) orphans.push(rec.id, slot);
+          return;
+        }
+        const pl = placement(rec.payload.subarray(h.propsAt, h.bodyAt));
+        const ttl = pl.expiration === undefined ? -1 : safeExpiration(pl.expiration);
+        // Index only: the payload view is valid during this call alone.
+        const msg = Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, true, null, null, rec.payload.length - h.bodyAt, this, rec.id, h.propsAt, h.bodyAt);
+        const vhost = vhosts.get(h.vhost);
+        for (const slot of rec.slots) {
+          const q = vhost?.queues.get(h.queues[slot] ?? '');
+          if (q === undefined || !storesMessages(q)) {
+            // Its queue was deleted (or redeclared transient) before the release reached disk.
+            orphans.push(rec.id, slot);
+            continue;
+          }
+          const again = delivered.has(deliveryKey(rec.id, slot));
+          if (again) keep.push(rec.id, slot);
+          q.recover(msg, slot, again, h.publishedAt);
+          touched.add(q);
+          recovered++;
+        }
+      },
+    });
+    for (let i = 0; i < orphans.length; i += 2) this.segments.release(orphans[i]!, orphans[i + 1]!);
+    this.deliveries.open(keep);
+    const r = this.segments.recovery;
+    if (recovered > 0 || r.truncated.length > 0 || unreadable > 0) {
+      log.info({ messages: recovered, redelivered: keep.length / 2, queues: touched.size, truncated: r.truncated.length, unreadable }, 'messages recovered');
+    }
+  }
+
+  /**
+   * Applies limits and expiry to the recovered queues (which may dead-letter), once the
+   * virtual hosts can route through this store.
+   */
+  finishRecovery(): void {
+    const qs = this.recoveredQueues;
+    this.recoveredQueues = null;
+    if (qs !== null) for (const q of qs) q.recovered();
+  }
+
+  /**
+   * Enqueues a routed message in each target. A persistent one routed to a durable queue
+   * (or any message while paging) is first stored once, each target holding one slot.
+   * Returns true if some queue refused it.
+   */
+  enqueue(msg: Message, targets: Iterable<Queue>, vhost: string): boolean {
+    let refused = false;
+    let durable = false;
+    if (msg.persistent) {
+      for (const q of targets) {
+        if (storesMessages(q)) {
+          durable = true;
+          break;
+        }
+      }
+    }
+    if (durable || this.paging || this.longQueue(targets)) {
+      // Every queue holding the message holds a slot, transient ones too: once paged out, the
+      // body is only on disk, and must stay there until the last queue lets go.
+      allTargets.length = 0;
+      for (const q of targets) allTargets.push(q);
+      // A record is recovered only if a durable queue holds it; otherwise it only saves memory.
+      // Not stored (say, no new segment file could be made): kept in memory, and nacked.
+      if (!this.append(msg, allTargets, vhost, !durable) && durable) refused = true;
+    }
+    if (msg.storeId < 0) {
+      for (const q of targets) if (!q.enqueue(msg)) refused = true;
+      return refused;
+    }
+    let slot = 0;
+    for (const q of targets) if (!q.enqueue(msg, slot++)) refused = true;
+    return refused;
+  }
+
+  /** A transient message is paged out (to all its queues) when one of them already holds a long backlog. */
+  private longQueue(targets: Iterable<Queue>): boolean {
+    const limit = this.queuePagingLength;
+    if (limit <= 0) return false;
+    for (const q of targets) if (q.backing.length >= limit) return true;
+    return false;
+  }
+
+  private append(msg: Message, queues: readonly Queue[], vhost: string, transient: boolean): boolean {
+    names.length = 0;
+    for (const q of queues) names.push(q.name);
+    const { props, body } = msg.content();
+    const head = encodeHead(Date.now(), vhost, names, msg.exchange, msg.routingKey, msg.routingKeys, props, transient);
+    try {
+      msg.storeId = this.segments.append2(head, body, queues.length);
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      this.log.error({ err }, 'message store append failed; the message is kept in memory only and its publisher gets a nack');
+      return false;
+    }
+    msg.store = this;
+    msg.bodyAt = head.length;
+    msg.propsAt = head.length - props.length;
+    this.notDurable.push(msg);
+    return true;
+  }
+
+  /** Id of the last stored message; a confirm for it waits until durable. */
+  get lastId(): number {
+    return this.segments.lastId;
+  }
+
+  get durableId(): number {
+    return this.segments.durableId;
+  }
+
+  /** Whether the disk is behind: a connection that just published a stored message should stop reading. */
+  get congested(): boolean {
+    return this.notDurable.length >= FLOW_HIGH_MESSAGES || this.segments.pendingBytes >= FLOW_HIGH_BYTES;
+  }
+
+  throttle(c: FlowControlled): void {
+    if (this.throttled.has(c)) return;
+    this.throttled.add(c);
+    c.pauseReading(PAUSE_FLOW);
+  }
+
+  private maybeUnthrottle(): void {
+    if (this.throttled.size === 0) return;
+    if (this.notDurable.length > FLOW_HIGH_MESSAGES / 2 || this.segments.pendingBytes > FLOW_HIGH_BYTES / 2) return;
+    for (const c of this.throttled) c.resumeReading(PAUSE_FLOW);
+    this.throttled.clear();
+  }
+
+  waitFor(w: DurableWaiter): void {
+    this.waiters.add(w);
+  }
+
+  read(id: number): Buffer {
+    return this.segments.read(id);
+  }
+
+  /** A stored message read back for delivery (its entry was a number in a compact ring). */
+  materialize(id: number): Message {
+    const p = this.segments.read(id);
+    const h = decodeHead(p);
+    const props = p.subarray(h.propsAt, h.bodyAt);
+    const pl = placement(props);
+    const ttl = pl.expiration === undefined ? -1 : safeExpiration(pl.expiration);
+    return Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, !h.transient, props, p.subarray(h.bodyAt), p.length - h.bodyAt, this, id, h.propsAt, h.bodyAt);
+  }
+
+  release(id: number, slot: number): void {
+    try {
+      this.segments.release(id, slot);
+    } catch (err) {
+      // A bookkeeping bug must not take the connection down with it; the record just stays.
+      this.log.error({ err, id, slot }, 'message store release failed');
+    }
+  }
+
+  private durable(upTo: number): void {
+    const q = this.notDurable;
+    for (let m = q.peek(); m !== undefined && m.storeId <= upTo; m = q.peek()) {
+      q.shift();
+      m.pageOut();
+    }
+    for (const w of this.waiters) if (!w.durable(upTo)) this.waiters.delete(w);
+    this.maybeUnthrottle();
+  }
+
+  /** The records were not stored: their messages stay in memory as transient ones, and their publishers get nacks. */
+  private failed(from: number, to: number, err: StoreError): void {
+    this.log.error({ err, fromId: from, toId: to }, 'message store write failed; those messages are not persisted and their publishers get nacks');
+    const q = this.notDurable;
+    for (let m = q.peek(); m !== undefined && m.storeId <= to; m = q.peek()) {
+      q.shift();
+      if (m.storeId >= from) m.storeId = -1;
+      else m.pageOut();
+    }
+    for (const w of this.waiters) if (!w.failed(from, to)) this.waiters.delete(w);
+    this.maybeUnthrottle();
+  }
+
+  /** Stops the store after the connections have closed (their unacked messages are back in their queues). */
+  async close(): Promise<void> {
+    await this.segments.close();
+    this.deliveries.close();
+  }
+
+  /** A stored message was delivered for the first time: after a crash it comes back redelivered. */
+  noteDelivered(id: number, slot: number): void {
+    this.deliveries.note(id, slot);
+  }
+}
+
+/** A stored expiration was valid when published; guard anyway rather than fail recovery. */
+function safeExpiration(s: string): number {
+  try {
+    return parseExpiration(s);
+  } catch {
+    return -1;
+  }
+}

@@ -1,0 +1,74 @@
+import { ChannelError } from '../../amqp/errors.js';
+import type { FieldTable, FieldValue } from '../../amqp/table.js';
+import { erlTypeAtom } from '../../amqp/erl-term.js';
+import { raw } from '../queue/queue-args.js';
+
+const INT_ATOMS = new Set(['byte', 'unsignedbyte', 'short', 'unsignedshort', 'signedint', 'unsignedint', 'long']);
+
+function typeClass(atom: string): string {
+  if (INT_ATOMS.has(atom)) return 'int';
+  if (atom === 'float' || atom === 'double') return 'float';
+  return atom;
+}
+
+function plainValue(v: FieldValue): unknown {
+  const x = raw(v);
+  return Buffer.isBuffer(x) ? x.toString() : x;
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
+}
+
+function valueEqual(a: FieldValue, b: FieldValue): boolean {
+  return JSON.stringify(plainValue(a)) === JSON.stringify(plainValue(b));
+}
+
+/** "inequivalent arg 'durable' for queue 'q' in vhost '/': received 'true' but current is 'false'" */
+export function assertFieldEquivalence(current: unknown, received: unknown, resource: string, field: string): void {
+  if (current === received) return;
+  throw new ChannelError(
+    406,
+    `inequivalent arg '${field}' for ${resource}: received '${show(received)}' but current is '${show(current)}'`,
+  );
+}
+
+/** RabbitMQ's assert_args_equivalence over the given keys. */
+export function assertArgsEquivalence(current: FieldTable, received: FieldTable, resource: string, keys: readonly string[]): void {
+  for (const key of keys) {
+    const a = current[key] ?? IMPLIED[key];
+    const b = received[key] ?? IMPLIED[key];
+    if (a === undefined && b === undefined) continue;
+    if (a !== undefined && b !== undefined) {
+      if (typeClass(erlTypeAtom(a)) === typeClass(erlTypeAtom(b)) && valueEqual(a, b)) continue;
+      // Present on both sides: RabbitMQ prints the bare values, whatever their types.
+      throw new ChannelError(
+        406,
+        `inequivalent arg '${key}' for ${resource}: received '${show(plainValue(b))}' but current is '${show(plainValue(a))}'`,
+      );
+    }
+    throw new ChannelError(
+      406,
+      `inequivalent arg '${key}' for ${resource}: received ${describe(b)} but current is ${describe(a)}`,
+    );
+  }
+}
+
+function describe(v: FieldValue | undefined): string {
+  if (v === undefined) return 'none';
+  return `the value '${show(plainValue(v))}' of type '${erlTypeAtom(v)}'`;
+}
+
+/** Arguments whose absence means a value: a queue declared without a type is classic. */
+const IMPLIED: Record<string, FieldValue> = { 'x-queue-type': 'classic' };
+
+/** The queue arguments RabbitMQ compares on redeclare. */
+export const QUEUE_EQUIVALENCE_KEYS = [
+  'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length',
+  'x-max-length-bytes', 'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-max-priority', 'x-overflow',
+  'x-queue-mode', 'x-single-active-consumer', 'x-queue-type', 'x-queue-master-locator', 'x-delivery-limit',
+  'x-quorum-initial-group-size', 'x-queue-version',
+] as const;
+
+export const EXCHANGE_EQUIVALENCE_KEYS = ['alternate-exchange'] as const;

@@ -1,0 +1,35 @@
+import type { FieldTable } from '../../amqp/table.js';
+import type { DefaultExchange } from '../../routing/default-exchange.js';
+import type { Exchange as Matcher } from '../../routing/exchange.js';
+import type { ExchangeNode } from '../../routing/router.js';
+import type { Queue } from '../queue/queue.js';
+
+/** A declared exchange: its definition plus the matcher that holds its bindings. */
+export class Exchange implements ExchangeNode<Queue> {
+  readonly kind = 'exchange' as const;
+  /** The argument's alternate exchange, else the policy's (the argument wins, as in RabbitMQ). */
+  alternateExchange: string | null;
+  private readonly argAlternate: string | null;
+
+  constructor(
+    readonly name: string,
+    readonly type: string,
+    readonly durable: boolean,
+    readonly autoDelete: boolean,
+    readonly internal: boolean,
+    readonly args: FieldTable,
+    readonly router: Matcher<Queue | ExchangeNode<Queue>> | DefaultExchange<Queue>,
+  ) {
+    const ae = args['alternate-exchange'];
+    this.argAlternate = typeof ae === 'string' ? ae : Buffer.isBuffer(ae) ? ae.toString() : null;
+    this.alternateExchange = this.argAlternate;
+  }
+
+  applyPolicy(alternate: string | undefined): void {
+    this.alternateExchange = this.argAlternate ?? alternate ?? null;
+  }
+
+  get resource(): string {
+    return `exchange '${this.name}'`;
+  }
+}
