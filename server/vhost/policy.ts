@@ -1,3 +1,4 @@
+import { bestPolicy } from '../../routing/topology/policy-match.js';
 import type { Overflow, QueuePolicyDefinition } from '../queue/queue-args.js';
 
 export type ApplyTo = 'queues' | 'exchanges' | 'all';
@@ -95,14 +96,6 @@ export class PolicySet {
 
   /** The highest-priority policy matching the name (ties: the first name in order), or null. */
   match(kind: 'queues' | 'exchanges', name: string): Policy | null {
-    let best: Policy | null = null;
-    for (const { policy, re } of this.policies.values()) {
-      if (policy.applyTo !== 'all' && policy.applyTo !== kind) continue;
-      if (!re.test(name)) continue;
-      if (best === null || policy.priority > best.priority || (policy.priority === best.priority && policy.name < best.name)) {
-        best = policy;
-      }
-    }
-    return best;
+    return bestPolicy(this.policies.values(), kind, name);
   }
 }

@@ -3,6 +3,7 @@ import type { FieldTable } from '../../amqp/table.js';
 import { DefaultExchange } from '../../routing/default-exchange.js';
 import { createExchange } from '../../routing/exchange.js';
 import { validateHeadersBindingArgs } from '../../routing/headers.js';
+import { STANDARD_EXCHANGES } from '../../routing/publish.js';
 import { Router } from '../../routing/router.js';
 import {
   assertArgsEquivalence,
@@ -55,13 +56,7 @@ export class VirtualHost implements QueueHost {
     this.router = new Router<Queue>((n) => this.exchanges.get(n));
     this.defaultExchange = new Exchange('', 'direct', true, false, false, EMPTY, new DefaultExchange<Queue>((n) => this.queues.get(n)));
     this.exchanges.set('', this.defaultExchange);
-    for (const [n, type] of [
-      ['amq.direct', 'direct'],
-      ['amq.fanout', 'fanout'],
-      ['amq.topic', 'topic'],
-      ['amq.headers', 'headers'],
-      ['amq.match', 'headers'],
-    ] as const) {
+    for (const [n, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(n, new Exchange(n, type, true, false, false, EMPTY, createExchange(type)!));
     }
   }
