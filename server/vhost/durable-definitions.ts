@@ -1,18 +1,15 @@
 import { join } from 'node:path';
-import { Typed, type FieldTable, type FieldValue } from '../../amqp/table.js';
 import {
   readDefinitions,
   writeDefinitionsAtomic,
   type Definitions,
-  type JsonTable,
 } from '../../persistence/definitions.js';
 import type { Broker } from '../broker.js';
-import { validatePolicy } from './policy.js';
+import { fromJson, toJson } from '../../routing/topology/definitions.js';
+import { importTopology, type ImportCounts } from './import-definitions.js';
 import type { Exchange } from './exchange.js';
 import type { Queue } from '../queue/queue.js';
 import { VirtualHost } from './vhost.js';
-
-const RECOVERY: { id: number } = { id: 0 };
 
 /**
  * Keeps the durable topology of a broker on disk: durable exchanges, durable
@@ -32,53 +29,17 @@ export class DurableDefinitions {
   }
 
   /** Rebuilds the topology from the file, if there is one; returns what was recovered. */
-  recover(): { exchanges: number; queues: number; bindings: number; policies: number } {
+  recover(): ImportCounts {
     const defs = readDefinitions(this.path);
-    const n = { exchanges: 0, queues: 0, bindings: 0, policies: 0 };
-    if (defs === null) return n;
+    if (defs === null) return { exchanges: 0, queues: 0, bindings: 0, policies: 0 };
     const b = this.broker;
     const vhost = (name: string): VirtualHost => {
       let v = b.vhosts.get(name);
       if (v === undefined) b.vhosts.set(name, (v = new VirtualHost(name)));
       return v;
     };
-    for (const v of defs.vhosts ?? []) vhost(v.name);
-    for (const p of defs.policies ?? []) {
-      vhost(p.vhost).setPolicy(
-        validatePolicy({ vhost: p.vhost, name: p.name, pattern: p.pattern, applyTo: p['apply-to'], priority: p.priority, definition: p.definition }),
-      );
-      n.policies++;
-    }
-    for (const x of defs.exchanges ?? []) {
-      if (x.name === '' || x.name.startsWith('amq.')) continue;
-      vhost(x.vhost).declareExchange(
-        { name: x.name, type: x.type, durable: true, autoDelete: x.auto_delete, internal: x.internal, args: fromJson(x.arguments) },
-        false,
-      );
-      n.exchanges++;
-    }
-    for (const q of defs.queues ?? []) {
-      vhost(q.vhost).declareQueue(
-        { name: q.name, durable: true, exclusive: false, autoDelete: q.auto_delete, args: fromJson(q.arguments) },
-        RECOVERY,
-      );
-      n.queues++;
-    }
-    for (const bd of defs.bindings ?? []) {
-      const v = vhost(bd.vhost);
-      const src = v.exchanges.get(bd.source);
-      if (src === undefined) continue;
-      const args = fromJson(bd.arguments);
-      if (bd.destination_type === 'queue') {
-        const q = v.queues.get(bd.destination);
-        if (q !== undefined) v.bindQueue(q, src, bd.routing_key, args);
-      } else {
-        const dest = v.exchanges.get(bd.destination);
-        if (dest !== undefined) v.bindExchange(dest, src, bd.routing_key, args);
-      }
-      n.bindings++;
-    }
-    return n;
+    // Everything in our own file is durable; a binding whose end is gone is skipped.
+    return importTopology(defs, vhost, { strict: false });
   }
 
   save(): void {
@@ -146,38 +107,4 @@ export class DurableDefinitions {
   }
 }
 
-function toJsonValue(v: FieldValue): unknown {
-  if (v instanceof Typed) {
-    const x = v.value;
-    if (typeof x === 'bigint') return Number(x);
-    if (v.type === 'D') {
-      const d = x as { scale: number; value: number };
-      return d.value / 10 ** d.scale;
-    }
-    return toJsonValue(x as FieldValue);
-  }
-  if (typeof v === 'bigint') return Number(v);
-  if (Buffer.isBuffer(v)) return v.toString();
-  if (Array.isArray(v)) return v.map(toJsonValue);
-  if (v !== null && typeof v === 'object') return toJson(v);
-  return v;
-}
-
-export function toJson(t: FieldTable): JsonTable {
-  const out: JsonTable = {};
-  for (const k of Object.keys(t)) out[k] = toJsonValue(t[k]!);
-  return out;
-}
-
-function fromJsonValue(v: unknown): FieldValue {
-  if (v === null || typeof v === 'boolean' || typeof v === 'string' || typeof v === 'number') return v;
-  if (Array.isArray(v)) return v.map(fromJsonValue);
-  if (typeof v === 'object') return fromJson(v as JsonTable);
-  return null;
-}
-
-export function fromJson(t: JsonTable | undefined): FieldTable {
-  const out: FieldTable = {};
-  for (const k of Object.keys(t ?? {})) out[k] = fromJsonValue(t![k]);
-  return out;
-}
+export { fromJson, toJson };
