@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG, loadConfigFile, type BrokerConfig } from './ops/config.
 import { controlRequest, type ControlRequest } from './control.js';
 import { registerBench } from '../bench/command.js';
 import { registerCheck } from '../compat/command.js';
+import { registerRoute } from '../testing/route-command.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -162,6 +163,7 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 registerCheck(program);
+registerRoute(program);
 registerBench(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
