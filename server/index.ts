@@ -65,8 +65,13 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     list.push([src, into]);
   };
   if (definitions !== undefined) {
-    const counts = loadDefinitions(broker, definitions);
-    broker.log.info(counts, 'definitions loaded');
+    try {
+      const counts = loadDefinitions(broker, definitions);
+      broker.log.info(counts, 'definitions loaded');
+    } catch (err) {
+      await broker.close();
+      throw err;
+    }
     for (const v of broker.vhosts.keys()) remember(v, definitions, false);
   }
   const addr = await broker.listen();

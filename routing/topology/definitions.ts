@@ -60,7 +60,8 @@ type Entry = Record<string, unknown>;
 
 /**
  * Reads the topology sections of a definitions object (or its JSON text). Entries without a
- * `vhost` (a per-vhost export, `GET /api/definitions/{vhost}`) belong to `defaultVhost`.
+ * `vhost` (a per-vhost export, `GET /api/definitions/{vhost}`) belong to `defaultVhost`, and
+ * so do the policies of such an export.
  */
 export function topologySections(input: Definitions | string | unknown, defaultVhost = '/'): TopologySections {
   let defs: unknown = input;
@@ -81,6 +82,10 @@ export function topologySections(input: Definitions | string | unknown, defaultV
     return v;
   };
   for (const [i, v] of section(d, 'vhosts').entries()) vhosts.add(str(v, 'name', `vhosts[${i}]`));
+  // A per-vhost export (GET /api/definitions/{vhost}) names no vhost on its exchanges, queues
+  // and bindings, but RabbitMQ still writes the exported vhost on its policies: the whole
+  // file is one vhost's, so its policies go where its other entries go.
+  const perVhost = ['exchanges', 'queues', 'bindings'].every((k) => section(d, k).every((e) => e['vhost'] === undefined));
   const policies = section(d, 'policies').map((e, i): PolicyDef => {
     const where = `policies[${i}]`;
     const def = e['definition'];
@@ -97,7 +102,8 @@ export function topologySections(input: Definitions | string | unknown, defaultV
     } catch (err) {
       throw new DefinitionsError(`${where}: invalid pattern: ${(err as Error).message}`);
     }
-    return { vhost: vhostOf(e, where), name: str(e, 'name', where), pattern, applyTo, priority: priority as number, definition: def as Record<string, unknown> };
+    const vhost = perVhost ? vhostOf({}, where) : vhostOf(e, where);
+    return { vhost, name: str(e, 'name', where), pattern, applyTo, priority: priority as number, definition: def as Record<string, unknown> };
   });
   const exchanges = section(d, 'exchanges').map((e, i): ExchangeDef => {
     const where = `exchanges[${i}]`;
