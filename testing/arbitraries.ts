@@ -117,6 +117,12 @@ export interface TopologyOptions {
   vhost?: string;
   /** Words of binding keys and patterns (default a, b, c). */
   words?: readonly string[];
+  /** Bindings from amq.direct, amq.fanout, amq.topic and amq.headers too (default true). */
+  standardExchanges?: boolean;
+  /** Now and then a policy that sets an alternate exchange (default true). */
+  policies?: boolean;
+  /** Some exchanges internal (default true). */
+  internal?: boolean;
 }
 
 interface XDraft {
@@ -160,10 +166,10 @@ export function topologyDefinitions(opts: TopologyOptions = {}): fc.Arbitrary<De
       const exchange: fc.Arbitrary<XDraft> = fc.record({
         type: fc.constantFrom(...types),
         ae: fc.option(fc.integer({ min: -1, max: nx - 1 }), { nil: undefined, freq: 3 }),
-        internal: fc.boolean().map((b) => b && nx > 1).chain((b) => (b ? fc.boolean() : fc.constant(false))),
+        internal: opts.internal === false ? fc.constant(false) : fc.boolean().map((b) => b && nx > 1).chain((b) => (b ? fc.boolean() : fc.constant(false))),
       });
       const binding: fc.Arbitrary<BDraft> = fc.record({
-        from: fc.integer({ min: -AMQ.length, max: nx - 1 }),
+        from: fc.integer({ min: opts.standardExchanges === false ? 0 : -AMQ.length, max: nx - 1 }),
         toQueue: fc.boolean(),
         to: fc.integer({ min: 0, max: Math.max(nx, nq) - 1 }),
         key: routingKey(keyOpts),
@@ -178,7 +184,10 @@ export function topologyDefinitions(opts: TopologyOptions = {}): fc.Arbitrary<De
         exchanges: fc.array(exchange, { minLength: nx, maxLength: nx }),
         nq: fc.constant(nq),
         bindings: fc.array(binding, { maxLength: opts.maxBindings ?? 10 }),
-        aePolicy: fc.option(fc.record({ on: fc.integer({ min: 0, max: nx - 1 }), to: fc.integer({ min: 0, max: nx - 1 }) }), { nil: undefined, freq: 5 }),
+        aePolicy:
+          opts.policies === false
+            ? fc.constant(undefined)
+            : fc.option(fc.record({ on: fc.integer({ min: 0, max: nx - 1 }), to: fc.integer({ min: 0, max: nx - 1 }) }), { nil: undefined, freq: 5 }),
       });
     })
     .map(({ exchanges, nq, bindings, aePolicy }) => {
