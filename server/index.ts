@@ -66,8 +66,9 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   };
   if (definitions !== undefined) {
     try {
-      const counts = loadDefinitions(broker, definitions);
+      const { ignored, ...counts } = loadDefinitions(broker, definitions);
       broker.log.info(counts, 'definitions loaded');
+      if (ignored.length > 0) broker.log.warn({ ignored }, 'definitions: policy keys Warren does not apply were left out');
     } catch (err) {
       await broker.close();
       throw err;

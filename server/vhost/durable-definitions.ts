@@ -31,7 +31,7 @@ export class DurableDefinitions {
   /** Rebuilds the topology from the file, if there is one; returns what was recovered. */
   recover(): ImportCounts {
     const defs = readDefinitions(this.path);
-    if (defs === null) return { exchanges: 0, queues: 0, bindings: 0, policies: 0 };
+    if (defs === null) return { exchanges: 0, queues: 0, bindings: 0, policies: 0, ignored: [] };
     const b = this.broker;
     const vhost = (name: string): VirtualHost => {
       let v = b.vhosts.get(name);

@@ -1,6 +1,6 @@
 import { DefinitionsError, topologySections } from '../../routing/topology/definitions.js';
 import type { QueueOwner } from '../queue/queue.js';
-import { validatePolicy } from './policy.js';
+import { POLICY_KEYS, validatePolicy } from './policy.js';
 import type { VirtualHost } from './vhost.js';
 
 /** What importTopology declared. */
@@ -9,6 +9,8 @@ export interface ImportCounts {
   queues: number;
   bindings: number;
   policies: number;
+  /** Policy keys Warren does not apply (ha-mode, queue-mode, …), left out of the policies that had them. */
+  ignored: string[];
 }
 
 export interface ImportOptions {
@@ -36,7 +38,7 @@ const IMPORT: QueueOwner = { id: 0 };
  */
 export function importTopology(defs: unknown, vhostFor: (name: string) => VirtualHost, opts: ImportOptions): ImportCounts {
   const s = topologySections(defs, opts.defaultVhost ?? '/');
-  const n: ImportCounts = { exchanges: 0, queues: 0, bindings: 0, policies: 0 };
+  const n: ImportCounts = { exchanges: 0, queues: 0, bindings: 0, policies: 0, ignored: [] };
   const where = (vhost: string): string | null => {
     if (opts.onlyVhost !== undefined && vhost !== opts.onlyVhost) return null;
     return opts.intoVhost ?? vhost;
@@ -55,8 +57,15 @@ export function importTopology(defs: unknown, vhostFor: (name: string) => Virtua
   for (const p of s.policies) {
     const v = where(p.vhost);
     if (v === null) continue;
+    // An export of a real RabbitMQ carries keys Warren has no use for: keep the rest.
+    const definition: Record<string, unknown> = {};
+    for (const [k, val] of Object.entries(p.definition)) {
+      if (POLICY_KEYS.has(k)) definition[k] = val;
+      else n.ignored.push(`policy '${p.name}' in vhost '${v}': ${k}`);
+    }
+    if (Object.keys(definition).length === 0) continue;
     at(`policy '${p.name}'`, () =>
-      vhostFor(v).setPolicy(validatePolicy({ vhost: v, name: p.name, pattern: p.pattern, applyTo: p.applyTo, priority: p.priority, definition: p.definition })),
+      vhostFor(v).setPolicy(validatePolicy({ vhost: v, name: p.name, pattern: p.pattern, applyTo: p.applyTo, priority: p.priority, definition })),
     );
     n.policies++;
   }

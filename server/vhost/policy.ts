@@ -24,6 +24,8 @@ const NON_NEGATIVE = ['message-ttl', 'max-length', 'max-length-bytes'] as const;
 const STRINGS = ['dead-letter-exchange', 'dead-letter-routing-key', 'alternate-exchange'] as const;
 const OVERFLOWS: readonly Overflow[] = ['drop-head', 'reject-publish', 'reject-publish-dlx'];
 const KNOWN = new Set<string>([...NON_NEGATIVE, ...STRINGS, 'expires', 'overflow']);
+/** The policy keys Warren applies; RabbitMQ knows more (ha-mode, queue-mode, federation-upstream, …). */
+export const POLICY_KEYS: ReadonlySet<string> = KNOWN;
 const APPLY_TO: readonly ApplyTo[] = ['queues', 'exchanges', 'all'];
 
 /** Checks a policy from the CLI or the config file; throws PolicyError saying what is wrong. */

@@ -64,6 +64,25 @@ describe('startBroker({ definitions })', () => {
     }
   });
 
+  it("loads a real RabbitMQ export's policies, leaving out the keys Warren does not apply", async () => {
+    broker = await startBroker({
+      definitions: {
+        queues: [{ name: 'q', vhost: '/', durable: true, auto_delete: false, arguments: {} }],
+        policies: [
+          { vhost: '/', name: 'ha', pattern: '^q$', 'apply-to': 'queues', priority: 0, definition: { 'ha-mode': 'all', 'ha-sync-mode': 'automatic', 'max-length': 1 } },
+          { vhost: '/', name: 'lazy', pattern: '.*', 'apply-to': 'queues', priority: -1, definition: { 'queue-mode': 'lazy' } },
+        ],
+      },
+    });
+    const conn = await amqp.connect(broker.url);
+    const ch = await conn.createConfirmChannel();
+    for (const body of ['1', '2']) ch.sendToQueue('q', Buffer.from(body));
+    await ch.waitForConfirms();
+    expect((await ch.checkQueue('q')).messageCount).toBe(1);
+    await conn.close();
+    expect(broker.broker.vhosts.get('/')!.policies.list().map((p) => [p.name, p.definition])).toEqual([['ha', { 'max-length': 1 }]]);
+  });
+
   it('refuses definitions it cannot load, saying what is wrong', async () => {
     await expect(startBroker({ definitions: '{"bindings":[{"source":"nope","destination":"q","destination_type":"queue"}]}' })).rejects.toThrow(
       "definitions: binding of queue 'q' to exchange 'nope' in vhost '/': no exchange 'nope' in vhost '/'",
