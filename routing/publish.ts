@@ -1,4 +1,4 @@
-import { ChannelError } from '../amqp/errors.js';
+import { ChannelError, ConnectionError } from '../amqp/errors.js';
 import type { FieldTable } from '../amqp/table.js';
 import type { ExchangeType } from './exchange.js';
 import { routingKeysFor, validateRoutingHeaders } from './sender-selected.js';
@@ -20,6 +20,21 @@ export const STANDARD_EXCHANGES: readonly (readonly [string, ExchangeType])[] = 
 export function alternateExchangeArg(args: FieldTable): string | null {
   const ae = args['alternate-exchange'];
   return typeof ae === 'string' ? ae : Buffer.isBuffer(ae) ? ae.toString() : null;
+}
+
+/**
+ * RabbitMQ says "invalid exchange type" for a name that happens to be an Erlang atom in
+ * the node and "unknown" otherwise. We cannot see the atom table; these are common words
+ * that are atoms in every RabbitMQ node (see docs/compatibility.md).
+ */
+const KNOWN_ATOMS: ReadonlySet<string> = new Set([
+  'foo', 'bar', 'baz', 'test', 'true', 'false', 'undefined', 'ok', 'error', 'none', 'all', 'any',
+  'local', 'global', 'default', 'classic', 'quorum', 'stream', 'x', 'exchange', 'queue', 'binding',
+]);
+
+/** exchange.declare with a type the broker does not have: 503, RabbitMQ's text. */
+export function unknownExchangeType(type: string): ConnectionError {
+  return new ConnectionError(503, `${KNOWN_ATOMS.has(type) ? 'invalid' : 'unknown'} exchange type '${type}'`);
 }
 
 /** basic.publish's exchange: it must exist (404) and not be internal (403). */

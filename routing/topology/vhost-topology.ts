@@ -1,9 +1,9 @@
-import { ChannelError, ConnectionError } from '../../amqp/errors.js';
+import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { DefaultExchange } from '../default-exchange.js';
 import { createExchange, type Exchange, type ExchangeType } from '../exchange.js';
 import { validateHeadersBindingArgs } from '../headers.js';
-import { STANDARD_EXCHANGES } from '../publish.js';
+import { STANDARD_EXCHANGES, unknownExchangeType } from '../publish.js';
 import { Router, type ExchangeNode } from '../router.js';
 import { TopologyExchange, TopologyQueue } from './nodes.js';
 import { bestPolicy, type ApplyTo, type CompiledPolicy } from './policy-match.js';
@@ -56,7 +56,7 @@ export class VhostTopology {
   declareExchange(name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable): TopologyExchange {
     if (name === '') throw defaultExchangeError();
     const matcher = createExchange<Dest>(type);
-    if (matcher === undefined) throw new ConnectionError(503, `unknown exchange type '${type}'`);
+    if (matcher === undefined) throw unknownExchangeType(type);
     const existing = this.exchanges.get(name);
     if (existing !== undefined) {
       if (existing.type !== type) {

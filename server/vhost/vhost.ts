@@ -1,9 +1,9 @@
-import { ChannelError, ConnectionError } from '../../amqp/errors.js';
+import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { DefaultExchange } from '../../routing/default-exchange.js';
 import { createExchange } from '../../routing/exchange.js';
 import { validateHeadersBindingArgs } from '../../routing/headers.js';
-import { STANDARD_EXCHANGES } from '../../routing/publish.js';
+import { STANDARD_EXCHANGES, unknownExchangeType } from '../../routing/publish.js';
 import { Router } from '../../routing/router.js';
 import {
   assertArgsEquivalence,
@@ -91,7 +91,7 @@ export class VirtualHost implements QueueHost {
     if (spec.name === '') throw defaultExchangeError();
     if (passive) return this.exchangeOrDie(spec.name);
     const matcher = createExchange<Queue | Exchange>(spec.type);
-    if (matcher === undefined) throw new ConnectionError(503, `${KNOWN_ATOMS.has(spec.type) ? 'invalid' : 'unknown'} exchange type '${spec.type}'`);
+    if (matcher === undefined) throw unknownExchangeType(spec.type);
     let x = this.exchanges.get(spec.name);
     if (x === undefined) {
       if (spec.name.startsWith('amq.')) {
@@ -257,16 +257,6 @@ function checkQueueType(spec: QueueSpec, resource: string): void {
   const bad = spec.autoDelete ? 'auto-delete' : spec.exclusive ? 'exclusive-owner' : !spec.durable ? 'non-durable' : null;
   if (bad !== null) throw new ChannelError(406, `invalid property '${bad}' for ${resource}`);
 }
-
-/**
- * RabbitMQ says "invalid exchange type" for a name that happens to be an Erlang atom in
- * the node and "unknown" otherwise. We cannot see the atom table; these are common words
- * that are atoms in every RabbitMQ node (see docs/compatibility.md).
- */
-const KNOWN_ATOMS: ReadonlySet<string> = new Set([
-  'foo', 'bar', 'baz', 'test', 'true', 'false', 'undefined', 'ok', 'error', 'none', 'all', 'any',
-  'local', 'global', 'default', 'classic', 'quorum', 'stream', 'x', 'exchange', 'queue', 'binding',
-]);
 
 /** Durable queues outlive connections; exclusive ones never survive a restart. */
 function isDurable(q: Queue): boolean {
