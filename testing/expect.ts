@@ -71,6 +71,6 @@ export function checkRouting(
   invariant: RoutingInvariant,
   opts: RoutingPropertyOptions & fc.Parameters<[RouteMessage]> = {},
 ): void {
-  const { messages, exchanges, vhost, keys, words, ccBcc, ...params } = opts;
-  fc.assert(routingProperty(topology, invariant, { messages, exchanges, vhost, keys, words, ccBcc } as RoutingPropertyOptions), params);
+  const { messages, exchanges, vhost, keys, words, ccBcc, refused, ...params } = opts;
+  fc.assert(routingProperty(topology, invariant, { messages, exchanges, vhost, keys, words, ccBcc, refused } as RoutingPropertyOptions), params);
 }
