@@ -57,7 +57,7 @@ function clientTls(client?: KeyPair): ConnectionOptions {
   return o;
 }
 
-async function amqps(port: number, opts: ConnectionOptions & { credentials?: unknown } = {}, user = 'guest:guest@'): Promise<ChannelModel> {
+async function amqps(port: number, opts: ConnectionOptions & { credentials?: ReturnType<typeof amqp.credentials.external> } = {}, user = 'guest:guest@'): Promise<ChannelModel> {
   const c = await amqp.connect(`amqps://${user}127.0.0.1:${port}`, opts);
   c.on('error', () => {});
   conns.push(c);
