@@ -68,7 +68,7 @@ const RULES: [string, Handler][] = [
   ['listeners.tcp.$name', (t, v) => t.tcp.push(listener(v))],
   ['listeners.ssl', (t, v) => (t.sslNone = none(v))],
   ['listeners.ssl.$name', (t, v) => t.ssl.push(listener(v))],
-  ['ssl_options', (t, v) => none(v) && (t.sslNoneOptions = true)],
+  ['ssl_options', (t, v) => (t.sslNoneOptions = none(v))],
   ['ssl_options.cacertfile', (t, v) => (t.ssl_options.cacertfile = v)],
   ['ssl_options.certfile', (t, v) => (t.ssl_options.certfile = v)],
   ['ssl_options.keyfile', (t, v) => (t.ssl_options.keyfile = v)],
@@ -98,14 +98,20 @@ const RULES: [string, Handler][] = [
   ['vm_memory_high_watermark.absolute', (t, v) => (t.memAbsolute = informationUnit(v))],
   ['total_memory_available_override_value', (t, v) => t.set('totalMemoryAvailableOverrideValue', informationUnit(v))],
   ['disk_free_limit.absolute', (t, v) => t.set('diskFreeLimit', informationUnit(v))],
-  ['disk_free_limit.relative', (t, v, e) => (float(v), t.warn(e, 'a disk limit relative to RAM is not supported; set disk_free_limit.absolute'))],
+  [
+    'disk_free_limit.relative',
+    (t, v, e) => {
+      float(v);
+      t.warn(e, 'a disk limit relative to RAM is not supported; set disk_free_limit.absolute');
+    },
+  ],
   ['load_definitions', (t, v) => t.set('loadDefinitions', v)],
   ['management.load_definitions', (t, v) => t.set('loadDefinitions', v)],
   ['definitions.local.path', (t, v) => t.set('loadDefinitions', v)],
-  ['definitions.import_backend', (t, v, e) => v !== 'local_filesystem' && t.warn(e, 'only definitions from a local file are supported')],
-  ['log.console', (t, v, e) => !bool(v) && t.warn(e, 'Warren always logs to standard output')],
+  ['definitions.import_backend', (t, v, e) => void (v !== 'local_filesystem' && t.warn(e, 'only definitions from a local file are supported'))],
+  ['log.console', (t, v, e) => void (!bool(v) && t.warn(e, 'Warren always logs to standard output'))],
   ['log.console.level', (t, v) => t.set('logLevel', LOG_LEVELS[oneOf(v, Object.keys(LOG_LEVELS))]!)],
-  ['log.file', (t, v, e) => v !== 'false' && t.warn(e, 'Warren logs to standard output only')],
+  ['log.file', (t, v, e) => void (v !== 'false' && t.warn(e, 'Warren logs to standard output only'))],
   ['management.tcp.port', (t, v) => t.set('managementPort', integer(v, 0, 65535))],
   ['prometheus.tcp.port', (t, v) => t.set('prometheusPort', integer(v, 0, 65535))],
 ];
