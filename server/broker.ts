@@ -142,6 +142,10 @@ export class Broker {
   /** Validates listener settings and ssl_options, and reads the TLS certificates. */
   private checkListeners(): TlsServerSettings | null {
     const c = this.config;
+    for (const [name, v] of [['extra_tcp_listeners', c.extraTcpListeners], ['ssl_listeners', c.sslListeners], ['auth_mechanisms', c.authMechanisms]] as const) {
+      if (!Array.isArray(v)) throw new Error(`${name} must be a list; got ${JSON.stringify(v)}`);
+    }
+    if (typeof c.tcpListener !== 'boolean') throw new Error(`tcp_listener must be true or false; got ${JSON.stringify(c.tcpListener)}`);
     for (const l of [...c.extraTcpListeners, ...c.sslListeners]) {
       try {
         splitListener(l);

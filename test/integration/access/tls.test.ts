@@ -144,6 +144,7 @@ describe.skipIf(!hasOpenssl)('amqps listener', () => {
     await expect(startBroker({ port: 0, sslOptions: { versions: ['sslv3'] } })).rejects.toThrow(/unknown TLS version 'sslv3'/);
     await expect(startBroker({ port: 0, tcpListener: false })).rejects.toThrow(/no AMQP listener/);
     await expect(startBroker({ port: 0, sslListeners: ['127.0.0.1:99999'] })).rejects.toThrow("listeners: '127.0.0.1:99999' is not a port or an address:port");
+    await expect(startBroker({ port: 0, sslListeners: 5671 as unknown as number[] })).rejects.toThrow('ssl_listeners must be a list; got 5671');
   });
 });
 
