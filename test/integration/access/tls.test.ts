@@ -159,6 +159,13 @@ describe.skipIf(!hasOpenssl)('client certificates and EXTERNAL', () => {
     expect([...broker!.broker.connections].map((x) => x.user)).toEqual([ALICE_DN]);
   });
 
+  test('a user kept for EXTERNAL (no password) cannot log in with PLAIN and a blank password, as in RabbitMQ', async () => {
+    const { tlsPort } = await start(verifyPeer);
+    await expect(amqps(tlsPort, clientTls(), 'alice:@')).rejects.toThrow(
+      'Handshake terminated by server: 403 (ACCESS-REFUSED) with message "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile."',
+    );
+  });
+
   test('ssl_cert_login_from = common_name: the CN is the user', async () => {
     const { tlsPort } = await start({ ...verifyPeer, sslCertLoginFrom: 'common_name' });
     await amqps(tlsPort, { ...clientTls(certs.alice), credentials: amqp.credentials.external() }, '');
