@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broker } from './broker.js';
-import { DEFAULT_CONFIG, loadConfigFile, type BrokerConfig } from './ops/config.js';
+import { DEFAULT_CONFIG, type BrokerConfig } from './ops/config.js';
+import { readConfigFile, type ConfigWarning } from './ops/rabbitmq-conf.js';
 import { controlRequest, type ControlRequest } from './control.js';
 import { registerBench } from '../bench/command.js';
 import { registerCheck } from '../compat/command.js';
@@ -31,11 +32,12 @@ program
   .option('-H, --host <host>', 'address to listen on (default 0.0.0.0)')
   .option('-d, --data-dir <dir>', 'data directory (default ./data)')
   .option('-l, --log-level <level>', 'fatal, error, warn, info, debug, trace or silent', level)
-  .option('-c, --config <file>', 'JSON config file')
+  .option('-c, --config <file>', "config file: RabbitMQ's rabbitmq.conf format, or JSON")
   .action(async (opts: { port?: number; host?: string; dataDir?: string; logLevel?: string; config?: string }) => {
     let fileConfig: Partial<BrokerConfig> = {};
+    let warnings: ConfigWarning[] = [];
     try {
-      if (opts.config !== undefined) fileConfig = loadConfigFile(opts.config);
+      if (opts.config !== undefined) ({ config: fileConfig, warnings } = readConfigFile(opts.config));
     } catch (err) {
       console.error(`warren: ${(err as Error).message}`);
       process.exit(2);
@@ -51,6 +53,7 @@ program
       console.error(`warren: ${(err as Error).message}`);
       process.exit(2);
     }
+    for (const w of warnings) broker.log.warn({ setting: w.key, file: w.file, line: w.line }, `config: ${w.key}: ${w.reason}`);
     mkdirSync(broker.config.dataDir, { recursive: true });
     try {
       await broker.listen();

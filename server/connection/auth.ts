@@ -13,6 +13,8 @@ export function authenticate(broker: Broker, mechanism: string, response: Buffer
   const creds = mechanism === 'PLAIN' ? parsePlain(response) : parseAmqplain(response);
   if (creds === null) return { user: '', reason: `malformed ${mechanism} response` };
   const [user, password] = creds;
+  // As RabbitMQ's internal backend: a user without a password logs in only with EXTERNAL.
+  if (password === '') return { user, reason: `user '${user}' attempted to log in with a blank password, which is prohibited by the internal authN backend` };
   const known = broker.users.get(user);
   if (known === undefined || known.password !== password) {
     return { user, reason: `user '${user}' - invalid credentials` };

@@ -10,6 +10,7 @@ import { Reader } from '../../amqp/reader.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { Writer } from '../../amqp/writer.js';
 import { authenticate } from './auth.js';
+import { authenticateExternal, checkMechanism, offeredMechanisms } from './mechanisms.js';
 import type { Broker } from '../broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
@@ -144,7 +145,7 @@ export class Connection implements Session, FrameSink {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: this.broker.serverProperties,
-      mechanisms: 'PLAIN AMQPLAIN',
+      mechanisms: offeredMechanisms(this.broker, this.socket).join(' '),
       locales: 'en_US',
     });
     return got.subarray(8);
@@ -248,10 +249,11 @@ export class Connection implements Session, FrameSink {
         connectionBlocked: c['connection.blocked'] === true,
       };
     }
-    if (mechanism !== 'PLAIN' && mechanism !== 'AMQPLAIN') {
-      throw new ConnectionError(503, `unknown authentication mechanism '${mechanism}'`, 10, 11);
-    }
-    const result = authenticate(this.broker, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
+    checkMechanism(this.broker, this.socket, mechanism);
+    const result =
+      mechanism === 'EXTERNAL'
+        ? authenticateExternal(this.broker, this.socket)
+        : authenticate(this.broker, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
     if (typeof result !== 'string') {
       this.log.warn({ user: result.user, reason: result.reason }, 'login refused');
       this.refuseLogin(mechanism);

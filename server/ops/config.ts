@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import type { MemoryWatermark } from './memory-alarm.js';
 
 export interface UserConfig {
   name: string;
@@ -60,6 +61,52 @@ export interface BrokerConfig {
    * store (a backlog should not live in RAM); 0 turns per-queue paging off. Needs a data directory.
    */
   queuePagingLength: number;
+  /**
+   * RabbitMQ's memory alarm: above this much resident memory, publishers are blocked
+   * ("low on memory"). A number is a fraction of total memory; "1GB" or { absolute } a size.
+   */
+  vmMemoryHighWatermark: MemoryWatermark;
+  /** Memory a relative watermark refers to, instead of the machine's (bytes or "4GB"; 0 = the machine's). */
+  totalMemoryAvailableOverrideValue: number | string;
+  /** False turns the plain AMQP listener(s) off (rabbitmq.conf `listeners.tcp = none`). */
+  tcpListener: boolean;
+  /** More plain AMQP listeners besides host:port: a port (on `host`) or "address:port". */
+  extraTcpListeners: (number | string)[];
+  /** amqps listeners (RabbitMQ's ssl_listeners): a port (on `host`) or "address:port"; none by default. */
+  sslListeners: (number | string)[];
+  /** TLS settings under RabbitMQ's ssl_options names. */
+  sslOptions: SslOptions;
+  /** Which part of a client certificate names the EXTERNAL user. */
+  sslCertLoginFrom: 'distinguished_name' | 'common_name' | 'subject_alternative_name' | 'subject_alt_name';
+  /** With subject_alternative_name: which SAN type, and which of them (0-based). */
+  sslCertLoginSanType: 'dns' | 'ip' | 'email' | 'uri' | 'other_name';
+  sslCertLoginSanIndex: number;
+  /** ms a client has to finish the TLS handshake. */
+  sslHandshakeTimeout: number;
+  /** SASL mechanisms offered: PLAIN, AMQPLAIN, EXTERNAL (EXTERNAL only on TLS connections). */
+  authMechanisms: string[];
+  /** Management HTTP API port (served by server/http). */
+  managementPort: number;
+  /** Prometheus /metrics port (served by server/http). */
+  prometheusPort: number;
+  /** A definitions file imported at start (RabbitMQ's load_definitions); '' = none. */
+  loadDefinitions: string;
+}
+
+/** RabbitMQ's ssl_options, by its names. */
+export interface SslOptions {
+  certfile?: string;
+  keyfile?: string;
+  cacertfile?: string;
+  /** Password of an encrypted keyfile. */
+  password?: string;
+  verify?: 'verify_peer' | 'verify_none';
+  fail_if_no_peer_cert?: boolean;
+  /** e.g. ['tlsv1.3', 'tlsv1.2']. */
+  versions?: string[];
+  /** OpenSSL cipher suite names. */
+  ciphers?: string[];
+  honor_cipher_order?: boolean;
 }
 
 export interface PolicyConfig {
@@ -92,10 +139,24 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   storeSegmentBytes: 8 * 1024 * 1024,
   memoryPagingThreshold: Math.floor(totalmem() * 0.2),
   queuePagingLength: 50_000,
+  vmMemoryHighWatermark: 0.4,
+  totalMemoryAvailableOverrideValue: 0,
+  tcpListener: true,
+  extraTcpListeners: [],
+  sslListeners: [],
+  sslOptions: {},
+  sslCertLoginFrom: 'distinguished_name',
+  sslCertLoginSanType: 'dns',
+  sslCertLoginSanIndex: 0,
+  sslHandshakeTimeout: 5000,
+  authMechanisms: ['PLAIN', 'AMQPLAIN'],
+  managementPort: 15672,
+  prometheusPort: 15692,
+  loadDefinitions: '',
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
-const ALIASES: Record<string, keyof BrokerConfig> = {
+export const ALIASES: Record<string, keyof BrokerConfig> = {
   listen_host: 'host',
   listener_port: 'port',
   data_dir: 'dataDir',
@@ -111,6 +172,20 @@ const ALIASES: Record<string, keyof BrokerConfig> = {
   store_segment_bytes: 'storeSegmentBytes',
   memory_paging_threshold: 'memoryPagingThreshold',
   queue_paging_length: 'queuePagingLength',
+  vm_memory_high_watermark: 'vmMemoryHighWatermark',
+  total_memory_available_override_value: 'totalMemoryAvailableOverrideValue',
+  tcp_listener: 'tcpListener',
+  extra_tcp_listeners: 'extraTcpListeners',
+  ssl_listeners: 'sslListeners',
+  ssl_options: 'sslOptions',
+  ssl_cert_login_from: 'sslCertLoginFrom',
+  ssl_cert_login_san_type: 'sslCertLoginSanType',
+  ssl_cert_login_san_index: 'sslCertLoginSanIndex',
+  ssl_handshake_timeout: 'sslHandshakeTimeout',
+  auth_mechanisms: 'authMechanisms',
+  management_port: 'managementPort',
+  prometheus_port: 'prometheusPort',
+  load_definitions: 'loadDefinitions',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */
