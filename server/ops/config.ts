@@ -1,10 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 
+/**
+ * A user seeded at first start (no stored definitions, no loadDefinitions), as RabbitMQ
+ * seeds default_user. `password` is hashed at once and never stored; or give
+ * `password_hash` and `hashing_algorithm` as a RabbitMQ export has them.
+ */
 export interface UserConfig {
   name: string;
-  password: string;
-  tags?: string[];
+  password?: string;
+  password_hash?: string;
+  hashing_algorithm?: string;
+  tags?: string[] | string;
+  limits?: { 'max-connections'?: number; 'max-channels'?: number };
+  /** Permissions by vhost; without it the user may do everything in every configured vhost. */
+  permissions?: Record<string, { configure: string; write: string; read: string }>;
 }
 
 export interface BrokerConfig {
@@ -28,6 +38,11 @@ export interface BrokerConfig {
   consumerTimeout: number;
   /** Policies applied at start, as `rabbitmqctl set_policy` would set them. */
   policies: PolicyConfig[];
+  /**
+   * A definitions file (RabbitMQ's format, or a directory of them) imported at every start,
+   * as RabbitMQ's load_definitions; when set, the default users and vhosts are not seeded.
+   */
+  loadDefinitions: string;
   /** Path of the CLI control socket; '' = none. `warren start` uses <dataDir>/warren.sock. */
   controlSocket: string;
   /**
@@ -85,6 +100,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   loopbackUsers: ['guest'],
   consumerTimeout: 30 * 60 * 1000,
   policies: [],
+  loadDefinitions: '',
   controlSocket: '',
   diskFreeLimit: 50_000_000,
   storeSync: 'batch',
@@ -105,6 +121,7 @@ const ALIASES: Record<string, keyof BrokerConfig> = {
   max_message_size: 'maxMessageSize',
   loopback_users: 'loopbackUsers',
   consumer_timeout: 'consumerTimeout',
+  load_definitions: 'loadDefinitions',
   disk_free_limit: 'diskFreeLimit',
   store_sync: 'storeSync',
   store_sync_interval_ms: 'storeSyncIntervalMs',
