@@ -27,7 +27,7 @@ export interface DefinitionsHost extends AccessHost {
 }
 
 export interface ExportOptions {
-  /** One vhost's objects, without `vhost` fields (RabbitMQ's /api/definitions/{vhost}). */
+  /** One vhost's objects, queues, exchanges and bindings without `vhost` fields (RabbitMQ's /api/definitions/{vhost}). */
   vhost?: string;
   /** Only what survives a restart (the data directory's file): durable objects between durable ends. */
   durableOnly?: boolean;
@@ -110,7 +110,8 @@ export function exportDefinitions(host: DefinitionsHost, opts: ExportOptions = {
     return {
       rabbit_version: RABBIT_FORMAT_VERSION,
       parameters: parametersOf(v),
-      policies: v.policies.list().map((p) => strip(policyJson(v.name, p))) as PolicyDefinitionJson[],
+      // As RabbitMQ 3.10's /api/definitions/{vhost}: policies and parameters keep their vhost field.
+      policies: v.policies.list().map((p) => policyJson(v.name, p)),
       queues: t.queues.map(strip) as QueueDefinitionJson[],
       exchanges: t.exchanges.map(strip) as ExchangeDefinitionJson[],
       bindings: t.bindings.map(strip) as BindingDefinitionJson[],

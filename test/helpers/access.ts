@@ -24,7 +24,7 @@ export interface UserSpec {
   name: string;
   password: string;
   tags?: string[];
-  limits?: Record<string, number>;
+  limits?: Record<string, number | undefined>;
 }
 export interface PermissionSpec {
   user: string;
@@ -42,7 +42,7 @@ export interface TopicPermissionSpec {
 }
 export interface AccessFixture {
   users: UserSpec[];
-  vhosts?: { name: string; limits?: Record<string, number> }[];
+  vhosts?: { name: string; limits?: Record<string, number | undefined> }[];
   permissions?: PermissionSpec[];
   topic_permissions?: TopicPermissionSpec[];
 }
