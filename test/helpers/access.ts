@@ -14,6 +14,7 @@ import { importDefinitions } from '../../server/access/definitions-import.js';
 import { permissionFrom, TopicPermission } from '../../server/access/permissions.js';
 import { closeInfo, M, RawClient } from './raw-client.js';
 import type { BrokerConfig } from '../../server/ops/config.js';
+import { validatePolicy } from '../../server/vhost/policy.js';
 
 const reference = process.env['WARREN_REFERENCE_URL'] ?? '';
 const mgmt = process.env['RABBITMQ_MGMT_URL'] ?? '';
@@ -81,6 +82,8 @@ export interface AccessBroker {
   setUserLimit(user: string, limit: string, value: number): Promise<void>;
   setVhostLimit(vhost: string, limit: string, value: number): Promise<void>;
   deleteUser(user: string): Promise<void>;
+  /** A policy, or with `operator` an operator policy, in vhost '/'; `null` definition clears it. */
+  policy(name: string, body: { pattern: string; definition: Record<string, unknown> | null; 'apply-to'?: string; priority?: number }, operator?: boolean): Promise<void>;
 }
 
 /**
@@ -170,6 +173,21 @@ export function useAccessBroker(fixture: (p: (n: string) => string) => AccessFix
         const v = b!.broker.vhosts.get(vhost)!;
         b!.broker.access.setVhostLimits(vhost, { ...v.limits, [limit]: value });
       } else await api('PUT', `/vhost-limits/${enc(vhost)}/${limit}`, { value });
+    },
+    async policy(name, body, operator = false) {
+      const path = `/${operator ? 'operator-policies' : 'policies'}/%2F/${enc(name)}`;
+      if (onWarren) {
+        const v = b!.broker.vhosts.get('/')!;
+        if (body.definition === null) {
+          if (operator) v.clearOperatorPolicy(name);
+          else v.clearPolicy(name);
+          return;
+        }
+        const p = validatePolicy({ name, pattern: body.pattern, applyTo: body['apply-to'], priority: body.priority, definition: body.definition }, operator);
+        if (operator) v.setOperatorPolicy(p);
+        else v.setPolicy(p);
+      } else if (body.definition === null) await api('DELETE', path);
+      else await api('PUT', path, body);
     },
     async deleteUser(user) {
       if (onWarren) b!.broker.access.deleteUser(user);
