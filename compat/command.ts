@@ -3,11 +3,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { relative } from 'node:path';
 import { select } from './catalog.js';
 import { compare, summariseOutcome } from './diff.js';
-import { loadRecording } from './recorded.js';
+import { loadRecording, restrictedUserExists, RESTRICTED_USER } from './recorded.js';
 import { counts, progressBar, renderJson, renderTable, type Report, type Row } from './report.js';
 import { brokerInfo, runCatalog } from './runner.js';
 import type { Outcome } from './types.js';
-import { restrictedUserExists, RESTRICTED_USER } from './users.js';
 
 interface Flags {
   against?: string;

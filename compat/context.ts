@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import amqp, { type ChannelModel } from 'amqplib';
 import { Ch, type Consumer } from './client.js';
 import { onServerClose } from './raw.js';
-import { restrictedUrl } from './users.js';
+import { restrictedUrl } from './recorded.js';
 import type { Event } from './types.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

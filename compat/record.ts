@@ -11,10 +11,9 @@
 import { writeFileSync } from 'node:fs';
 import { CATALOG } from './catalog.js';
 import { diffEvents } from './diff.js';
-import { recordedDir } from './recorded.js';
+import { provisionOnRabbitMQ, recordedDir, restrictedUserExists, RESTRICTED_USER } from './recorded.js';
 import { progressBar } from './report.js';
 import { brokerInfo, runCatalog } from './runner.js';
-import { provisionOnRabbitMQ, restrictedUserExists, RESTRICTED_USER } from './users.js';
 import type { Outcome, Recording } from './types.js';
 
 /** One event per line, so that a re-recording shows as a readable git diff. */

@@ -3,7 +3,8 @@ import { ChannelError, ConnectionError } from '../../amqp/errors.js';
 import type { VhostLimits, VirtualHost } from '../vhost/vhost.js';
 import { AccessError, noSuchUser, noSuchVhost } from './errors.js';
 import { checkPassword } from './password.js';
-import { PERM_INDEX, Permission, TopicPermission, WRITE, type Perm, type ResourceKind, type TopicVariables } from './permissions.js';
+import { PERM_INDEX, Permission, permissionFrom, TopicPermission, WRITE, type Perm, type ResourceKind, type TopicVariables } from './permissions.js';
+import { validatePolicy } from '../vhost/policy.js';
 import { limitOf, validateUserLimits, validateVhostLimits, type User, type UserLimits } from './users.js';
 
 /** What access control needs of the broker (implemented by Broker). */
@@ -93,6 +94,11 @@ export class AccessControl {
 
   permissions(user: User | string, vhost: string): Permission | undefined {
     return this.perms.get(this.userName(user))?.get(vhost);
+  }
+
+  /** Whether the user may use the vhost at all (has permissions there). */
+  hasVhostAccess(user: User | string, vhost: string): boolean {
+    return this.host.vhosts.has(vhost) && this.permissions(user, vhost) !== undefined;
   }
 
   /** connection.open's check: 530 when the vhost is missing or the user has no permissions there. */
@@ -237,7 +243,9 @@ export class AccessControl {
     this.changed();
   }
 
-  setPermissions(user: string, vhost: string, p: Permission): void {
+  /** Sets (replaces) the user's permissions in the vhost; plain `{configure, write, read}` is checked first. */
+  setPermissions(user: string, vhost: string, perm: Permission | { configure: unknown; write: unknown; read: unknown }): void {
+    const p = perm instanceof Permission ? perm : permissionFrom(perm);
     this.userOrDie(user);
     this.vhostOrDie(vhost);
     let m = this.perms.get(user);
@@ -255,7 +263,9 @@ export class AccessControl {
     this.changed();
   }
 
-  setTopicPermissions(user: string, vhost: string, tp: TopicPermission): void {
+  /** Sets the user's topic permissions on one exchange of the vhost (plain `{exchange, write, read}` accepted). */
+  setTopicPermissions(user: string, vhost: string, perm: TopicPermission | { exchange: string; write: string; read: string }): void {
+    const tp = perm instanceof TopicPermission ? perm : new TopicPermission(perm.exchange, perm.write, perm.read);
     this.userOrDie(user);
     this.vhostOrDie(vhost);
     let byVhost = this.topicPerms.get(user);
@@ -303,6 +313,42 @@ export class AccessControl {
   clearVhostLimits(vhost: string): void {
     this.vhostOrDie(vhost).limits = {};
     this.changed();
+  }
+
+  /**
+   * A runtime parameter, as PUT /api/parameters/{component}/{vhost}/{name} sets it:
+   * `vhost-limits` (named `limits`) sets the vhost's limits, `operator_policy` an operator
+   * policy (its value is {pattern, definition, priority, apply-to}); anything else (shovel,
+   * federation-upstream, ...) is kept as given and exported.
+   */
+  setParameter(vhost: string, component: string, name: string, value: unknown): void {
+    const v = this.vhostOrDie(vhost);
+    if (component === 'vhost-limits') {
+      if (name !== 'limits') throw new AccessError('bad_request', `vhost-limits parameter must be named 'limits', not '${name}'`);
+      this.setVhostLimits(vhost, value);
+      return;
+    }
+    if (component === 'operator_policy') {
+      const o = (value ?? {}) as Record<string, unknown>;
+      v.setOperatorPolicy(validatePolicy({ vhost, name, pattern: o['pattern'], applyTo: o['apply-to'], priority: o['priority'], definition: o['definition'] }, true));
+      return;
+    }
+    v.parameters.set(`${component}/${name}`, { component, name, value });
+    this.changed();
+  }
+
+  /** Clears a runtime parameter; false when there was none. */
+  clearParameter(vhost: string, component: string, name: string): boolean {
+    const v = this.vhostOrDie(vhost);
+    if (component === 'vhost-limits') {
+      const had = Object.keys(v.limits).length > 0;
+      this.clearVhostLimits(vhost);
+      return had;
+    }
+    if (component === 'operator_policy') return v.clearOperatorPolicy(name);
+    const had = v.parameters.delete(`${component}/${name}`);
+    if (had) this.changed();
+    return had;
   }
 
   /** Creates a vhost (no-op when it exists); metadata as RabbitMQ keeps it. */

@@ -141,19 +141,9 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
     parameters: (e, r) => {
       const v = vhostOrFail(e);
       const component = String(e['component']);
-      const name = String(e['name']);
-      const value = e['value'];
-      if (component === 'vhost-limits') {
-        if (name !== 'limits') throw new AccessError('bad_request', `vhost-limits parameter must be named 'limits', not '${name}'`);
-        access.setVhostLimits(v.name, value);
-      } else if (component === 'operator_policy') {
-        const o = (value ?? {}) as Record<string, unknown>;
-        v.setOperatorPolicy(validatePolicy({ vhost: v.name, name, pattern: o['pattern'], applyTo: o['apply-to'], priority: o['priority'], definition: o['definition'] }, true));
-      } else {
-        // Shovels, federation upstreams and anything else: kept as given, exported as they came.
-        v.parameters.set(`${component}/${name}`, { component, name, value });
-        kept.add(component);
-      }
+      access.setParameter(v.name, component, String(e['name']), e['value']);
+      // Shovels, federation upstreams and anything else are kept as given, not acted on.
+      if (component !== 'vhost-limits' && component !== 'operator_policy') kept.add(component);
       r.imported++;
     },
     queues: (e, r) => {

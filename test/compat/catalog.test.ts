@@ -12,12 +12,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG } from '../../compat/catalog.js';
 import { compare } from '../../compat/diff.js';
-import { loadRecording } from '../../compat/recorded.js';
+import { compatUsers, loadRecording, provisionOnRabbitMQ, removeFromRabbitMQ } from '../../compat/recorded.js';
 import { runCatalog } from '../../compat/runner.js';
 import type { Outcome } from '../../compat/types.js';
 import { startBroker, type RunningBroker } from '../../server/index.js';
 import { importDefinitions } from '../../server/access/definitions-import.js';
-import { compatUsers, provisionOnRabbitMQ, removeFromRabbitMQ } from '../../compat/users.js';
 
 const RABBITMQ_URL = process.env['RABBITMQ_URL'] ?? '';
 const RABBITMQ_MGMT_URL = process.env['RABBITMQ_MGMT_URL'] ?? '';
