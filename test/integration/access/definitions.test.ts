@@ -249,3 +249,32 @@ describe('config users', () => {
     await expect(amqp.connect(b.url('p', 'pp', '/'))).rejects.toThrow();
   });
 });
+
+describe('a vhost default queue type (metadata.default_queue_type), as RabbitMQ 3.10.8 applies it', () => {
+  test('durable queues declared without x-queue-type get it; transient and exclusive ones stay classic', async () => {
+    const b = await startBroker({ port: 0 });
+    brokers.push(b);
+    importDefinitions(b.broker, { vhosts: [{ name: 'qq', metadata: { description: 'd', tags: [], default_queue_type: 'quorum' } }], permissions: [{ user: 'guest', vhost: 'qq', configure: '.*', write: '.*', read: '.*' }] }, { mode: 'runtime' });
+    const c = await amqp.connect(`${b.url}/qq`);
+    const ch = await c.createChannel();
+    await ch.assertQueue('dq', { durable: true });
+    await ch.assertQueue('tq', { durable: false });
+    await ch.assertQueue('eq', { exclusive: true });
+    // The redeclaration is augmented the same way, so it is equivalent.
+    await ch.assertQueue('dq', { durable: true });
+    const v = b.broker.vhosts.get('qq')!;
+    expect([v.queues.get('dq')!.args, v.queues.get('tq')!.args, v.queues.get('eq')!.args]).toEqual([{ 'x-queue-type': 'quorum' }, {}, {}]);
+    ch.on('error', () => {});
+    await expect(ch.assertQueue('dq', { durable: true, arguments: { 'x-queue-type': 'classic' } })).rejects.toThrow(
+      "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'dq' in vhost 'qq': received 'classic' but current is 'quorum'",
+    );
+    await c.close();
+    expect(exportDefinitions(b.broker).vhosts!.find((x) => x.name === 'qq')).toEqual({
+      name: 'qq',
+      description: 'd',
+      tags: [],
+      default_queue_type: 'quorum',
+      metadata: { description: 'd', tags: [], default_queue_type: 'quorum' },
+    });
+  });
+});
