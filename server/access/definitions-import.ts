@@ -6,7 +6,7 @@ import type { VirtualHost } from '../vhost/vhost.js';
 import type { DefinitionsHost } from './definitions-export.js';
 import { AccessError } from './errors.js';
 import { permissionFrom, TopicPermission } from './permissions.js';
-import { parseTags, userFromInput, type UserInput } from './users.js';
+import { legacyHashingAlgorithm, parseTags, userFromInput, type UserInput } from './users.js';
 
 /**
  * Imports RabbitMQ definitions (an export from RabbitMQ 3.x or from Warren) in RabbitMQ's
@@ -80,7 +80,7 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
 
   const handlers: Record<string, (e: Record<string, unknown>, r: SectionReport) => void> = {
     users: (e, r) => {
-      const u = userFromInput(e as UserInput);
+      const u = userFromInput(e as UserInput, legacyHashingAlgorithm(defs.rabbitmq_version ?? defs.rabbit_version));
       // Before tags lists, RabbitMQ exports had "administrator": "true"/"false".
       if (e['tags'] === undefined && e['administrator'] !== undefined) u.tags = String(e['administrator']) === 'true' ? ['administrator'] : [];
       access.putUser(u);

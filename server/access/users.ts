@@ -83,18 +83,18 @@ export function limitOf<L extends object>(limits: L, key: keyof L): number | nul
  * hash gives a user without a password, as RabbitMQ's put_user does (such a user can
  * only log in by other means, e.g. EXTERNAL).
  */
-export function userFromInput(u: UserInput, defaultAlgorithm: HashingAlgorithm = DEFAULT_HASHING_ALGORITHM): User {
+export function userFromInput(u: UserInput, hashAlgorithmIfMissing: HashingAlgorithm = DEFAULT_HASHING_ALGORITHM): User {
   if (typeof u.name !== 'string' || u.name === '') throw new AccessError('bad_request', 'a user needs a name');
   const hasPassword = u.password !== undefined && u.password !== null;
   const hasHash = u.password_hash !== undefined && u.password_hash !== null;
   if (hasPassword && hasHash) throw new AccessError('bad_request', 'both_password_and_password_hash_are_provided');
   let passwordHash = '';
-  let hashingAlgorithm = defaultAlgorithm;
+  let hashingAlgorithm = DEFAULT_HASHING_ALGORITHM;
   if (hasHash) {
     if (typeof u.password_hash !== 'string' || !isBase64(u.password_hash)) {
       throw new AccessError('bad_request', `user '${u.name}': password_hash is not valid base64`);
     }
-    const alg = u.hashing_algorithm ?? defaultAlgorithm;
+    const alg = u.hashing_algorithm ?? hashAlgorithmIfMissing;
     if (!isHashingAlgorithm(alg)) {
       throw new AccessError('bad_request', `user '${u.name}': unknown hashing_algorithm ${JSON.stringify(alg)} (known: rabbit_password_hashing_sha256, rabbit_password_hashing_sha512, rabbit_password_hashing_md5)`);
     }
@@ -102,10 +102,18 @@ export function userFromInput(u: UserInput, defaultAlgorithm: HashingAlgorithm =
     hashingAlgorithm = alg;
   } else if (hasPassword) {
     if (typeof u.password !== 'string') throw new AccessError('bad_request', `user '${u.name}': password must be a string`);
-    passwordHash = u.password === '' ? '' : hashPassword(u.password, defaultAlgorithm);
+    passwordHash = u.password === '' ? '' : hashPassword(u.password, DEFAULT_HASHING_ALGORITHM);
   }
   const limits = u.limits === undefined || u.limits === null ? {} : validateUserLimits(u.limits);
   return { name: u.name, passwordHash, hashingAlgorithm, tags: parseTags(u.tags), limits };
+}
+
+/**
+ * The algorithm of a hash exported without `hashing_algorithm`: RabbitMQ before 3.6 used
+ * MD5, 3.6.0 SHA-256 (rabbit_auth_backend_internal:hashing_algorithm).
+ */
+export function legacyHashingAlgorithm(version: unknown): HashingAlgorithm {
+  return typeof version === 'string' && /^3\.[0-5]\./.test(version) ? 'rabbit_password_hashing_md5' : DEFAULT_HASHING_ALGORITHM;
 }
 
 /** The user as RabbitMQ's definitions export lists it. */

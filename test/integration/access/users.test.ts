@@ -85,6 +85,22 @@ describe('logins', () => {
     c.destroy();
   });
 
+  test.skipIf(!onWarren)('an export from RabbitMQ 3.5 (no hashing_algorithm: MD5 then) still logs in', async () => {
+    const name = t.p('old');
+    const { importDefinitions } = await import('../../../server/access/definitions-import.js');
+    importDefinitions(
+      t.broker!.broker,
+      {
+        rabbit_version: '3.5.7',
+        users: [{ name, password_hash: hashPassword('old-pw', 'rabbit_password_hashing_md5'), tags: 'management' }],
+        permissions: [{ user: name, vhost: '/', configure: '', write: '', read: '' }],
+      },
+      { mode: 'runtime' },
+    );
+    expect(t.broker!.broker.access.users.get(name)).toMatchObject({ hashingAlgorithm: 'rabbit_password_hashing_md5', tags: ['management'] });
+    await (await t.connect(name, 'old-pw')).close();
+  });
+
   test.skipIf(!onWarren)('tags are kept as given', () => {
     expect(t.broker!.broker.access.users.get(t.p('tagged'))!.tags).toEqual(['monitoring', 'policymaker', 'custom']);
   });
