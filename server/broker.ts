@@ -132,7 +132,13 @@ export class Broker implements DefinitionsHost {
 
   /** load_definitions: a file, or every .json file of a directory in name order. */
   private loadDefinitionsAtBoot(path: string): void {
-    const files = statSync(path).isDirectory()
+    let isDir: boolean;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch (err) {
+      throw new Error(`cannot read definitions from ${path}: ${(err as Error).message}`);
+    }
+    const files = isDir
       ? readdirSync(path)
           .filter((f) => f.endsWith('.json'))
           .sort()
