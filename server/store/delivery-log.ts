@@ -1,9 +1,12 @@
 /**
  * Which stored messages have been delivered, so that after a crash exactly those come
  * back with redelivered=true (RabbitMQ's queue index records deliveries the same way).
+ * Classic queues note a message's first delivery; quorum queues note every delivery (their
+ * number is its x-delivery-count after a crash) and the at-least-once dead letters they keep.
  *
  * `<dataDir>/msg_store.delivered` is a list of 10-byte entries (f64 record id, u16
- * slot, big-endian), appended once per event-loop turn, before that turn's socket writes:
+ * slot, big-endian; a kept dead letter has bit 15 set in the slot, its reason in bits 12-13
+ * and the slot below), appended once per event-loop turn, before that turn's socket writes:
  * a client can only have seen a delivery whose entry is in the file (or, after a power cut,
  * in a page cache that was lost, as RabbitMQ's unsynced journal would be). At start-up it is
  * read, then rewritten with the entries still in use; it is rewritten likewise whenever it
@@ -12,9 +15,26 @@
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { schedulePreFlush } from '../ops/scheduler.js';
+import type { DeathReason } from '../queue/queue.js';
 
 const ENTRY = 10;
 const REWRITE_AT = 64 * 1024 * 1024;
+const HELD = 0x8000;
+const SLOT_MASK = 0x0fff;
+const REASONS: readonly DeathReason[] = ['rejected', 'expired', 'delivery_limit', 'maxlen'];
+
+/** What the previous run noted, by deliveryKey(id, slot). */
+export interface Delivered {
+  /** How many deliveries were noted. */
+  counts: Map<string, number>;
+  /** Dead letters a quorum queue kept (at-least-once), with their reason. */
+  held: Map<string, DeathReason>;
+}
+
+/** The slot field of a kept dead letter's entry; -1 for a slot too high to mark. */
+export function heldSlot(slot: number, reason: DeathReason): number {
+  return slot > SLOT_MASK ? -1 : HELD | (REASONS.indexOf(reason) << 12) | slot;
+}
 
 export class DeliveryLog {
   preFlushScheduled = false;
@@ -31,12 +51,28 @@ export class DeliveryLog {
     private readonly rewriteAt = REWRITE_AT,
   ) {}
 
-  /** The entries the previous run left, as "id:slot" keys (a torn last entry is ignored). */
-  read(): Set<string> {
-    const out = new Set<string>();
+  /** What the previous run noted (a torn last entry is ignored). */
+  read(): Delivered {
+    const out: Delivered = { counts: new Map(), held: new Map() };
+    const e = this.entries();
+    for (let i = 0; i < e.length; i += 2) {
+      const slot = e[i + 1]!;
+      if ((slot & HELD) !== 0) {
+        out.held.set(deliveryKey(e[i]!, slot & SLOT_MASK), REASONS[(slot >> 12) & 3]!);
+        continue;
+      }
+      const k = deliveryKey(e[i]!, slot);
+      out.counts.set(k, (out.counts.get(k) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  /** The raw (id, slot field) pairs in the file. */
+  private entries(): number[] {
+    const out: number[] = [];
     if (!existsSync(this.path)) return out;
     const b = readFileSync(this.path);
-    for (let p = 0; p + ENTRY <= b.length; p += ENTRY) out.add(deliveryKey(b.readDoubleBE(p), b.readUInt16BE(p + 8)));
+    for (let p = 0; p + ENTRY <= b.length; p += ENTRY) out.push(b.readDoubleBE(p), b.readUInt16BE(p + 8));
     return out;
   }
 
@@ -84,10 +120,8 @@ export class DeliveryLog {
   /** Rewrites the file with the entries of records that still exist. */
   private compact(): void {
     const keep: number[] = [];
-    for (const k of this.read()) {
-      const [id, slot] = k.split(':').map(Number) as [number, number];
-      if (this.isLive(id)) keep.push(id, slot);
-    }
+    const e = this.entries();
+    for (let i = 0; i < e.length; i += 2) if (this.isLive(e[i]!)) keep.push(e[i]!, e[i + 1]!);
     this.open(keep);
   }
 

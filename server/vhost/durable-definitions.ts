@@ -61,6 +61,8 @@ export class DurableDefinitions {
       vhost(q.vhost).declareQueue(
         { name: q.name, durable: true, exclusive: false, autoDelete: q.auto_delete, args: fromJson(q.arguments) },
         RECOVERY,
+        // Declared once already: a queue that an older version took must come back anyway.
+        false,
       );
       n.queues++;
     }

@@ -19,10 +19,11 @@ export interface Policy {
 /** A policy the broker refuses; the message is meant for a person at a terminal. */
 export class PolicyError extends Error {}
 
-const NON_NEGATIVE = ['message-ttl', 'max-length', 'max-length-bytes'] as const;
+const NON_NEGATIVE = ['message-ttl', 'max-length', 'max-length-bytes', 'delivery-limit'] as const;
 const STRINGS = ['dead-letter-exchange', 'dead-letter-routing-key', 'alternate-exchange'] as const;
 const OVERFLOWS: readonly Overflow[] = ['drop-head', 'reject-publish', 'reject-publish-dlx'];
-const KNOWN = new Set<string>([...NON_NEGATIVE, ...STRINGS, 'expires', 'overflow']);
+const DLX_STRATEGIES = ['at-most-once', 'at-least-once'];
+const KNOWN = new Set<string>([...NON_NEGATIVE, ...STRINGS, 'expires', 'overflow', 'dead-letter-strategy']);
 const APPLY_TO: readonly ApplyTo[] = ['queues', 'exchanges', 'all'];
 
 /** Checks a policy from the CLI or the config file; throws PolicyError saying what is wrong. */
@@ -74,6 +75,9 @@ export function validatePolicy(p: {
   if ('overflow' in d && !OVERFLOWS.includes(d['overflow'] as Overflow)) {
     throw new PolicyError(`policy '${p.name}': overflow must be one of ${OVERFLOWS.join(', ')}`);
   }
+  if ('dead-letter-strategy' in d && !DLX_STRATEGIES.includes(d['dead-letter-strategy'] as string)) {
+    throw new PolicyError(`policy '${p.name}': dead-letter-strategy must be one of ${DLX_STRATEGIES.join(', ')}`);
+  }
   return { vhost, name: p.name, pattern: p.pattern, applyTo: applyTo as ApplyTo, priority: priority as number, definition: d as PolicyDefinition };
 }
 
@@ -93,11 +97,16 @@ export class PolicySet {
     return [...this.policies.values()].map((e) => e.policy).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** The highest-priority policy matching the name (ties: the first name in order), or null. */
-  match(kind: 'queues' | 'exchanges', name: string): Policy | null {
+  /**
+   * The highest-priority policy matching the name (ties: the first name in order), or null.
+   * `applies`: whether a definition suits the object at all (RabbitMQ skips a policy with a
+   * key the queue's type does not support, and looks further).
+   */
+  match(kind: 'queues' | 'exchanges', name: string, applies?: (d: PolicyDefinition) => boolean): Policy | null {
     let best: Policy | null = null;
     for (const { policy, re } of this.policies.values()) {
       if (policy.applyTo !== 'all' && policy.applyTo !== kind) continue;
+      if (applies !== undefined && !applies(policy.definition)) continue;
       if (!re.test(name)) continue;
       if (best === null || policy.priority > best.priority || (policy.priority === best.priority && policy.name < best.name)) {
         best = policy;

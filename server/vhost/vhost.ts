@@ -4,20 +4,17 @@ import { DefaultExchange } from '../../routing/default-exchange.js';
 import { createExchange } from '../../routing/exchange.js';
 import { validateHeadersBindingArgs } from '../../routing/headers.js';
 import { Router } from '../../routing/router.js';
-import {
-  assertArgsEquivalence,
-  assertFieldEquivalence,
-  EXCHANGE_EQUIVALENCE_KEYS,
-  QUEUE_EQUIVALENCE_KEYS,
-} from './equivalence.js';
-import { deadLetter } from '../queue/dead-letter.js';
+import { assertArgsEquivalence, assertFieldEquivalence, EXCHANGE_EQUIVALENCE_KEYS } from './equivalence.js';
+import { deadLetter, deadLetterAttempt, type DeadLetterAttempt } from '../queue/dead-letter.js';
 import { ReplyRegistry } from './direct-reply-to.js';
 import { PolicySet, type Policy } from './policy.js';
 import { Exchange } from './exchange.js';
 import type { Message } from '../queue/message.js';
 import type { MessageStore } from '../store/message-store.js';
-import { queueSettings, validateQueueArgs } from '../queue/queue-args.js';
+import { equivalenceKeys, policyApplies, queueTypeOf, validateDeclare, type QueueType } from '../queue/arg-validation.js';
+import { queueSettings } from '../queue/queue-args.js';
 import { Queue, type DeathReason, type QueueHost, type QueueOwner } from '../queue/queue.js';
+import { QuorumQueue } from '../queue/quorum-queue.js';
 
 const EMPTY: FieldTable = {};
 
@@ -129,7 +126,8 @@ export class VirtualHost implements QueueHost {
     this.removeExchange(x);
   }
 
-  declareQueue(spec: QueueSpec, owner: QueueOwner): { queue: Queue; created: boolean } {
+  /** Declares a queue, or checks a redeclaration; `validate` is off for queues recovered from disk. */
+  declareQueue(spec: QueueSpec, owner: QueueOwner, validate = true): { queue: Queue; created: boolean } {
     const existing = this.queues.get(spec.name);
     if (existing !== undefined) {
       // Strict: the exclusive flag must match as well as the owner.
@@ -137,15 +135,15 @@ export class VirtualHost implements QueueHost {
       const res = this.qres(spec.name);
       assertFieldEquivalence(existing.durable, spec.durable, res, 'durable');
       assertFieldEquivalence(existing.autoDelete, spec.autoDelete, res, 'auto_delete');
-      assertArgsEquivalence(existing.args, spec.args, res, QUEUE_EQUIVALENCE_KEYS);
+      assertArgsEquivalence(existing.args, spec.args, res, equivalenceKeys(existing.type));
       existing.touch();
       return { queue: existing, created: false };
     }
     // Arguments are validated only for a new queue: a redeclare checks equivalence first.
-    validateQueueArgs(spec.args, this.qres(spec.name));
-    checkQueueType(spec, this.qres(spec.name));
-    const settings = queueSettings(spec.args, this.policies.match('queues', spec.name)?.definition ?? null);
-    const q = new Queue(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
+    const type = validate ? validateDeclare(spec, this.qres(spec.name)) : queueTypeOf(spec.args);
+    const settings = queueSettings(spec.args, this.queuePolicy(type, spec.name));
+    const Type = type === 'quorum' ? QuorumQueue : Queue;
+    const q = new Type(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
     this.queues.set(spec.name, q);
     if (isDurable(q)) this.onDurableChange();
     return { queue: q, created: true };
@@ -175,11 +173,14 @@ export class VirtualHost implements QueueHost {
     return had;
   }
 
+  /** The definition of the policy in force for a queue of this type and name, if any. */
+  private queuePolicy(type: QueueType, name: string): Policy['definition'] | null {
+    return this.policies.match('queues', name, (d) => policyApplies(type, d))?.definition ?? null;
+  }
+
   /** Re-resolves every queue's settings and exchange's alternate after a policy change. */
   private reapplyPolicies(): void {
-    for (const q of this.queues.values()) {
-      q.applySettings(queueSettings(q.args, this.policies.match('queues', q.name)?.definition ?? null));
-    }
+    for (const q of this.queues.values()) q.applySettings(queueSettings(q.args, this.queuePolicy(q.type, q.name)));
     for (const x of this.exchanges.values()) {
       if (x.name !== '') x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
     }
@@ -195,6 +196,10 @@ export class VirtualHost implements QueueHost {
 
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
     deadLetter(this, q, msg, reason);
+  }
+
+  deadLetterAttempt(q: Queue, msg: Message, reason: DeathReason, done: ReadonlySet<Queue>): DeadLetterAttempt {
+    return deadLetterAttempt(this, q, msg, reason, done);
   }
 
   bindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable): void {
@@ -251,17 +256,6 @@ export class VirtualHost implements QueueHost {
 }
 
 type ExchangeMatcher = import('../../routing/exchange.js').Exchange<Queue | Exchange>;
-
-/**
- * Quorum and stream queues are served as classic queues here, but their declaration rules
- * are RabbitMQ's, so that code which works on Warren also declares on RabbitMQ.
- */
-function checkQueueType(spec: QueueSpec, resource: string): void {
-  const t = spec.args['x-queue-type'];
-  if (t !== 'quorum' && t !== 'stream') return;
-  const bad = spec.autoDelete ? 'auto-delete' : spec.exclusive ? 'exclusive-owner' : !spec.durable ? 'non-durable' : null;
-  if (bad !== null) throw new ChannelError(406, `invalid property '${bad}' for ${resource}`);
-}
 
 /**
  * RabbitMQ says "invalid exchange type" for a name that happens to be an Erlang atom in

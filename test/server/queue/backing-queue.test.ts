@@ -29,6 +29,8 @@ class FakeStore implements StoredMessages {
     this.released.push(`${id}:${slot}`);
   }
   noteDelivered(): void {}
+  noteHeld(): void {}
+  waitFor(): void {}
 }
 
 type Op =
