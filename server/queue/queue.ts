@@ -44,6 +44,8 @@ export class Queue implements Routable {
   unacked = 0;
   deleted = false;
   dispatchScheduled = false;
+  /** The definition of the policy in force (the vhost's to set); null when none applies. */
+  policy: object | null = null;
   protected nextSeq = 0;
   private hadConsumer = false;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -480,8 +482,11 @@ export class Queue implements Routable {
 
   // ---- queue TTL (x-expires): deleted after going unused for that long.
 
-  /** New settings from a policy change: limits apply at once, TTLs to new messages. */
-  applySettings(s: QueueSettings): void {
+  /**
+   * New settings from a policy change: limits apply at once, TTLs to new messages.
+   * `policyChanged`: the policy in force for this queue is not the one it had.
+   */
+  applySettings(s: QueueSettings, _policyChanged = true): void {
     const expiresChanged = s.expires !== this.settings.expires;
     this.settings = s;
     if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.dropHeadOverLimit();

@@ -324,14 +324,15 @@ export class QuorumQueue extends Queue {
 
   // ---- settings, recovery, deletion.
 
-  override applySettings(s: QueueSettings): void {
+  override applySettings(s: QueueSettings, policyChanged = true): void {
     const wasAtLeastOnce = this.atLeastOnce;
-    super.applySettings(s);
+    super.applySettings(s, policyChanged);
     // Leaving at-least-once deletes what it kept, as rabbit_fifo_dlx:switch_from does.
     if (wasAtLeastOnce && !this.atLeastOnce) this.dropHeld();
     if (s.overflow !== 'reject-publish') this.rejecting = false;
     else if (this.isOverLimit()) this.rejecting = true;
-    this.retryHeld();
+    // RabbitMQ's worker looks the topology up again when the queue's policy changes.
+    if (policyChanged) this.retryHeld();
   }
 
   protected override restore(entry: QueueEntry, deliveries: number): void {

@@ -141,9 +141,10 @@ export class VirtualHost implements QueueHost {
     }
     // Arguments are validated only for a new queue: a redeclare checks equivalence first.
     const type = validate ? validateDeclare(spec, this.qres(spec.name)) : queueTypeOf(spec.args);
-    const settings = queueSettings(spec.args, this.queuePolicy(type, spec.name));
+    const policy = this.queuePolicy(type, spec.name);
     const Type = type === 'quorum' ? QuorumQueue : Queue;
-    const q = new Type(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
+    const q = new Type(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, queueSettings(spec.args, policy));
+    q.policy = policy;
     this.queues.set(spec.name, q);
     if (isDurable(q)) this.onDurableChange();
     return { queue: q, created: true };
@@ -180,7 +181,12 @@ export class VirtualHost implements QueueHost {
 
   /** Re-resolves every queue's settings and exchange's alternate after a policy change. */
   private reapplyPolicies(): void {
-    for (const q of this.queues.values()) q.applySettings(queueSettings(q.args, this.queuePolicy(q.type, q.name)));
+    for (const q of this.queues.values()) {
+      const policy = this.queuePolicy(q.type, q.name);
+      const changed = policy !== q.policy;
+      q.policy = policy;
+      q.applySettings(queueSettings(q.args, policy), changed);
+    }
     for (const x of this.exchanges.values()) {
       if (x.name !== '') x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
     }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, GetMessage, Options } from 'amqplib';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { startBroker, type RunningBroker } from '../../server/index.js';
+import { startBroker, type BrokerConfig, type RunningBroker } from '../../server/index.js';
 
 const reference = process.env['WARREN_REFERENCE_URL'] ?? '';
 
@@ -17,18 +17,20 @@ export const onWarren = reference === '';
 
 export interface TestBroker {
   readonly url: string;
+  /** The in-process Warren (undefined against a reference broker). */
+  readonly warren: RunningBroker | undefined;
   /** A new connection, closed after the file's tests. */
   connect(): Promise<ChannelModel>;
 }
 
-/** One broker for the calling test file. */
-export function useBroker(): TestBroker {
+/** One broker for the calling test file (`options` are Warren's, e.g. a data directory). */
+export function useBroker(options: () => Partial<BrokerConfig> = () => ({})): TestBroker {
   let b: RunningBroker | undefined;
   let url: string | undefined;
   const open: ChannelModel[] = [];
   beforeAll(async () => {
     if (onWarren) {
-      b = await startBroker({ port: 0 });
+      b = await startBroker({ port: 0, ...options() });
       url = b.url;
     } else {
       url = reference;
@@ -48,6 +50,9 @@ export function useBroker(): TestBroker {
     get url() {
       if (url === undefined) throw new Error('broker not started');
       return url;
+    },
+    get warren() {
+      return b;
     },
     async connect() {
       if (url === undefined) throw new Error('broker not started');
@@ -163,7 +168,7 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
 
 export interface DeathEntry {
   count: number;
-  reason: 'rejected' | 'expired' | 'maxlen';
+  reason: 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
   queue: string;
   exchange: string;
   'routing-keys': string[];
