@@ -41,6 +41,8 @@ export interface StoredMessages {
   noteDelivered(id: number, slot: number): void;
   /** A quorum queue keeps a stored message as an at-least-once dead letter. */
   noteHeld(id: number, slot: number, reason: DeathReason): void;
+  /** A quorum queue put a stored message back, to the front or the back. */
+  noteReturned(id: number, slot: number, back: boolean): void;
   /** Calls `w` as records become durable (or fail), until it answers false. */
   waitFor(w: DurableWaiter): void;
 }

@@ -17,6 +17,17 @@ export interface QueueOwner {
 
 export type DeathReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
+/** A quorum queue's last return of a stored message before a restart (see the delivery log). */
+export interface LastReturn {
+  /** Returns noted in all. */
+  count: number;
+  /** To the back (behind `position`, the store's last id then); else to the front. */
+  back: boolean;
+  /** Its rank among all returns noted. */
+  order: number;
+  position: number;
+}
+
 /** What a queue needs from its virtual host. */
 export interface QueueHost {
   readonly name: string;
@@ -128,10 +139,10 @@ export class Queue implements Routable {
   /**
    * A message recovered from the store at start-up, in publish order, with the number of
    * deliveries noted for it. Its expiry counts from the original publish; limits and expiry
-   * apply once recovery is done (recovered()). `held`: a quorum queue's at-least-once
-   * dead letter that no target had yet.
+   * apply once recovery is done (recovered()). Quorum queues also get `held` (an
+   * at-least-once dead letter that no target had yet) and its last return.
    */
-  recover(msg: Message, slot: number, deliveries: number, publishedAt: number, _held: DeathReason | null = null): void {
+  recover(msg: Message, slot: number, deliveries: number, publishedAt: number, _held: DeathReason | null = null, ret?: LastReturn): void {
     const entry = new QueueEntry(msg, this, this.nextSeq++);
     entry.slot = slot;
     entry.redelivered = deliveries > 0;
@@ -140,10 +151,10 @@ export class Queue implements Routable {
       entry.expiresAt = publishedAt + ttl;
       this.ttlSeen = true;
     }
-    this.restore(entry, deliveries);
+    this.restore(entry, deliveries, ret);
   }
 
-  protected restore(entry: QueueEntry, _deliveries: number): void {
+  protected restore(entry: QueueEntry, _deliveries: number, _ret?: LastReturn): void {
     this.backing.restore(entry);
   }
 

@@ -17,7 +17,7 @@
 import { ChannelError, ConnectionError } from '../../amqp/errors.js';
 import type { Consumer } from './consumer.js';
 import { byteOrder, QueueEntry, withDeliveryCount, type Message } from './message.js';
-import { Queue, type DeathReason } from './queue.js';
+import { Queue, type DeathReason, type LastReturn } from './queue.js';
 import type { QueueSettings } from './queue-args.js';
 import { reportError } from '../ops/scheduler.js';
 
@@ -63,6 +63,8 @@ export class QuorumQueue extends Queue {
   private retryTimer: NodeJS.Timeout | null = null;
   /** Recovered past the delivery limit: dead-lettered once recovery is done. */
   private overLimit: QueueEntry[] = [];
+  /** Recovered messages that had come back, put in their places once recovery is done. */
+  private recoveredReturns: { entry: QueueEntry; ret: LastReturn | undefined }[] = [];
 
   override get consumerCount(): number {
     const live = this.settings.singleActiveConsumer ? (this.active !== null ? 1 : 0) : this.consumers.length;
@@ -178,6 +180,8 @@ export class QuorumQueue extends Queue {
     }
     entry.seq = front ? this.frontSeq++ : this.nextSeq++;
     this.backing.requeue(entry);
+    const m = entry.msg;
+    if (entry.slot >= 0 && m.storeId >= 0) this.host.store!.noteReturned(m.storeId, entry.slot, !front);
   }
 
   // ---- consumers.
@@ -335,26 +339,12 @@ export class QuorumQueue extends Queue {
     if (policyChanged) this.retryHeld();
   }
 
-  protected override restore(entry: QueueEntry, deliveries: number): void {
-    if (deliveries === 0) {
-      super.restore(entry, 0);
-      return;
-    }
-    // Delivered before the restart: its holder is gone, so it came back (to the front).
-    entry.deliveryCount = deliveries;
-    entry.redelivered = true;
-    const limit = this.settings.deliveryLimit;
-    if (limit !== null && deliveries > limit) {
-      this.overLimit.push(entry);
-      return;
-    }
-    entry.seq = this.frontSeq++;
-    this.backing.requeue(entry);
-  }
-
-  override recover(msg: Message, slot: number, deliveries: number, publishedAt: number, held: DeathReason | null = null): void {
+  override recover(msg: Message, slot: number, deliveries: number, publishedAt: number, held: DeathReason | null = null, ret?: LastReturn): void {
+    // Recovered messages are numbered by store id, so that a return to the back can be put
+    // back behind the messages published before it.
+    if (msg.storeId >= this.nextSeq) this.nextSeq = msg.storeId;
     if (held === null) {
-      super.recover(msg, slot, deliveries, publishedAt);
+      super.recover(msg, slot, deliveries, publishedAt, null, ret);
       return;
     }
     const entry = new QueueEntry(msg, this, this.nextSeq++);
@@ -362,10 +352,51 @@ export class QuorumQueue extends Queue {
     this.hold(entry, held, true);
   }
 
+  protected override restore(entry: QueueEntry, deliveries: number, ret?: LastReturn): void {
+    if (deliveries === 0) {
+      super.restore(entry, 0);
+      return;
+    }
+    entry.deliveryCount = deliveries;
+    entry.redelivered = true;
+    const limit = this.settings.deliveryLimit;
+    if (limit !== null && deliveries > limit) this.overLimit.push(entry);
+    else this.recoveredReturns.push({ entry, ret });
+  }
+
+  /**
+   * Puts recovered messages that had come back where rabbit_fifo has them: the front returns
+   * in the order they happened, then those whose holder went with the broker (returned now,
+   * so after the others), then the back returns behind what was published before them.
+   */
+  private placeRecoveredReturns(): void {
+    const all = this.recoveredReturns;
+    this.recoveredReturns = [];
+    const front = all.filter((r) => r.ret !== undefined && r.ret.count >= r.entry.deliveryCount && !r.ret.back);
+    const held = all.filter((r) => r.ret === undefined || r.ret.count < r.entry.deliveryCount);
+    const back = all.filter((r) => r.ret !== undefined && r.ret.count >= r.entry.deliveryCount && r.ret.back);
+    front.sort((a, b) => a.ret!.order - b.ret!.order);
+    for (const r of [...front, ...held]) {
+      r.entry.seq = this.frontSeq++;
+      this.backing.requeue(r.entry);
+    }
+    back.sort((a, b) => a.ret!.position - b.ret!.position || a.ret!.order - b.ret!.order);
+    for (let i = 0; i < back.length; i++) {
+      const p = back[i]!.ret!.position;
+      // Just behind the record at `position`, ahead of any published after it; a position
+      // lost to a torn tail puts it at the end.
+      const seq = Number.isFinite(p) ? p + (i + 1) / (back.length + 1) : this.nextSeq + i;
+      back[i]!.entry.seq = seq;
+      this.backing.requeue(back[i]!.entry);
+      if (seq >= this.nextSeq) this.nextSeq = Math.floor(seq) + 1;
+    }
+  }
+
   override recovered(): void {
     const dead = this.overLimit;
     this.overLimit = [];
     for (const e of dead) this.discard(e, 'delivery_limit');
+    this.placeRecoveredReturns();
     super.recovered();
     if (this.settings.overflow === 'reject-publish' && this.isOverLimit()) this.rejecting = true;
     this.retryHeld();

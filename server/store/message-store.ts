@@ -12,7 +12,7 @@ import { decodeHead, encodeHead, type MessageHead } from '../../persistence/mess
 import { SegmentStore, StoreError } from '../../persistence/segments/index.js';
 import type { BrokerConfig } from '../ops/config.js';
 import type { DurableWaiter, StoredMessages } from '../queue/backing-queue.js';
-import { DeliveryLog, deliveryKey, heldSlot } from './delivery-log.js';
+import { DeliveryLog, deliveryKey, heldSlot, returnEntries } from './delivery-log.js';
 import { Message, placement, type StoredBodies } from '../queue/message.js';
 import { parseExpiration } from '../queue/queue-args.js';
 import type { DeathReason, Queue } from '../queue/queue.js';
@@ -73,6 +73,8 @@ export class MessageStore implements StoredBodies, StoredMessages {
     this.deliveries = new DeliveryLog(join(dataDir, 'msg_store.delivered'), log, (id) => this.segments.refsOf(id) > 0);
     const delivered = this.deliveries.read();
     const keep: number[] = [];
+    // Quorum queues' last returns, rewritten after the rest in the order they happened.
+    const lastReturns: { id: number; slot: number; back: boolean; order: number; position: number }[] = [];
     const orphans: number[] = [];
     const touched = this.recoveredQueues!;
     let recovered = 0;
@@ -117,13 +119,22 @@ export class MessageStore implements StoredBodies, StoredMessages {
           for (let i = 0; i < n; i++) keep.push(rec.id, slot);
           const held = delivered.held.get(key) ?? null;
           if (held !== null) keep.push(rec.id, heldSlot(slot, held));
-          q.recover(msg, slot, n, h.publishedAt, held);
+          const ret = delivered.returns.get(key);
+          if (q.storesAll && n > 0) {
+            // Every delivery came back: those whose holder went with the broker come back now.
+            for (let i = 1; i < n; i++) keep.push(...returnEntries(rec.id, slot, false, 0));
+            const now = ret === undefined || ret.count < n;
+            lastReturns.push({ id: rec.id, slot, back: !now && ret.back, order: now ? Number.MAX_VALUE : ret.order, position: ret?.position ?? 0 });
+          }
+          q.recover(msg, slot, n, h.publishedAt, held, ret);
           touched.add(q);
           recovered++;
         }
       },
     });
     for (let i = 0; i < orphans.length; i += 2) this.segments.release(orphans[i]!, orphans[i + 1]!);
+    lastReturns.sort((a, b) => a.order - b.order);
+    for (const r of lastReturns) keep.push(...returnEntries(r.id, r.slot, r.back, r.position));
     this.deliveries.open(keep);
     const r = this.segments.recovery;
     if (recovered > 0 || r.truncated.length > 0 || unreadable > 0) {
@@ -292,6 +303,11 @@ export class MessageStore implements StoredBodies, StoredMessages {
   /** A stored message was delivered: after a crash it comes back redelivered (and counted). */
   noteDelivered(id: number, slot: number): void {
     this.deliveries.note(id, slot);
+  }
+
+  /** A quorum queue put a stored message back: to the back means behind everything stored so far. */
+  noteReturned(id: number, slot: number, back: boolean): void {
+    this.deliveries.noteAll(returnEntries(id, slot, back, this.segments.lastId));
   }
 
   /** A quorum queue keeps a stored message as an at-least-once dead letter (until released). */

@@ -30,6 +30,7 @@ class FakeStore implements StoredMessages {
   }
   noteDelivered(): void {}
   noteHeld(): void {}
+  noteReturned(): void {}
   waitFor(): void {}
 }
 
