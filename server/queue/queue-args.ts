@@ -111,12 +111,13 @@ export function queueSettings(args: FieldTable, policy: QueuePolicyDefinition | 
 
 /**
  * x-delivery-limit is not validated by RabbitMQ: any number is a limit (a negative one
- * dead-letters at the first return), anything else none (Erlang orders numbers first).
+ * dead-letters at the first return); anything else is a limit never reached (Erlang orders
+ * numbers before everything else), which still counts as a limit for where returns go.
  */
 function numericArg(v: FieldValue | undefined): number | null {
   if (v === undefined) return null;
   const x = raw(v);
-  return typeof x === 'number' ? x : null;
+  return typeof x === 'number' ? x : Infinity;
 }
 
 /**
