@@ -6,7 +6,7 @@ import type { Consumer } from './consumer.js';
 import { QueueEntry, type Message } from './message.js';
 import { PriorityBackingQueue } from './priority-backing-queue.js';
 import type { QueueSettings } from './queue-args.js';
-import type { QueueType } from './arg-validation.js';
+import { queueTypeOf, type QueueType } from './arg-validation.js';
 import type { DeadLetterAttempt } from './dead-letter.js';
 import { reportError, scheduleDispatch } from '../ops/scheduler.js';
 
@@ -45,7 +45,8 @@ const DISPATCH_BUDGET = 512;
 
 export class Queue implements Routable {
   readonly kind = 'queue' as const;
-  readonly type: QueueType = 'classic';
+  /** The type its arguments declare (its arguments, consumer arguments and policies follow it). */
+  readonly type: QueueType;
   /** Every message is stored, whatever its delivery mode (quorum queues). */
   readonly storesAll: boolean = false;
   /** Sorted by priority, highest first; rotated within a priority for round-robin. */
@@ -78,6 +79,7 @@ export class Queue implements Routable {
     readonly args: FieldTable,
     public settings: QueueSettings,
   ) {
+    this.type = queueTypeOf(args);
     this.backing = settings.maxPriority === null ? new MemoryBackingQueue(this) : new PriorityBackingQueue(settings.maxPriority, this);
     this.touch();
   }

@@ -507,7 +507,7 @@ describe('warren policy (CLI)', () => {
   test('refused and malformed policies, and an unreachable broker: a clear message on stderr, nothing on stdout, exit 1 (refused) or 2 (usage, connection)', async () => {
     const dir = dataDir();
     const b = await start(withControl(dir));
-    const known = 'alternate-exchange, dead-letter-exchange, dead-letter-routing-key, expires, max-length, max-length-bytes, message-ttl, overflow';
+    const known = 'alternate-exchange, dead-letter-exchange, dead-letter-routing-key, dead-letter-strategy, delivery-limit, expires, max-length, max-length-bytes, message-ttl, overflow';
     expect(await cli('policy', 'set', 'bad', '^x', '{"max-lenght":2}', '--data-dir', dir)).toEqual({
       code: 1,
       stdout: '',
