@@ -71,11 +71,6 @@ export class QuorumQueue extends Queue {
     return live + this.leaving.size + this.gets;
   }
 
-  /** Dead letters that at-least-once still keeps (not ready, but they count against the limit). */
-  get heldCount(): number {
-    return this.held.length;
-  }
-
   // ---- publishing: reject-publish with rabbit_fifo's hysteresis.
 
   override refuses(_msg: Message): boolean {

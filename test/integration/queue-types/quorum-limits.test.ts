@@ -5,7 +5,8 @@
 // against one.
 import { describe, expect, test } from 'vitest';
 import type { Channel, ConfirmChannel, GetMessage } from 'amqplib';
-import { bodies, drain, passive, publishConfirmed, sleep, waitUntil } from '../../helpers/queue-features.js';
+import { bodies, drain, onWarren, passive, publishConfirmed, sleep, waitUntil } from '../../helpers/queue-features.js';
+import { PolicyError, validatePolicy } from '../../../server/vhost/policy.js';
 import {
   clearPolicy,
   drainTagged,
@@ -246,5 +247,15 @@ describe('policies', () => {
       await clearPolicy(broker, `${base}-a`);
       await clearPolicy(broker, `${base}-b`);
     }
+  });
+});
+
+describe.skipIf(!onWarren)('policy keys for quorum queues (Warren validates them as rabbitmqctl does)', () => {
+  test('delivery-limit is a non-negative integer; dead-letter-strategy at-most-once or at-least-once', () => {
+    const p = (definition: Record<string, unknown>) => () => validatePolicy({ name: 'p', pattern: '.', definition });
+    expect(p({ 'delivery-limit': 0, 'dead-letter-strategy': 'at-least-once' })().definition).toEqual({ 'delivery-limit': 0, 'dead-letter-strategy': 'at-least-once' });
+    expect(p({ 'delivery-limit': -1 })).toThrow(new PolicyError("policy 'p': delivery-limit must be a non-negative integer"));
+    expect(p({ 'delivery-limit': 'five' })).toThrow(PolicyError);
+    expect(p({ 'dead-letter-strategy': 'sometimes' })).toThrow(new PolicyError("policy 'p': dead-letter-strategy must be one of at-most-once, at-least-once"));
   });
 });
