@@ -44,7 +44,7 @@ export class Channel implements ConsumerChannel {
   /** Set once the channel has let go of its consumers and deliveries. */
   private tornDown = false;
   private pendingOutput = false;
-  /** Unacked consumer deliveries (basic.get ones do not count against prefetch). */
+  /** Unacked deliveries to consumers the global prefetch limits (basic.get ones do not count). */
   private consumerUnacked = 0;
   /** Prefetch for consumers created from now on (basic.qos global=false). */
   private consumerPrefetch = 0;
@@ -283,7 +283,7 @@ export class Channel implements ConsumerChannel {
   canDeliver(c: Consumer): boolean {
     if (this.state !== State.Open || this.tornDown || !this.session.writable) return false;
     if (c.noAck) return true;
-    return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || this.consumerUnacked < this.globalPrefetch);
+    return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || !c.queue.globalQos || this.consumerUnacked < this.globalPrefetch);
   }
 
   deliver(c: Consumer, entry: QueueEntry): void {
@@ -323,7 +323,7 @@ export class Channel implements ConsumerChannel {
       entry.deliveredAt = Date.now();
       if (c !== null) {
         c.unacked++;
-        this.consumerUnacked++;
+        if (c.queue.globalQos) this.consumerUnacked++;
       }
       this.unacked.set(tag, entry);
     }
@@ -336,7 +336,7 @@ export class Channel implements ConsumerChannel {
     const c = entry.consumer;
     if (c === null) return;
     c.unacked--;
-    this.consumerUnacked--;
+    if (c.queue.globalQos) this.consumerUnacked--;
     if (this.globalPrefetch !== 0) this.scheduleConsumerQueues();
     else c.queue.creditReturned(c);
   }

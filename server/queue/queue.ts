@@ -49,6 +49,8 @@ export class Queue implements Routable {
   readonly type: QueueType;
   /** Every message is stored, whatever its delivery mode (quorum queues). */
   readonly storesAll: boolean = false;
+  /** The channel's global prefetch limits this queue's consumers (not a quorum queue's: credit only). */
+  readonly globalQos: boolean = true;
   /** Sorted by priority, highest first; rotated within a priority for round-robin. */
   readonly consumers: Consumer[] = [];
   backing: BackingQueue;

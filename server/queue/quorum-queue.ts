@@ -47,6 +47,7 @@ interface Held {
 export class QuorumQueue extends Queue {
   override readonly type = 'quorum' as const;
   override readonly storesAll = true;
+  override readonly globalQos = false;
   /** Over its limit under reject-publish: publishes are refused until it is at or below 80%. */
   private rejecting = false;
   private frontSeq = FRONT;

@@ -281,6 +281,24 @@ describe.concurrent('consumers', () => {
     ]);
   });
 
+  test('a global prefetch set after the consume does not limit a quorum consumer, nor count its messages', async () => {
+    const { ch, pub } = await fresh();
+    const q = await quorum(ch, qname());
+    const cq = await durableQueue(ch, qname('cl'));
+    const got = { q: 0, cq: 0 };
+    await ch.consume(q, () => got.q++);
+    await ch.prefetch(2, true);
+    await ch.consume(cq, () => got.cq++);
+    for (let i = 0; i < 5; i++) {
+      pub.sendToQueue(q, Buffer.from('m'));
+      pub.sendToQueue(cq, Buffer.from('m'));
+    }
+    await pub.waitForConfirms();
+    await waitUntil('deliveries', () => got.q === 5 && got.cq === 2);
+    await sleep(100);
+    expect(got).toEqual({ q: 5, cq: 2 });
+  });
+
   test('the consumer count includes unsettled basic.get deliveries and cancelled consumers still holding messages', async () => {
     const { ch, pub } = await fresh();
     const q = await quorum(ch, qname());
