@@ -1,6 +1,6 @@
 import { Broker } from './broker.js';
 import type { BrokerConfig } from './ops/config.js';
-import { addVhost, deleteVhost, loadDefinitions, type DefinitionsSource } from './vhosts.js';
+import { addVhost, loadDefinitions, recreateVhost, reloadVhost, type DefinitionsSource } from './vhosts.js';
 
 export { Broker } from './broker.js';
 export type { BrokerConfig } from './ops/config.js';
@@ -57,23 +57,21 @@ export interface RunningBroker {
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
   const { definitions, ...config } = options;
   const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'silent', dataDir: '', ...config });
-  /** What each vhost was created with, declared again by reset(): [source, import into that vhost?]. */
+  /** What each vhost was loaded with, declared again by reset(): [source, whole-broker definitions?]. */
   const loaded = new Map<string, [DefinitionsSource, boolean][]>();
-  const remember = (vhost: string, src: DefinitionsSource, into: boolean) => {
+  const remember = (vhost: string, src: DefinitionsSource, whole: boolean) => {
     let list = loaded.get(vhost);
     if (list === undefined) loaded.set(vhost, (list = []));
-    list.push([src, into]);
+    list.push([src, whole]);
   };
   if (definitions !== undefined) {
     try {
-      const { ignored, ...counts } = loadDefinitions(broker, definitions);
-      broker.log.info(counts, 'definitions loaded');
-      if (ignored.length > 0) broker.log.warn({ ignored }, 'definitions: policy keys Warren does not apply were left out');
+      loadDefinitions(broker, definitions);
     } catch (err) {
       await broker.close();
       throw err;
     }
-    for (const v of broker.vhosts.keys()) remember(v, definitions, false);
+    for (const v of broker.vhosts.keys()) remember(v, definitions, true);
   }
   const addr = await broker.listen();
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -84,21 +82,21 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     name,
     url: `${url}/${encodeURIComponent(name)}`,
     reset() {
-      if (!broker.vhosts.has(name)) throw new Error(`no vhost '${name}'`);
-      deleteVhost(broker, name);
-      addVhost(broker, name);
-      for (const [src, into] of loaded.get(name) ?? []) {
-        loadDefinitions(broker, src, into ? { intoVhost: name } : { onlyVhost: name });
+      recreateVhost(broker, name);
+      for (const [src, whole] of loaded.get(name) ?? []) {
+        if (whole) reloadVhost(broker, src, name);
+        else loadDefinitions(broker, src, name);
       }
     },
     delete() {
-      deleteVhost(broker, name);
+      if (!broker.vhosts.has(name)) throw new Error(`no vhost '${name}'`);
+      broker.access.deleteVhost(name);
       loaded.delete(name);
     },
     load(src: DefinitionsSource) {
       if (!broker.vhosts.has(name)) throw new Error(`no vhost '${name}'`);
-      loadDefinitions(broker, src, { intoVhost: name });
-      remember(name, src, true);
+      loadDefinitions(broker, src, name);
+      remember(name, src, false);
     },
   });
 

@@ -16,10 +16,17 @@ export interface CompiledPolicy<P extends PolicyLike> {
   readonly re: RegExp;
 }
 
-export function bestPolicy<P extends PolicyLike>(policies: Iterable<CompiledPolicy<P>>, kind: 'queues' | 'exchanges', name: string): P | null {
+/** `applies`: whether a policy suits the object at all (RabbitMQ skips one with a key the queue's type does not support, and looks further). */
+export function bestPolicy<P extends PolicyLike>(
+  policies: Iterable<CompiledPolicy<P>>,
+  kind: 'queues' | 'exchanges',
+  name: string,
+  applies?: (p: P) => boolean,
+): P | null {
   let best: P | null = null;
   for (const { policy, re } of policies) {
     if (policy.applyTo !== 'all' && policy.applyTo !== kind) continue;
+    if (applies !== undefined && !applies(policy)) continue;
     if (!re.test(name)) continue;
     if (best === null || policy.priority > best.priority || (policy.priority === best.priority && policy.name < best.name)) {
       best = policy;

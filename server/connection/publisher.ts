@@ -14,6 +14,7 @@ import type { DurableWaiter } from '../store/message-store.js';
 import { parseExpiration } from '../queue/queue-args.js';
 import type { Queue } from '../queue/queue.js';
 import { RingBuffer } from '../queue/ring-buffer.js';
+import { WRITE } from '../access/authz.js';
 
 const MODE_NONE = 0;
 const MODE_CONFIRM = 1;
@@ -86,7 +87,11 @@ export class Publisher implements DurableWaiter {
     const session = this.ch.session;
     session.publishReceived();
     const vhost = session.vhost;
+    const authz = this.ch.authz;
+    // RabbitMQ's order: write permission, the exchange, internal, topic permission.
+    authz.publish(p.exchange);
     const x = publishExchange(vhost.exchanges.get(p.exchange), p.exchange, vhost.name);
+    if (x.type === 'topic') authz.topic(p.exchange, p.routingKey, WRITE);
     const properties = readProperties(reader.reset(props, 0, props.length));
     let rewritten = false;
     if (properties.replyTo === REPLY_TO) {
@@ -96,7 +101,7 @@ export class Publisher implements DurableWaiter {
       properties.replyTo = rc.address;
       rewritten = true;
     }
-    if (properties.userId !== undefined && properties.userId !== session.user) {
+    if (properties.userId !== undefined && properties.userId !== session.user && !authz.impersonator) {
       throw new ChannelError(406, `user_id property set to '${properties.userId}' but authenticated user was '${session.user}'`);
     }
     const ttl = properties.expiration === undefined ? -1 : parseExpiration(properties.expiration);
@@ -129,8 +134,8 @@ export class Publisher implements DurableWaiter {
       // The disk is behind: stop reading this publisher until it catches up.
       if (msg.storeId >= 0 && vhost.store!.congested) vhost.store!.throttle(session);
     }
-    // Only a persistent message waits for the disk; a transient one may be stored just to page it out.
-    this.confirm(refused, msg.persistent ? msg.storeId : -1);
+    // Only a message stored to survive a restart waits for the disk; one may be stored just to page it out.
+    this.confirm(refused, msg.durable ? msg.storeId : -1);
   }
 
   /**
@@ -281,7 +286,7 @@ export class Publisher implements DurableWaiter {
       const live = queues.filter((q) => !q.deleted);
       if (live.length > 0) vhost.enqueue(msg, live);
       else if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
-      if (msg.persistent && msg.storeId > stored) stored = msg.storeId;
+      if (msg.durable && msg.storeId > stored) stored = msg.storeId;
     }
     if (stored >= 0 && vhost.store!.durableId < stored) {
       this.commitWaitsFor = stored;
