@@ -22,6 +22,7 @@ import type { ScenarioResult } from './scenarios.js';
 import { median } from './load/stats.js';
 
 const FRESH = new Set(['S6', 'S7']);
+const NO_IN_FLIGHT = new Set(['S4', 'S6', 'S7']);
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
 interface Opts {
@@ -34,6 +35,7 @@ interface Opts {
   s6Count: number;
   s7Connections: number;
   s7Max: number;
+  inFlight?: number;
   out?: string;
   cpuProf?: string;
   keep?: boolean;
@@ -62,6 +64,8 @@ function benchOnce(url: string, pid: number, scenario: string, o: Opts): Promise
   const args = [MAIN, '--scenario', scenario, '--url', url, '--pid', String(pid), '--json', '--duration', String(o.duration)];
   if (scenario === 'S6') args.push('--count', String(o.s6Count));
   if (scenario === 'S7') args.push('--connections', String(o.s7Connections), '--max-connections', String(o.s7Max));
+  // Not for S4 (no consumers) or the memory scenarios.
+  if (o.inFlight !== undefined && !NO_IN_FLIGHT.has(scenario)) args.push('--in-flight', String(o.inFlight));
   return new Promise((resolve) => {
     execFile(process.execPath, args, { timeout: 600000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       try {
@@ -92,7 +96,8 @@ async function main(o: Opts): Promise<void> {
   chmodSync(dir, 0o755); // RabbitMQ runs as user rabbitmq and must reach its directory
   const start = {
     warren: () => startWarren(o.warrenPort, join(dir, 'warren'), o.cpuProf),
-    rabbitmq: () => startRabbit(o.rabbitPort, o.rabbitDistPort, join(dir, 'rabbit')),
+    // The node name follows the port, so that two compare runs on different ports do not collide.
+    rabbitmq: () => startRabbit(o.rabbitPort, o.rabbitDistPort, join(dir, 'rabbit'), `bench${o.rabbitPort}@localhost`),
   };
   const brokers: Partial<Record<'warren' | 'rabbitmq', RunningBroker>> = {};
   const cells = new Map<string, Cell>();
@@ -167,6 +172,7 @@ program
   .option('--s6-count <n>', 'messages queued in S6', Number, 1_000_000)
   .option('--s7-connections <n>', 'connections measured in S7', Number, 1000)
   .option('--s7-max <n>', 'connections checked in S7', Number, 10000)
+  .option('--in-flight <n>', 'messages each publisher may have in flight, for every scenario but S4, S6 and S7 (S9 has 64 already)', Number)
   .option('--out <file>', 'write raw results as JSON')
   .option('--cpu-prof <dir>', 'run Warren under node --cpu-prof, writing the profile here')
   .option('--keep', 'keep the temporary broker directories')
