@@ -32,17 +32,20 @@ export class FrameReader {
     this.frameMax = frameMax;
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * Takes the first len bytes of chunk. The chunk may be reused for other bytes as soon
+   * as this returns (a read buffer shared by every connection): what must wait is copied.
+   */
+  push(chunk: Buffer, len = chunk.length): void {
     if (this.held) {
-      this.reserve(this.stashLen + chunk.length);
-      chunk.copy(this.stash, this.stashLen);
-      this.stashLen += chunk.length;
+      this.reserve(this.stashLen + len);
+      chunk.copy(this.stash, this.stashLen, 0, len);
+      this.stashLen += len;
       return;
     }
     let pos = 0;
-    const len = chunk.length;
     if (this.stashLen > 0) {
-      pos = this.fillStash(chunk);
+      pos = this.fillStash(chunk, len);
       if (pos < 0) return;
     }
     while (len - pos >= HEADER && !this.held) {
@@ -54,7 +57,7 @@ export class FrameReader {
       this.sink.onFrame(chunk[pos]!, chunk.readUInt16BE(pos + 1), chunk, pos + HEADER, frameEnd);
       pos = frameEnd + 1;
     }
-    if (pos < len) this.stashRest(chunk, pos);
+    if (pos < len) this.stashRest(chunk, pos, len);
   }
 
   /** Hands out the frames held back since `held` was set. */
@@ -81,12 +84,12 @@ export class FrameReader {
     }
   }
 
-  private stashRest(chunk: Buffer, pos: number): void {
-    const n = chunk.length - pos;
+  private stashRest(chunk: Buffer, pos: number, len: number): void {
+    const n = len - pos;
     let want = HEADER + 1;
     if (n >= HEADER) want = HEADER + chunk.readUInt32BE(pos + 3) + 1;
     this.reserve(Math.max(want, n));
-    chunk.copy(this.stash, 0, pos);
+    chunk.copy(this.stash, 0, pos, len);
     this.stashLen = n;
   }
 
@@ -98,10 +101,10 @@ export class FrameReader {
   }
 
   /** Completes the stashed frame from chunk; returns the position after it, or -1 if chunk ran out. */
-  private fillStash(chunk: Buffer): number {
+  private fillStash(chunk: Buffer, len: number): number {
     let pos = 0;
     if (this.stashLen < HEADER) {
-      const take = Math.min(HEADER - this.stashLen, chunk.length);
+      const take = Math.min(HEADER - this.stashLen, len);
       this.reserve(HEADER + 1);
       chunk.copy(this.stash, this.stashLen, 0, take);
       this.stashLen += take;
@@ -112,7 +115,7 @@ export class FrameReader {
     this.checkSize(this.stash[0]!, size);
     const total = HEADER + size + 1;
     this.reserve(total);
-    const take = Math.min(total - this.stashLen, chunk.length - pos);
+    const take = Math.min(total - this.stashLen, len - pos);
     chunk.copy(this.stash, this.stashLen, pos, pos + take);
     this.stashLen += take;
     pos += take;

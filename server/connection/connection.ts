@@ -14,6 +14,7 @@ import type { Broker } from '../broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
 import { PAUSE_ALARM } from '../ops/read-pause.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import type { ClientCapabilities, Session } from './session.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 
@@ -85,7 +86,7 @@ export class Connection implements Session, FrameSink {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = broker.log.child({ conn: this.id, remote: this.remote });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!readIntoSharedBuffer(socket, (buf, n) => this.onData(buf, n))) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClose());
@@ -103,17 +104,19 @@ export class Connection implements Session, FrameSink {
     return this.broker.now;
   }
 
-  private onData(chunk: Buffer): void {
+  /** The first len bytes of chunk were read; chunk may be the shared read buffer, so nothing keeps a view of it. */
+  private onData(chunk: Buffer, len: number): void {
     // Exact, not the coarse clock: a dead peer is judged on it.
     this.lastReceived = Date.now();
     if (this.state === State.Closed) return;
     try {
       if (this.state === State.Handshake) {
-        const rest = this.onHandshake(chunk);
+        const rest = this.onHandshake(Buffer.from(chunk.subarray(0, len)));
         if (rest === null) return;
         chunk = rest;
+        len = rest.length;
       }
-      this.frames.push(chunk);
+      this.frames.push(chunk, len);
     } catch (err) {
       this.onError(err);
       if (this.state === State.Closing) {
