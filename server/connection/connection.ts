@@ -74,6 +74,8 @@ export class Connection implements Session, FrameSink {
   lastSent = Date.now();
   private closeDeadline = 0;
   readonly remote: string;
+  /** Reads go into the shared read buffer (and large bodies straight into place), not 'data' events. */
+  readonly sharedReads: boolean;
 
   constructor(
     readonly socket: Socket,
@@ -86,7 +88,12 @@ export class Connection implements Session, FrameSink {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = broker.log.child({ conn: this.id, remote: this.remote });
     socket.setNoDelay(true);
-    if (!readIntoSharedBuffer(socket, (buf, n) => this.onData(buf, n))) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
+    this.sharedReads = readIntoSharedBuffer(
+      socket,
+      (buf, n) => this.onData(buf, n),
+      (shared) => this.frames.nextReadBuffer(shared),
+    );
+    if (!this.sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClose());
@@ -175,6 +182,12 @@ export class Connection implements Session, FrameSink {
     } catch (err) {
       this.onError(err);
     }
+  }
+
+  /** A body frame arriving in pieces: its payload can be put straight into the body being assembled. */
+  bodyTarget(channel: number, size: number): Buffer | null {
+    if (this.state !== State.Running) return null;
+    return this.channels.get(channel)?.assembler.bodyTarget(size) ?? null;
   }
 
   private onFrameWhileClosing(type: number, channel: number, buf: Buffer, start: number, end: number): void {

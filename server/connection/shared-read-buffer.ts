@@ -25,6 +25,8 @@ const READ_BUFFER_BYTES = 64 * 1024;
 let shared: Buffer | null = null;
 
 type OnRead = (buf: Buffer, n: number) => void;
+/** Picks the buffer for the next read: the shared one, or a place of the caller's (a body being read into place). */
+type NextBuffer = (shared: Buffer) => Buffer;
 
 interface UserBufferHandle {
   useUserBuffer(buf: Uint8Array): void;
@@ -34,8 +36,13 @@ function symbolNamed(o: object, name: string): symbol | undefined {
   return Object.getOwnPropertySymbols(o).find((s) => s.description === name);
 }
 
-/** Switches socket to reading into the shared buffer; onRead(buffer, bytes) gets every read. False if not possible. */
-export function readIntoSharedBuffer(socket: Socket, onRead: OnRead): boolean {
+/**
+ * Switches socket to reading into the shared buffer; onRead(buffer, bytes) gets every
+ * read, and next(shared), called after each, says where the following read goes. The
+ * socket keeps only the address of what next() returns: the caller must keep it alive.
+ * False if not possible.
+ */
+export function readIntoSharedBuffer(socket: Socket, onRead: OnRead, next: NextBuffer): boolean {
   if (socket.constructor !== Socket) return false; // TLS and other wrappers read through their own layers
   const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
   if (handle === null || handle === undefined || typeof handle.useUserBuffer !== 'function') return false;
@@ -50,7 +57,7 @@ export function readIntoSharedBuffer(socket: Socket, onRead: OnRead): boolean {
   const buf = shared;
   handle.useUserBuffer(buf);
   fields[kBuffer] = buf;
-  fields[kBufferGen] = null;
+  fields[kBufferGen] = () => next(buf);
   fields[kBufferCb] = (n: number, b: Buffer) => {
     onRead(b, n);
   };
