@@ -53,6 +53,7 @@ const EXTRA: Record<string, { key: string; unit: string; higherIsBetter: boolean
   S6: [
     { key: 'fillRate', unit: 'msg/s', higherIsBetter: true },
     { key: 'drainRate', unit: 'msg/s', higherIsBetter: true },
+    { key: 'rssLeftAfterDrain', unit: 'B', higherIsBetter: false },
   ],
   S7: [
     { key: 'rssPerConnectionAtMax', unit: 'B', higherIsBetter: false },

@@ -7,6 +7,7 @@ import { resolveConfig, type BrokerConfig, type UserConfig } from './ops/config.
 import { Connection } from './connection/connection.js';
 import { ControlServer } from './control.js';
 import { DiskAlarm, LOW_ON_DISK, parseBytes } from './ops/disk-alarm.js';
+import { MemoryReleaser } from './ops/memory-release.js';
 import { DurableDefinitions } from './vhost/durable-definitions.js';
 import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
@@ -36,6 +37,8 @@ export class Broker {
   now = Date.now();
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Collects garbage once a backlog has drained (ops/memory-release.ts). */
+  readonly memoryReleaser = new MemoryReleaser();
   private control: ControlServer | null = null;
 
   constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
@@ -126,6 +129,7 @@ export class Broker {
     const now = (this.now = Date.now());
     this.checkPaging();
     this.checkAlarms();
+    this.releaseMemory(now);
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -133,6 +137,13 @@ export class Broker {
         this.log.error({ err, conn: c.id }, 'internal error in connection tick, carrying on');
       }
     }
+  }
+
+  private releaseMemory(now: number): void {
+    let queued = 0;
+    for (const v of this.vhosts.values()) for (const q of v.queues.values()) queued += q.messageCount;
+    const rss = this.memoryReleaser.tick(queued, now);
+    if (rss >= 0) this.log.info({ rss, queued }, 'backlog drained: garbage collected');
   }
 
   /** Re-reads free disk space; when the alarm goes on or off, every connection hears of it. */
