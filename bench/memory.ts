@@ -81,6 +81,8 @@ async function runS6(o: BenchOptions): Promise<ScenarioResult> {
       const perMsg = (rss1 - rss0) / depth;
       log(o, `S6: drained ${con.c.consumed} in ${drainSeconds.toFixed(1)} s`);
       // What the drained backlog leaves behind: RSS should come back to near where it started.
+      // Warren gives memory back on its one-second tick (two collections, 2 s apart): wait for that.
+      if (o.pid !== undefined) await sleep(5000);
       const rss2 = o.pid !== undefined ? await settledRss(o.pid, 1000, 0.002, 30000) : NaN;
       return {
         scenario: 'S6',
