@@ -36,6 +36,7 @@ interface Opts {
   s7Connections: number;
   s7Max: number;
   inFlight?: number;
+  warrenEnv: string[];
   out?: string;
   cpuProf?: string;
   keep?: boolean;
@@ -87,6 +88,17 @@ interface Cell {
   label: string;
 }
 
+/** KEY=VALUE pairs into an environment. */
+function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new Error(`--warren-env wants KEY=VALUE, got ${JSON.stringify(p)}`);
+    env[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return env;
+}
+
 function lscpuModel(): string {
   return cpus()[0]?.model.trim() ?? 'unknown';
 }
@@ -96,7 +108,7 @@ async function main(o: Opts): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'warren-compare-'));
   chmodSync(dir, 0o755); // RabbitMQ runs as user rabbitmq and must reach its directory
   const start = {
-    warren: () => startWarren(o.warrenPort, join(dir, 'warren'), o.cpuProf),
+    warren: () => startWarren(o.warrenPort, join(dir, 'warren'), o.cpuProf, parseEnv(o.warrenEnv)),
     // The node name follows the port, so that two compare runs on different ports do not collide.
     rabbitmq: () => startRabbit(o.rabbitPort, o.rabbitDistPort, join(dir, 'rabbit'), `bench${o.rabbitPort}@localhost`),
   };
@@ -152,7 +164,9 @@ async function main(o: Opts): Promise<void> {
       `| ${key.split(' ')[0]} | ${c.label}${c.higherIsBetter ? '' : ' (lower is better)'} | ${formatValue(w, c.unit)} | ${formatValue(r, c.unit)} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '-'} |`,
     );
   }
-  const header = `Interleaved run of ${started.toISOString()} — ${o.rounds} rounds × ${o.duration} s, ${cpus().length} cores (${lscpuModel()}), Node ${process.version}`;
+  const header =
+    `Interleaved run of ${started.toISOString()} — ${o.rounds} rounds × ${o.duration} s, ${cpus().length} cores (${lscpuModel()}), Node ${process.version}` +
+    (o.warrenEnv.length > 0 ? `; Warren with ${o.warrenEnv.join(' ')}` : '');
   console.log(header);
   console.log(rows.join('\n'));
   if (o.out !== undefined) {
@@ -176,6 +190,7 @@ program
   .option('--in-flight <n>', 'messages each publisher may have in flight, for every scenario but S4, S6 and S7 (S9 has 64 already)', Number)
   .option('--out <file>', 'write raw results as JSON')
   .option('--cpu-prof <dir>', 'run Warren under node --cpu-prof, writing the profile here')
+  .option('--warren-env <KEY=VALUE...>', "extra environment for Warren only, e.g. GLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864:glibc.malloc.mmap_threshold=4194304", [])
   .option('--keep', 'keep the temporary broker directories')
   .action((o: Opts) => main(o));
 program.parseAsync(process.argv).catch((err: Error) => {
