@@ -256,6 +256,9 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
 registerCheck(program);
 registerRoute(program);
 registerBench(program);
+// server/cli/ shares this floor: loaded by a dynamic import, not a static edge.
+const { registerCtl } = await import('./cli/ctl/command.js');
+registerCtl(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`warren: ${err.message}`);
