@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 export interface Definitions {
   warren_version?: string;
   rabbit_version?: string;
-  vhosts?: { name: string }[];
+  vhosts?: { name: string; description?: string; tags?: string[] }[];
   policies?: PolicyDefinitionJson[];
   queues?: QueueDefinitionJson[];
   exchanges?: ExchangeDefinitionJson[];

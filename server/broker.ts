@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { FieldTable } from '../amqp/table.js';
@@ -12,6 +13,9 @@ import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
 import { PolicyError, validatePolicy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
+import { NodeCounters } from './ops/stats.js';
+import { ManagementServer } from './http/management.js';
+import { MetricsServer } from './http/metrics-server.js';
 
 export const VERSION = '0.1.0';
 
@@ -34,6 +38,16 @@ export class Broker {
   alarmReason: string | null = null;
   /** Coarse clock, updated once a second; enough for heartbeats and timeouts. */
   now = Date.now();
+  /** Churn counters and the statistics of deleted vhosts (the management plane's). */
+  readonly counters = new NodeCounters();
+  readonly startedAt = Date.now();
+  /** The node's name, as RabbitMQ's `rabbit@host`. */
+  readonly nodeName = `warren@${hostname()}`;
+  readonly clusterId = `warren-cluster-id-${randomBytes(16).toString('base64url')}`;
+  /** The management HTTP API and the Prometheus endpoint, when configured. */
+  management: ManagementServer | null = null;
+  metrics: MetricsServer | null = null;
+  private readonly bound: { protocol: string; address: string; port: number }[] = [];
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
   private control: ControlServer | null = null;
@@ -43,6 +57,8 @@ export class Broker {
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
     setTurnErrorHandler((err, where) => this.log.error({ err, where }, 'internal error, carrying on'));
     for (const v of this.config.vhosts) this.vhosts.set(v, new VirtualHost(v));
+    const defaultVhost = this.vhosts.get('/');
+    if (defaultVhost !== undefined) defaultVhost.description = 'Default virtual host';
     for (const u of this.config.users) this.users.set(u.name, u);
     if (this.config.dataDir !== '') {
       mkdirSync(this.config.dataDir, { recursive: true });
@@ -78,7 +94,7 @@ export class Broker {
       platform: `Node.js ${process.version}`,
       copyright: 'Copyright (c) the Warren authors',
       information: 'Licensed under the MIT licence',
-      cluster_name: `warren@${hostname()}`,
+      cluster_name: this.nodeName,
       capabilities: {
         publisher_confirms: true,
         exchange_exchange_bindings: true,
@@ -93,13 +109,65 @@ export class Broker {
     };
   }
 
-  /** Starts listening (and the control socket, if configured); resolves with the bound address. */
+  /**
+   * Starts listening: AMQP, then the management API and Prometheus if they have ports (and
+   * the control socket, if configured); resolves with the AMQP address.
+   */
   async listen(): Promise<AddressInfo> {
     if (this.config.controlSocket !== '') {
       this.control = new ControlServer(this, this.config.controlSocket);
       await this.control.listen();
     }
-    return this.listenAmqp();
+    const addr = await this.listenAmqp();
+    this.bound.push({ protocol: 'amqp', address: addr.address, port: addr.port });
+    const { managementPort, prometheusPort, host } = this.config;
+    if (managementPort !== null) {
+      this.management = new ManagementServer(this);
+      const a = await this.management.listen(managementPort, host);
+      this.bound.push({ protocol: 'http', address: a.address, port: a.port });
+    }
+    if (prometheusPort !== null) {
+      this.metrics = new MetricsServer(this);
+      const a = await this.metrics.listen(prometheusPort, host);
+      this.bound.push({ protocol: 'http/prometheus', address: a.address, port: a.port });
+    }
+    return addr;
+  }
+
+  /** What the broker listens on, by protocol ('amqp', 'http', 'http/prometheus'). */
+  listenerList(): readonly { protocol: string; address: string; port: number }[] {
+    return this.bound;
+  }
+
+  /** Creates a vhost, or updates its description and tags (PUT /api/vhosts/{name}). */
+  putVhost(name: string, description: string, tags: string[]): VirtualHost {
+    let v = this.vhosts.get(name);
+    if (v === undefined) {
+      v = new VirtualHost(name);
+      const defs = this.definitions;
+      if (defs !== null) v.onDurableChange = () => schedulePreFlush(defs);
+      v.store = this.store;
+      this.vhosts.set(name, v);
+    }
+    v.description = description;
+    v.tags = tags;
+    v.onDurableChange();
+    return v;
+  }
+
+  /**
+   * Deletes a vhost: its connections are closed with 320 ("vhost 'v' is deleted", as
+   * RabbitMQ says), its queues and their messages go, and its counters join the node's.
+   */
+  async deleteVhost(name: string): Promise<void> {
+    const v = this.vhosts.get(name);
+    if (v === undefined) return;
+    for (const c of this.connections) if (c.vhost === v) c.closeAs(`vhost '${name}' is deleted`);
+    for (const q of [...v.queues.values()]) v.deleteQueue(q);
+    this.vhosts.delete(name);
+    this.counters.deletedVhosts.add(v.counters);
+    const defs = this.definitions;
+    if (defs !== null) schedulePreFlush(defs);
   }
 
   private listenAmqp(): Promise<AddressInfo> {
@@ -164,6 +232,10 @@ export class Broker {
   async close(reason = 'shutdown'): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    await this.management?.close();
+    await this.metrics?.close();
+    this.management = null;
+    this.metrics = null;
     const server = this.server;
     this.server = null;
     for (const c of this.connections) c.forceClose(reason);

@@ -14,6 +14,7 @@ import type { Broker } from '../broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
 import { PAUSE_ALARM } from '../ops/read-pause.js';
+import { ConnectionCounters } from '../ops/stats.js';
 import type { ClientCapabilities, Session } from './session.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 
@@ -73,6 +74,12 @@ export class Connection implements Session, FrameSink {
   lastSent = Date.now();
   private closeDeadline = 0;
   readonly remote: string;
+  /** Bytes and packets in and out, for the management plane. */
+  readonly counters = new ConnectionCounters();
+  readonly connectedAt = Date.now();
+  /** RabbitMQ's connection name: "peer:port -> local:port". */
+  readonly name: string;
+  authMechanism = '';
 
   constructor(
     readonly socket: Socket,
@@ -83,6 +90,8 @@ export class Connection implements Session, FrameSink {
     this.channelMax = broker.config.channelMax;
     this.frames = new FrameReader(this, broker.config.frameMax);
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.name = `${plainAddress(socket.remoteAddress)}:${socket.remotePort} -> ${plainAddress(socket.localAddress)}:${socket.localPort}`;
+    broker.counters.connectionCreated++;
     this.log = broker.log.child({ conn: this.id, remote: this.remote });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -106,6 +115,8 @@ export class Connection implements Session, FrameSink {
   private onData(chunk: Buffer): void {
     // Exact, not the coarse clock: a dead peer is judged on it.
     this.lastReceived = Date.now();
+    this.counters.recvOct += chunk.length;
+    this.counters.recvCnt++;
     if (this.state === State.Closed) return;
     try {
       if (this.state === State.Handshake) {
@@ -198,6 +209,7 @@ export class Connection implements Session, FrameSink {
       );
     }
     this.channels.set(channel, new Channel(channel, this));
+    this.broker.counters.channelCreated++;
     this.sendMethod(channel, { id: M.ChannelOpenOk, channelId: '' });
   }
 
@@ -239,6 +251,7 @@ export class Connection implements Session, FrameSink {
 
   private onStartOk(props: FieldTable, mechanism: string, response: Buffer | string): void {
     this.clientProperties = props;
+    this.authMechanism = mechanism;
     const caps = props['capabilities'];
     if (caps !== null && typeof caps === 'object' && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
       const c = caps as FieldTable;
@@ -356,14 +369,20 @@ export class Connection implements Session, FrameSink {
     if (this.writer.length === 0 || this.socket.destroyed) return;
     this.lastSent = this.broker.now;
     const chunks = this.writer.takeChunks();
+    const counters = this.counters;
+    counters.sendCnt++;
     if (chunks.length === 1) {
+      counters.sendOct += chunks[0]!.length;
       if (!this.socket.write(chunks[0]!)) this.writable = false;
       return;
     }
     // Several chunks (large bodies sent by reference): one writev through cork.
     this.socket.cork();
     let ok = true;
-    for (const c of chunks) ok = this.socket.write(c);
+    for (const c of chunks) {
+      counters.sendOct += c.length;
+      ok = this.socket.write(c);
+    }
     this.socket.uncork();
     if (!ok) this.writable = false;
   }
@@ -421,7 +440,28 @@ export class Connection implements Session, FrameSink {
   }
 
   channelClosed(ch: Channel): void {
-    if (this.channels.get(ch.id) === ch) this.channels.delete(ch.id);
+    if (this.channels.get(ch.id) !== ch) return;
+    this.channels.delete(ch.id);
+    this.retire(ch);
+  }
+
+  /** A channel is gone: its counters join its vhost's, so totals never go down. */
+  private retire(ch: Channel): void {
+    this.broker.counters.channelClosed++;
+    this.vhost?.counters.closedChannels.add(ch.counters);
+  }
+
+  /** The open channels, for the management plane. */
+  channelList(): IterableIterator<Channel> {
+    return this.channels.values();
+  }
+
+  /** RabbitMQ's connection state as the management API shows it. */
+  get status(): string {
+    if (this.state >= State.Closing) return 'closing';
+    if ((this.readPaused & PAUSE_ALARM) !== 0) return 'blocked';
+    if (this.readPaused !== 0) return 'flow';
+    return this.state === State.Running ? 'running' : 'starting';
   }
 
   /** Called once a second by the broker: heartbeats and close timeouts. */
@@ -448,7 +488,12 @@ export class Connection implements Session, FrameSink {
 
   /** Broker shutdown: 320 CONNECTION_FORCED. */
   forceClose(reason: string): void {
-    this.closeWith(new ConnectionError(320, `broker forced connection closure with reason '${reason}'`));
+    this.closeAs(`broker forced connection closure with reason '${reason}'`);
+  }
+
+  /** Closed by an operator (DELETE /api/connections/{name}): 320 CONNECTION_FORCED - text. */
+  closeAs(text: string): void {
+    this.closeWith(new ConnectionError(320, text));
     this.flush();
   }
 
@@ -469,13 +514,19 @@ export class Connection implements Session, FrameSink {
     const wasOpen = this.state !== State.Closed || this.channels.size > 0;
     this.cleanup();
     this.state = State.Closed;
-    this.broker.connections.delete(this);
+    if (this.broker.connections.delete(this)) {
+      this.broker.counters.connectionClosed++;
+      this.vhost?.counters.closedConnections.add(this.counters);
+    }
     if (this.user !== '' || wasOpen) this.log.info('connection closed');
   }
 
   /** Requeues what channels hold and deletes this connection's exclusive queues. Idempotent. */
   private cleanup(): void {
-    for (const ch of this.channels.values()) ch.teardown();
+    for (const ch of this.channels.values()) {
+      ch.teardown();
+      this.retire(ch);
+    }
     this.channels.clear();
     this.pendingChannels.length = 0;
     if (this.vhost === undefined) return;
@@ -491,6 +542,12 @@ function negotiate(field: string, min: number, server: number, client: number): 
 function fail(field: string, client: number, cmp: string, bound: string, value: number): never {
   const detail = client === 0 ? ' (no limit)' : '';
   throw new ConnectionError(530, `negotiated ${field} = ${client}${detail} is ${cmp} than the ${bound} allowed value (${value})`, 10, 31);
+}
+
+/** An IPv4-mapped IPv6 address as the IPv4 address it is, as RabbitMQ shows it. */
+function plainAddress(a: string | undefined): string {
+  if (a === undefined) return '?';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
 function clientName(props: FieldTable): string | undefined {

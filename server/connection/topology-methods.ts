@@ -12,7 +12,7 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
   switch (m.id) {
     case M.ExchangeDeclare:
       vh.declareExchange(
-        { name: m.exchange, type: m.type, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments },
+        { name: m.exchange, type: m.type, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments, user: session.user },
         m.passive,
       );
       if (!m.nowait) ch.reply({ id: M.ExchangeDeclareOk });

@@ -60,6 +60,12 @@ export interface BrokerConfig {
    * store (a backlog should not live in RAM); 0 turns per-queue paging off. Needs a data directory.
    */
   queuePagingLength: number;
+  /** Port of the management HTTP API (RabbitMQ's management.tcp.port); 0 picks a free one, null: none. */
+  managementPort: number | null;
+  /** Port of the Prometheus /metrics endpoint (prometheus.tcp.port); 0 picks a free one, null: none. */
+  prometheusPort: number | null;
+  /** ms between two samples of the statistics counters, for rates (RabbitMQ's collect_statistics_interval). */
+  collectStatisticsInterval: number;
 }
 
 export interface PolicyConfig {
@@ -92,6 +98,9 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   storeSegmentBytes: 8 * 1024 * 1024,
   memoryPagingThreshold: Math.floor(totalmem() * 0.2),
   queuePagingLength: 50_000,
+  managementPort: 15672,
+  prometheusPort: 15692,
+  collectStatisticsInterval: 5000,
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -111,6 +120,9 @@ const ALIASES: Record<string, keyof BrokerConfig> = {
   store_segment_bytes: 'storeSegmentBytes',
   memory_paging_threshold: 'memoryPagingThreshold',
   queue_paging_length: 'queuePagingLength',
+  management_port: 'managementPort',
+  prometheus_port: 'prometheusPort',
+  collect_statistics_interval: 'collectStatisticsInterval',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

@@ -42,7 +42,11 @@ export class DurableDefinitions {
       if (v === undefined) b.vhosts.set(name, (v = new VirtualHost(name)));
       return v;
     };
-    for (const v of defs.vhosts ?? []) vhost(v.name);
+    for (const v of defs.vhosts ?? []) {
+      const vh = vhost(v.name);
+      if (typeof v.description === 'string') vh.description = v.description;
+      if (Array.isArray(v.tags)) vh.tags = v.tags.filter((t) => typeof t === 'string');
+    }
     for (const p of defs.policies ?? []) {
       vhost(p.vhost).setPolicy(
         validatePolicy({ vhost: p.vhost, name: p.name, pattern: p.pattern, applyTo: p['apply-to'], priority: p.priority, definition: p.definition }),
@@ -105,7 +109,11 @@ export class DurableDefinitions {
       bindings: [],
     };
     for (const v of this.broker.vhosts.values()) {
-      defs.vhosts.push({ name: v.name });
+      // RabbitMQ 3.10 exports a vhost as its name alone; metadata is added only when set.
+      const entry: { name: string; description?: string; tags?: string[] } = { name: v.name };
+      if (v.description !== '' && !(v.name === '/' && v.description === 'Default virtual host')) entry.description = v.description;
+      if (v.tags.length > 0) entry.tags = [...v.tags];
+      defs.vhosts.push(entry);
       for (const p of v.policies.list()) {
         defs.policies.push({ vhost: v.name, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: { ...p.definition }, priority: p.priority });
       }

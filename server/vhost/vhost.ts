@@ -18,6 +18,7 @@ import type { Message } from '../queue/message.js';
 import type { MessageStore } from '../store/message-store.js';
 import { queueSettings, validateQueueArgs } from '../queue/queue-args.js';
 import { Queue, type DeathReason, type QueueHost, type QueueOwner } from '../queue/queue.js';
+import { VhostCounters } from '../ops/stats.js';
 
 const EMPTY: FieldTable = {};
 
@@ -28,6 +29,8 @@ export interface ExchangeSpec {
   autoDelete: boolean;
   internal: boolean;
   args: FieldTable;
+  /** Who declares it, for the management plane. */
+  user?: string;
 }
 
 export interface QueueSpec {
@@ -50,6 +53,11 @@ export class VirtualHost implements QueueHost {
   readonly policies = new PolicySet();
   /** Called when the durable topology changed (it must be saved before replies go out). */
   onDurableChange: () => void = () => {};
+  /** Statistics: closed channels' and connections' counters, queue churn, dead-lettering. */
+  readonly counters = new VhostCounters();
+  /** Metadata, as RabbitMQ keeps it (shown by the management API, kept in the definitions). */
+  description = '';
+  tags: string[] = [];
 
   constructor(readonly name: string) {
     this.router = new Router<Queue>((n) => this.exchanges.get(n));
@@ -103,6 +111,7 @@ export class VirtualHost implements QueueHost {
         throw new ChannelError(403, `exchange name '${spec.name}' contains reserved prefix 'amq.*'`);
       }
       x = new Exchange(spec.name, spec.type, spec.durable, spec.autoDelete, spec.internal, spec.args, matcher);
+      if (spec.user !== undefined) x.declaredBy = spec.user;
       x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
       this.exchanges.set(spec.name, x);
       if (x.durable) this.onDurableChange();
@@ -130,6 +139,7 @@ export class VirtualHost implements QueueHost {
   }
 
   declareQueue(spec: QueueSpec, owner: QueueOwner): { queue: Queue; created: boolean } {
+    this.counters.queueDeclared++;
     const existing = this.queues.get(spec.name);
     if (existing !== undefined) {
       // Strict: the exclusive flag must match as well as the owner.
@@ -147,6 +157,7 @@ export class VirtualHost implements QueueHost {
     const settings = queueSettings(spec.args, this.policies.match('queues', spec.name)?.definition ?? null);
     const q = new Queue(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
     this.queues.set(spec.name, q);
+    this.counters.queueCreated++;
     if (isDurable(q)) this.onDurableChange();
     return { queue: q, created: true };
   }
@@ -155,6 +166,7 @@ export class VirtualHost implements QueueHost {
   deleteQueue(q: Queue): number {
     if (q.deleted) return 0;
     this.queues.delete(q.name);
+    this.counters.queueDeleted++;
     for (const x of this.exchanges.values()) this.unbindAllFrom(x, q);
     if (isDurable(q)) this.onDurableChange();
     return q.delete();
@@ -194,6 +206,7 @@ export class VirtualHost implements QueueHost {
   }
 
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
+    this.counters.noteDeadLettered(reason, q.settings.deadLetterExchange !== null);
     deadLetter(this, q, msg, reason);
   }
 

@@ -61,7 +61,8 @@ function run(args: string[]): Omit<Running, 'port'> {
 
 /** Starts `warren start ...args` and waits for the pino 'broker listening' line. */
 async function start(args: string[]): Promise<Running> {
-  const r = run(['start', '--data-dir', join(dir, 'data'), ...args]);
+  // The management API and Prometheus on free ports, so that parallel runs do not collide on 15672/15692.
+  const r = run(['start', '--data-dir', join(dir, 'data'), '--management-port', '0', '--prometheus-port', '0', ...args]);
   const port = await within(
     new Promise<number>((resolve, reject) => {
       const check = () => {
