@@ -15,7 +15,7 @@ import { PolicyError, validatePolicy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
 import { NodeCounters } from './ops/stats.js';
 import { ManagementServer } from './http/management.js';
-import { MetricsServer } from './http/metrics-server.js';
+import { MetricsServer } from './http/prometheus/server.js';
 
 export const VERSION = '0.1.0';
 

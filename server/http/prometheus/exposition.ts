@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Broker } from '../broker.js';
-import type { Channel } from '../connection/channel.js';
-import type { Connection } from '../connection/connection.js';
-import type { Queue } from '../queue/queue.js';
-import { activeAlarms, diskFree, diskFreeLimit, memoryLimit } from './alarms.js';
-import { channelName } from './format-objects.js';
-import { RABBITMQ_VERSION } from './node-info.js';
-import { totalsByVhost, type Totals } from './totals.js';
+import type { Broker } from '../../broker.js';
+import type { Channel } from '../../connection/channel.js';
+import type { Connection } from '../../connection/connection.js';
+import type { Queue } from '../../queue/queue.js';
+import { activeAlarms, diskFree, diskFreeLimit, memoryLimit } from '../alarms.js';
+import { channelName } from '../format-objects.js';
+import { RABBITMQ_VERSION } from '../node-info.js';
+import { totalsByVhost, type Totals } from '../totals.js';
 
 /**
  * rabbitmq_prometheus's text exposition, rendered straight from the counters at scrape

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Broker } from '../broker.js';
-import { renderMetrics } from './prometheus.js';
+import type { Broker } from '../../broker.js';
+import { renderMetrics } from './exposition.js';
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4';
 
