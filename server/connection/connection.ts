@@ -266,11 +266,13 @@ export class Connection implements Session, FrameSink {
     }
     const result = authenticate(this.broker, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
     if (typeof result !== 'string') {
+      this.broker.counters.authAmqpFailed++;
       this.log.warn({ user: result.user, reason: result.reason }, 'login refused');
       this.refuseLogin(mechanism);
       return;
     }
     this.user = result;
+    this.broker.counters.authAmqpSucceeded++;
     this.state = State.Tuning;
     const c = this.broker.config;
     this.sendMethod(0, { id: M.ConnectionTune, channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });

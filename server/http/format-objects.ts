@@ -41,47 +41,61 @@ export function queueType(q: Queue): string {
   return typeof t === 'string' ? t : Buffer.isBuffer(t) ? t.toString() : 'classic';
 }
 
+/**
+ * The share of a queue's consumers able to take a message now (0 without consumers):
+ * Warren's stand-in for RabbitMQ's consumer capacity, the share of time they could.
+ */
+export function consumerCapacity(q: Queue): number {
+  const n = q.consumers.length;
+  if (n === 0) return 0;
+  let able = 0;
+  for (const c of q.consumers) if (!c.blocked) able++;
+  return able / n;
+}
+
 export function queueJson(q: Queue, v: VirtualHost, ctx: FormatContext, stats: boolean): Json {
-  const basic: Json = {
-    arguments: tableToJson(q.args),
-    auto_delete: q.autoDelete,
-    durable: q.durable,
-    exclusive: q.owner !== null,
-    name: q.name,
-    node: ctx.node,
-    state: stats ? 'running' : 'live',
-    type: queueType(q),
-    vhost: v.name,
-  };
-  if (!stats) return basic;
+  if (!stats) {
+    return {
+      arguments: tableToJson(q.args),
+      auto_delete: q.autoDelete,
+      durable: q.durable,
+      exclusive: q.owner !== null,
+      name: q.name,
+      node: ctx.node,
+      state: 'live',
+      type: queueType(q),
+      vhost: v.name,
+    };
+  }
   const s = stateOf(ctx, q);
   const b = q.backing;
   const ready = b.length;
   const unacked = q.unacked;
   const paged = b.pagedOut;
+  const pagedBytes = paged === 0 ? 0 : b.pagedOutBytes;
   const bytes = b.bytes + q.unackedBytes;
   const policy = v.policies.match('queues', q.name);
   let exclusiveTag: string | null = null;
-  let capable = 0;
-  for (const c of q.consumers) {
-    if (c.exclusive) exclusiveTag = c.tag;
-    if (!c.blocked) capable++;
-  }
-  const capacity = q.consumers.length === 0 ? 0 : capable / q.consumers.length;
+  for (const c of q.consumers) if (c.exclusive) exclusiveTag = c.tag;
+  const capacity = consumerCapacity(q);
   const out: Json = {
-    ...basic,
+    arguments: tableToJson(q.args),
+    auto_delete: q.autoDelete,
     consumer_capacity: capacity,
     consumer_utilisation: capacity,
     consumers: q.consumers.length,
+    durable: q.durable,
     effective_policy_definition: policy === null ? {} : { ...policy.definition },
+    exclusive: q.owner !== null,
     exclusive_consumer_tag: exclusiveTag,
     head_message_timestamp: null,
     idle_since: idleSince(ctx, q),
-    memory: (ready + unacked - paged) * 120 + (bytes - b.pagedOutBytes),
+    // An estimate: bodies held in RAM plus about 120 bytes of bookkeeping per message.
+    memory: (ready + unacked - paged) * 120 + (bytes - pagedBytes),
     message_bytes: bytes,
-    message_bytes_paged_out: b.pagedOutBytes,
+    message_bytes_paged_out: pagedBytes,
     message_bytes_persistent: b.persistentBytes + q.unackedPersistentBytes,
-    message_bytes_ram: bytes - b.pagedOutBytes,
+    message_bytes_ram: bytes - pagedBytes,
     message_bytes_ready: b.bytes,
     message_bytes_unacknowledged: q.unackedBytes,
     message_stats: messageStats(QUEUE_STATS, (k) => counterValue(q.counters, k as StatKey), s),
@@ -96,10 +110,15 @@ export function queueJson(q: Queue, v: VirtualHost, ctx: FormatContext, stats: b
     messages_unacknowledged: unacked,
     messages_unacknowledged_details: details(s, QUEUE_GAUGES.unacked),
     messages_unacknowledged_ram: unacked,
+    name: q.name,
+    node: ctx.node,
     operator_policy: null,
     policy: policy === null ? null : policy.name,
     recoverable_slaves: null,
     single_active_consumer_tag: q.settings.singleActiveConsumer ? (q.activeConsumer?.tag ?? null) : null,
+    state: 'running',
+    type: queueType(q),
+    vhost: v.name,
   };
   const owner = q.owner as Partial<Connection> | null;
   if (owner !== null && typeof owner.name === 'string') {

@@ -95,20 +95,32 @@ function round(r: number): number {
   return Math.round(r * 10) / 10;
 }
 
+const detailNames = new Map<readonly string[], string[]>();
+
 /** message_stats: each counter with its `_details`, in the given key order. */
 export function messageStats(keys: readonly string[], value: (k: string) => number, state: RateState | null): Json {
+  let names = detailNames.get(keys);
+  if (names === undefined) detailNames.set(keys, (names = keys.map((k) => `${k}_details`)));
   const out: Json = {};
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     out[k] = value(k);
-    out[`${k}_details`] = details(state, i);
+    out[names[i]!] = details(state, i);
   }
   return out;
 }
 
+let lastMs = -1;
+let lastIso = '';
+
 /** An epoch time as the plugin prints one: "2026-12-02T06:44:09.889+00:00". */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString().replace('Z', '+00:00');
+  // Most objects of a list share a time (their last sample): format it once.
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString().replace('Z', '+00:00');
+  }
+  return lastIso;
 }
 
 /**

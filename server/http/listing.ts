@@ -139,10 +139,16 @@ function dotted(item: Json, path: string): unknown {
   return v;
 }
 
-export function sortItems(items: Json[], defaultSort: readonly string[], sort: string | null, reverse: boolean): Json[] {
-  if (sort === '') return items;
-  const keys = sort === null ? defaultSort : [sort, ...defaultSort];
-  const keyed = items.map((item) => ({ item, key: keys.map((k) => dotted(item, k)) }));
+interface Row<T> {
+  readonly o: T;
+  /** What sorting and filtering read: the cheap key fields, or the whole formatted object. */
+  k: Json;
+  /** The formatted object, once made. */
+  full: Json | null;
+}
+
+function sortRows<T>(rows: Row<T>[], keys: readonly string[], reverse: boolean): Row<T>[] {
+  const keyed = rows.map((row) => ({ row, key: keys.map((k) => dotted(row.k, k)) }));
   keyed.sort((x, y) => {
     for (let i = 0; i < keys.length; i++) {
       const c = compareTerms(x.key[i], y.key[i]);
@@ -150,84 +156,107 @@ export function sortItems(items: Json[], defaultSort: readonly string[], sort: s
     }
     return 0;
   });
-  const out = keyed.map((k) => k.item);
+  const out = keyed.map((k) => k.row);
   return reverse ? out.reverse() : out;
 }
 
-function filterByName(items: Json[], name: string | null, useRegex: boolean): Json[] {
-  if (name === null || name === '') return items;
-  let test: (s: string) => boolean;
-  if (useRegex) {
-    let re: RegExp;
-    try {
-      re = new RegExp(name, 'i');
-    } catch {
-      throw badRequest(`invalid regular expression: ${name}`);
-    }
-    test = (s) => re.test(s);
-  } else {
+function nameFilter(name: string | null, useRegex: boolean): ((s: string) => boolean) | null {
+  if (name === null || name === '') return null;
+  if (!useRegex) {
     const needle = name.toLowerCase();
-    test = (s) => s.toLowerCase().includes(needle);
+    return (s) => s.toLowerCase().includes(needle);
   }
-  return items.filter((i) => typeof i['name'] === 'string' && test(i['name']));
+  let re: RegExp;
+  try {
+    re = new RegExp(name, 'i');
+  } catch {
+    throw badRequest(`invalid regular expression: ${name}`);
+  }
+  return (s) => re.test(s);
 }
 
-/** Formats objects a slice at a time, yielding to the event loop between slices. */
-export async function formatSliced<T>(objects: Iterable<T>, format: (o: T) => Json | null): Promise<Json[]> {
-  const out: Json[] = [];
-  let n = 0;
-  for (const o of objects) {
-    const f = format(o);
-    if (f !== null) out.push(f);
-    if (++n % SLICE === 0) await yieldTurn();
-  }
-  return out;
+/** How one kind of object is listed. */
+export interface ListSpec<T> {
+  /** The whole object as the API shows it; stats=false leaves out statistics (disable_stats). */
+  format(o: T, stats: boolean): Json | null;
+  /**
+   * The fields the default sort and the name filter read, cheap to make; when a request
+   * sorts on anything else, every object is formatted whole first (the plugin does the same).
+   */
+  key?(o: T): Json;
+  defaultSort: readonly string[];
 }
 
 /**
- * A whole list reply, sorted, filtered, paged and trimmed, as a stream of JSON text that
- * serialises a slice of items per read.
+ * A list reply, sorted, filtered, paged and trimmed, as a stream of JSON text. Objects are
+ * formatted a slice at a time with a yield to the event loop between slices, and, unless
+ * the sort needs them, only those on the page are formatted at all.
  */
-export function listBody(items: Json[], q: ListQuery, defaultSort: readonly string[]): Readable {
-  const sorted = sortItems(items, defaultSort, q.sort, q.sortReverse);
-  if (q.page === null) return jsonArrayStream(sorted, q.columns, '', '');
-  const filtered = filterByName(sorted, q.name, q.useRegex);
+export async function listBody<T>(objects: Iterable<T>, spec: ListSpec<T>, q: ListQuery): Promise<Readable> {
+  const stats = !q.disableStats;
+  const keyOf = spec.key ?? ((o: T) => spec.format(o, stats));
+  let rows: Row<T>[] = [];
+  let n = 0;
+  for (const o of objects) {
+    const k = keyOf(o);
+    if (k !== null) rows.push({ o, k, full: spec.key === undefined ? k : null });
+    if (++n % SLICE === 0) await yieldTurn();
+  }
+  const total = rows.length;
+  if (q.sort !== '') {
+    const keys = q.sort === null ? spec.defaultSort : [q.sort, ...spec.defaultSort];
+    const sample = rows[0]?.k;
+    if (sample !== undefined && spec.key !== undefined && !keys.every((k) => k.split('.')[0]! in sample)) {
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        row.k = row.full = spec.format(row.o, stats) ?? {};
+        if ((i + 1) % SLICE === 0) await yieldTurn();
+      }
+    }
+    rows = sortRows(rows, keys, q.sortReverse);
+  }
+  const format = (row: Row<T>): Json | null => row.full ?? spec.format(row.o, stats);
+  if (q.page === null) return jsonArrayStream(rows, format, q.columns, '', '');
+  const test = nameFilter(q.name, q.useRegex);
+  const filtered = test === null ? rows : rows.filter((r) => typeof r.k['name'] === 'string' && test(r.k['name']));
   const size = q.pageSize;
-  const pageCount = Math.ceil(filtered.length / size);
   const start = (q.page - 1) * size;
   if (start > filtered.length) {
     throw new HttpError(400, 'page_out_of_range', `Page out of range, page: ${q.page} page size: ${size}, len: ${filtered.length}`);
   }
   const page = filtered.slice(start, start + size);
-  const head =
-    `{"filtered_count":${filtered.length},"item_count":${page.length},"items":`;
-  const tail = `,"page":${q.page},"page_count":${pageCount},"page_size":${size},"total_count":${items.length}}`;
-  return jsonArrayStream(page, q.columns, head, tail);
+  const head = `{"filtered_count":${filtered.length},"item_count":${page.length},"items":`;
+  const tail = `,"page":${q.page},"page_count":${Math.ceil(filtered.length / size)},"page_size":${size},"total_count":${total}}`;
+  return jsonArrayStream(page, format, q.columns, head, tail);
 }
 
-function jsonArrayStream(items: Json[], cols: string[][] | null, head: string, tail: string): Readable {
+function jsonArrayStream<T>(rows: Row<T>[], format: (r: Row<T>) => Json | null, cols: string[][] | null, head: string, tail: string): Readable {
   let i = 0;
   let scheduled = false;
   const stream = new Readable({
     read() {
-      if (scheduled || i > items.length) return;
+      if (scheduled || i > rows.length) return;
       scheduled = true;
-      // Each slice is serialised in its own turn of the event loop, after pending I/O.
+      // Each slice is formatted and serialised in its own turn of the event loop.
       setImmediate(next);
     },
   });
   const next = (): void => {
     scheduled = false;
     let chunk = i === 0 ? `${head}[` : '';
-    const end = Math.min(items.length, i + SLICE);
-    for (let j = i; j < end; j++) chunk += (j > 0 ? ',' : '') + JSON.stringify(pickColumns(items[j], cols));
+    const end = Math.min(rows.length, i + SLICE);
+    for (let j = i; j < end; j++) {
+      const row = rows[j]!;
+      chunk += (j > 0 ? ',' : '') + JSON.stringify(pickColumns(format(row), cols));
+      row.full = null;
+    }
     i = end;
-    if (i === items.length) {
+    if (i === rows.length) {
       chunk += `]${tail}`;
       i++;
     }
     const more = stream.push(chunk);
-    if (i > items.length) stream.push(null);
+    if (i > rows.length) stream.push(null);
     else if (more) {
       scheduled = true;
       setImmediate(next);

@@ -62,7 +62,15 @@ export class ManagementServer {
     });
     app.addHook('onRequest', async (req) => {
       if (!req.url.startsWith('/api/')) return;
-      req.user = authenticate(auth, req.headers.authorization, req.socket.remoteAddress);
+      const counters = broker.counters;
+      try {
+        req.user = authenticate(auth, req.headers.authorization, req.socket.remoteAddress);
+        counters.authHttpSucceeded++;
+      } catch (err) {
+        // A request without credentials is only a prompt for them, not an attempt.
+        if (req.headers.authorization !== undefined) counters.authHttpFailed++;
+        throw err;
+      }
       const access = req.routeOptions.config.access ?? 'user';
       const params = req.params as { vhost?: string } | undefined;
       authorize(auth, req.user, access, params?.vhost);

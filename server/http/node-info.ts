@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { activeAlarms, diskFree, diskFreeLimit, memoryLimit } from './alarms.js';
 import type { ApiContext } from './api/context.js';
@@ -93,12 +93,28 @@ export function overviewJson(ctx: ApiContext, t: Totals, node: Totals): Json {
   };
 }
 
-function openFds(): number {
+/** Open file descriptors of the process (Linux /proc; 0 elsewhere). */
+export function openFds(): number {
   try {
     return readdirSync('/proc/self/fd').length;
   } catch {
     return 0;
   }
+}
+
+/** The process's open-files limit (Linux /proc; 0 when unknown). */
+export function maxOpenFiles(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m === null ? 0 : Number(m[1]);
+  } catch {
+    return 0;
+  }
+}
+
+function contextSwitches(): number {
+  const u = process.resourceUsage();
+  return u.voluntaryContextSwitches + u.involuntaryContextSwitches;
 }
 
 export function nodeJson(ctx: ApiContext, node: Totals): Json {
@@ -108,6 +124,7 @@ export function nodeJson(ctx: ApiContext, node: Totals): Json {
   const out: Json = {
     partitions: [],
     os_pid: String(process.pid),
+    fd_total: maxOpenFiles(),
     mem_limit: memoryLimit(b),
     mem_alarm: alarms.includes('memory'),
     disk_free_limit: diskFreeLimit(b),
@@ -136,6 +153,8 @@ export function nodeJson(ctx: ApiContext, node: Totals): Json {
     sockets_used_details: { rate: 0.0 },
     disk_free: diskFree(b),
     disk_free_details: { rate: 0.0 },
+    context_switches: contextSwitches(),
+    context_switches_details: { rate: 0.0 },
     cluster_links: [],
   };
   Object.assign(out, churn(ctx, node));

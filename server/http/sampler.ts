@@ -63,10 +63,11 @@ export class RateState {
     this.changedAt = now;
   }
 
-  update(values: ArrayLike<number>, now: number): void {
+  update(values: Float64Array, now: number): void {
     const dt = (now - this.at) / 1000;
     let changed = false;
-    for (let i = 0; i < values.length; i++) {
+    const n = this.prev.length;
+    for (let i = 0; i < n; i++) {
       const v = values[i]!;
       if (v !== this.prev[i]) changed = true;
       this.rate[i] = this.at === 0 || dt <= 0 ? 0 : (v - this.prev[i]!) / dt;
@@ -127,7 +128,7 @@ export class Sampler {
   private record(o: object, n: number, now: number): void {
     let s = this.states.get(o);
     if (s === undefined) this.states.set(o, (s = new RateState(n, now)));
-    s.update(buf.subarray(0, n), now);
+    s.update(buf, now);
   }
 
   sample(): void {

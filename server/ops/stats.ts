@@ -101,5 +101,10 @@ export class NodeCounters {
   connectionClosed = 0;
   channelCreated = 0;
   channelClosed = 0;
+  /** Logins checked, by protocol: AMQP (connection.start-ok) and HTTP basic auth. */
+  authAmqpSucceeded = 0;
+  authAmqpFailed = 0;
+  authHttpSucceeded = 0;
+  authHttpFailed = 0;
   readonly deletedVhosts = new VhostCounters();
 }

@@ -5,8 +5,10 @@ import { badRequest, notFound } from '../errors.js';
 import { argsHash, jsonToTable, packBindingProps, quotePlus, unpackBindingProps } from '../format.js';
 import { bindingJson, bindingsOf, type BindingView } from '../format-objects.js';
 import { HTTP_OWNER } from '../messages.js';
-import { paramsSchema, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import { paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
 import { BINDING_SORT, exchangeName } from './exchanges.js';
+
+const BINDINGS = plain(bindingJson, BINDING_SORT);
 
 interface PairParams {
   vhost: string;
@@ -30,7 +32,7 @@ export function registerBindings(app: FastifyInstance, ctx: ApiContext): void {
   function* all(vhosts: VirtualHost[]): Generator<BindingView> {
     for (const v of vhosts) yield* bindingsOf(v);
   }
-  const list = async (req: FastifyRequest, reply: FastifyReply) => sendList(req, reply, all(vhostsFor(ctx, req)), bindingJson, BINDING_SORT);
+  const list = async (req: FastifyRequest, reply: FastifyReply) => sendList(req, reply, all(vhostsFor(ctx, req)), BINDINGS);
   app.get('/api/bindings', list);
   app.get('/api/bindings/:vhost', { config: { access: 'vhost' }, schema: { params: VHOST_PARAMS } }, list);
 
@@ -51,7 +53,7 @@ export function registerBindings(app: FastifyInstance, ctx: ApiContext): void {
       return { v, list };
     };
 
-    app.get(base, pairOpts, async (req, reply) => sendList(req, reply, between(req).list, bindingJson, BINDING_SORT));
+    app.get(base, pairOpts, async (req, reply) => sendList(req, reply, between(req).list, BINDINGS));
 
     app.post(base, { ...pairOpts, schema: { ...pairOpts.schema, body: BIND_BODY } }, async (req, reply) => {
       const p = req.params as PairParams;

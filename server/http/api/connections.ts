@@ -7,7 +7,7 @@ import { isAdmin, isMonitor, type HttpUser } from '../auth.js';
 import { notAuthorised, notFound } from '../errors.js';
 import { channelJson, connectionJson } from '../format-connections.js';
 import { channelName, consumerJson } from '../format-objects.js';
-import { sendList, sendOne, VHOST_PARAMS, vhostsFor, type ApiContext } from './context.js';
+import { byName, plain, sendList, sendOne, VHOST_PARAMS, vhostsFor, type ApiContext } from './context.js';
 
 /** /api/connections, /api/channels and /api/consumers. */
 export function registerConnections(app: FastifyInstance, ctx: ApiContext): void {
@@ -39,10 +39,12 @@ export function registerConnections(app: FastifyInstance, ctx: ApiContext): void
   }
 
   const nameParams = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+  const connectionList = byName<Connection>((c) => connectionJson(c, ctx), (c) => ({ vhost: c.vhost.name, name: c.name }));
+  const channelList = byName<Channel>((ch) => channelJson(ch, ctx), (ch) => ({ vhost: (ch.session as Connection).vhost.name, name: channelName(ch) }));
 
-  app.get('/api/connections', async (req, reply) => sendList(req, reply, connections(req), (c) => connectionJson(c, ctx)));
+  app.get('/api/connections', async (req, reply) => sendList(req, reply, connections(req), connectionList));
   app.get('/api/vhosts/:vhost/connections', { config: { access: 'vhost' }, schema: { params: VHOST_PARAMS } }, async (req, reply) =>
-    sendList(req, reply, connections(req, vhostsFor(ctx, req)[0]), (c) => connectionJson(c, ctx)),
+    sendList(req, reply, connections(req, vhostsFor(ctx, req)[0]), connectionList),
   );
 
   app.get('/api/connections/:name', { schema: { params: nameParams } }, async (req, reply) => {
@@ -64,12 +66,12 @@ export function registerConnections(app: FastifyInstance, ctx: ApiContext): void
   app.get('/api/connections/:name/channels', { schema: { params: nameParams } }, async (req, reply) => {
     const c = connectionOr404(req);
     mayUse(req.user, c, false);
-    return sendList(req, reply, c.channelList(), (ch) => channelJson(ch, ctx));
+    return sendList(req, reply, c.channelList(), channelList);
   });
 
-  app.get('/api/channels', async (req, reply) => sendList(req, reply, channels(connections(req)), (ch) => channelJson(ch, ctx)));
+  app.get('/api/channels', async (req, reply) => sendList(req, reply, channels(connections(req)), channelList));
   app.get('/api/vhosts/:vhost/channels', { config: { access: 'vhost' }, schema: { params: VHOST_PARAMS } }, async (req, reply) =>
-    sendList(req, reply, channels(connections(req, vhostsFor(ctx, req)[0])), (ch) => channelJson(ch, ctx)),
+    sendList(req, reply, channels(connections(req, vhostsFor(ctx, req)[0])), channelList),
   );
 
   app.get('/api/channels/:name', { schema: { params: nameParams } }, async (req, reply) => {
@@ -84,7 +86,7 @@ export function registerConnections(app: FastifyInstance, ctx: ApiContext): void
     for (const v of vhosts) for (const q of v.queues.values()) for (const c of q.consumers) yield [c, v];
   }
   const consumerList = async (req: FastifyRequest, reply: import('fastify').FastifyReply) =>
-    sendList(req, reply, consumers(vhostsFor(ctx, req, true)), ([c, v]) => consumerJson(c, v, ctx), ['queue.vhost', 'queue.name', 'consumer_tag']);
+    sendList(req, reply, consumers(vhostsFor(ctx, req, true)), plain(([c, v]) => consumerJson(c, v, ctx), ['queue.vhost', 'queue.name', 'consumer_tag']));
   app.get('/api/consumers', consumerList);
   app.get('/api/consumers/:vhost', { config: { access: 'vhost' }, schema: { params: VHOST_PARAMS } }, consumerList);
 }

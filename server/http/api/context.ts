@@ -4,7 +4,7 @@ import type { VirtualHost } from '../../vhost/vhost.js';
 import { isAdmin, isMonitor, type HttpAuthenticator, type HttpUser } from '../auth.js';
 import { notFound } from '../errors.js';
 import type { FormatContext } from '../format-objects.js';
-import { formatSliced, listBody, listQuery, pickColumns, type Json, type ListQuery, type Query } from '../listing.js';
+import { listBody, listQuery, pickColumns, type Json, type ListQuery, type ListSpec, type Query } from '../listing.js';
 import type { Sampler } from '../sampler.js';
 
 /** What every resource group's routes get. */
@@ -53,17 +53,20 @@ export function queryOf(req: FastifyRequest): ListQuery {
   return listQuery(req.query as Query);
 }
 
-/** Sends a list: formatted in slices, then sorted, paged and trimmed as the query asks. */
-export async function sendList<T>(
-  req: FastifyRequest,
-  reply: FastifyReply,
-  objects: Iterable<T>,
-  format: (o: T, stats: boolean) => Json | null,
-  defaultSort: readonly string[] = DEFAULT_SORT,
-): Promise<FastifyReply> {
-  const q = queryOf(req);
-  const items = await formatSliced(objects, (o) => format(o, !q.disableStats));
-  return reply.type('application/json').send(listBody(items, q, defaultSort));
+/** Sends a list: sorted, paged and trimmed as the query asks, formatted a slice at a time. */
+export async function sendList<T>(req: FastifyRequest, reply: FastifyReply, objects: Iterable<T>, spec: ListSpec<T>): Promise<FastifyReply> {
+  const body = await listBody(objects, spec, queryOf(req));
+  return reply.type('application/json').send(body);
+}
+
+/** A list of objects formatted whole (for short lists, or cheap objects), sorted by vhost and name. */
+export function plain<T>(format: (o: T, stats: boolean) => Json | null, defaultSort: readonly string[] = DEFAULT_SORT): ListSpec<T> {
+  return { format, defaultSort };
+}
+
+/** A list whose objects are sorted and filtered by vhost and name before any is formatted. */
+export function byName<T>(format: (o: T, stats: boolean) => Json | null, key: (o: T) => { vhost: string | null; name: string }): ListSpec<T> {
+  return { format, key, defaultSort: DEFAULT_SORT };
 }
 
 /** Sends one object, trimmed to `columns` if asked. */

@@ -6,7 +6,7 @@ import { badRequest, HttpError, notFound } from '../errors.js';
 import { jsonToProperties, jsonToTable } from '../format.js';
 import { bindingJson, bindingsOf, exchangeJson } from '../format-objects.js';
 import { publish } from '../messages.js';
-import { created, paramsSchema, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import { byName, created, paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
 
 /** The exchange name in a path: amq.default stands for the default exchange ''. */
 export function exchangeName(name: string): string {
@@ -54,7 +54,12 @@ export function registerExchanges(app: FastifyInstance, ctx: ApiContext): void {
   }
 
   const list = async (req: FastifyRequest, reply: import('fastify').FastifyReply) =>
-    sendList(req, reply, exchanges(vhostsFor(ctx, req)), ([x, v], stats) => exchangeJson(x, v, ctx, stats));
+    sendList(
+      req,
+      reply,
+      exchanges(vhostsFor(ctx, req)),
+      byName(([x, v], stats) => exchangeJson(x, v, ctx, stats), ([x, v]) => ({ vhost: v.name, name: x.name })),
+    );
   app.get('/api/exchanges', list);
   app.get('/api/exchanges/:vhost', { config: { access: 'vhost' }, schema: { params: VHOST_PARAMS } }, list);
 
@@ -114,7 +119,7 @@ export function registerExchanges(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/api/exchanges/:vhost/:name/bindings/source', one, async (req, reply) => {
     const { v, x } = exchangeOr404(req);
-    return sendList(req, reply, [...bindingsOf(v)].filter((b) => b.source === x.name), bindingJson, BINDING_SORT);
+    return sendList(req, reply, [...bindingsOf(v)].filter((b) => b.source === x.name), plain(bindingJson, BINDING_SORT));
   });
 
   app.get('/api/exchanges/:vhost/:name/bindings/destination', one, async (req, reply) => {
@@ -123,8 +128,7 @@ export function registerExchanges(app: FastifyInstance, ctx: ApiContext): void {
       req,
       reply,
       [...bindingsOf(v)].filter((b) => b.destinationType === 'exchange' && b.destination === x.name),
-      bindingJson,
-      BINDING_SORT,
+      plain(bindingJson, BINDING_SORT),
     );
   });
 }

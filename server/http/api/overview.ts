@@ -3,7 +3,7 @@ import { isMonitor } from '../auth.js';
 import { notFound } from '../errors.js';
 import { nodeJson, overviewJson } from '../node-info.js';
 import { Totals, totalsByVhost } from '../totals.js';
-import { sendList, sendOne, visibleVhosts, type ApiContext } from './context.js';
+import { plain, sendList, sendOne, visibleVhosts, type ApiContext } from './context.js';
 
 /** /api/overview, /api/cluster-name, /api/nodes, /api/whoami, /api/extensions. */
 export function registerOverview(app: FastifyInstance, ctx: ApiContext): void {
@@ -33,7 +33,7 @@ export function registerOverview(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/api/nodes', { config: { access: 'monitor' } }, async (req, reply) => {
     const { node } = totalsByVhost(ctx.broker);
-    return sendList(req, reply, [nodeJson(ctx, node)], (n) => n);
+    return sendList(req, reply, [nodeJson(ctx, node)], plain((n) => n));
   });
 
   app.get(

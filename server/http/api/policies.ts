@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { validatePolicy } from '../../vhost/policy.js';
 import { badRequest, notFound } from '../errors.js';
 import { policyJson } from '../format-objects.js';
-import { created, paramsSchema, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import { created, paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
 
 const POLICY_BODY = {
   type: 'object',
@@ -21,7 +21,7 @@ export function registerPolicies(app: FastifyInstance, ctx: ApiContext): void {
       req,
       reply,
       vhostsFor(ctx, req).flatMap((v) => v.policies.list()),
-      (p) => policyJson(p),
+      plain(policyJson),
     );
   app.get('/api/policies', list);
   app.get('/api/policies/:vhost', { config: { access: 'vhost' }, schema: { params: VHOST_PARAMS } }, list);

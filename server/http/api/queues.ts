@@ -6,7 +6,7 @@ import { badRequest, notFound } from '../errors.js';
 import { jsonToTable } from '../format.js';
 import { bindingJson, bindingsOf, consumerJson, queueJson } from '../format-objects.js';
 import { getMessages, HTTP_OWNER, type AckMode, type Encoding } from '../messages.js';
-import { created, paramsSchema, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import { byName, created, paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
 import { BINDING_SORT, vhostOr404ForPut } from './exchanges.js';
 
 interface QueueParams {
@@ -49,7 +49,12 @@ export function registerQueues(app: FastifyInstance, ctx: ApiContext): void {
   }
 
   const list = async (req: FastifyRequest, reply: FastifyReply) =>
-    sendList(req, reply, queues(vhostsFor(ctx, req)), ([q, v], stats) => queueJson(q, v, ctx, stats));
+    sendList(
+      req,
+      reply,
+      queues(vhostsFor(ctx, req)),
+      byName(([q, v], stats) => queueJson(q, v, ctx, stats), ([q, v]) => ({ vhost: v.name, name: q.name })),
+    );
   app.get('/api/queues', list);
   app.get('/api/queues/:vhost', { config: { access: 'vhost' }, schema: { params: VHOST_PARAMS } }, list);
 
@@ -110,6 +115,6 @@ export function registerQueues(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/queues/:vhost/:name/bindings', one, async (req, reply) => {
     const { v, q } = queueOr404(req);
     const mine = [...bindingsOf(v)].filter((b) => b.destinationType === 'queue' && b.destination === q.name);
-    return sendList(req, reply, mine, bindingJson, BINDING_SORT);
+    return sendList(req, reply, mine, plain(bindingJson, BINDING_SORT));
   });
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../errors.js';
 import { vhostJson } from '../format-objects.js';
 import { totalsByVhost } from '../totals.js';
-import { created, sendList, sendOne, VHOST_PARAMS, vhostOr404, visibleVhosts, type ApiContext } from './context.js';
+import { created, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, visibleVhosts, type ApiContext } from './context.js';
 
 const VHOST_BODY = {
   type: 'object',
@@ -25,7 +25,7 @@ export function registerVhosts(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/vhosts', async (req, reply) => {
     const q = req.query as { disable_stats?: string };
     const totals = q.disable_stats === 'true' ? null : totalsByVhost(ctx.broker).byVhost;
-    return sendList(req, reply, visibleVhosts(ctx, req.user), (v) => vhostJson(v, totals?.get(v) ?? null, ctx));
+    return sendList(req, reply, visibleVhosts(ctx, req.user), plain((v) => vhostJson(v, totals?.get(v) ?? null, ctx)));
   });
 
   const one = { config: { access: 'admin' as const }, schema: { params: VHOST_PARAMS } };

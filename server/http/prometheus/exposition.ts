@@ -1,11 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import type { Broker } from '../../broker.js';
 import type { Channel } from '../../connection/channel.js';
 import type { Connection } from '../../connection/connection.js';
 import type { Queue } from '../../queue/queue.js';
 import { activeAlarms, diskFree, diskFreeLimit, memoryLimit } from '../alarms.js';
-import { channelName } from '../format-objects.js';
-import { RABBITMQ_VERSION } from '../node-info.js';
+import { channelName, consumerCapacity } from '../format-objects.js';
+import { maxOpenFiles, openFds, RABBITMQ_VERSION } from '../node-info.js';
 import { totalsByVhost, type Totals } from '../totals.js';
 
 /**
@@ -35,6 +34,12 @@ class Exposition {
     return this.family(name, type, help).sample(name, labels, value);
   }
 
+  /** Pre-rendered sample lines. */
+  raw(text: string): this {
+    this.out.push(text);
+    return this;
+  }
+
   text(): string {
     return this.out.join('');
   }
@@ -46,8 +51,10 @@ function num(v: number): string {
 
 /** A label value, escaped as the exposition format wants. */
 export function esc(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
+const NEEDS_ESCAPE = /[\\\n"]/;
 
 interface PerObject<T> {
   name: string;
@@ -61,6 +68,8 @@ const QUEUE_FAMILIES: PerObject<Queue>[] = [
   { name: 'rabbitmq_queue_messages_unacked', type: 'gauge', help: 'Messages delivered to consumers but not yet acknowledged', value: (q) => q.unacked },
   { name: 'rabbitmq_queue_messages', type: 'gauge', help: 'Sum of ready and unacknowledged messages - total queue depth', value: (q) => q.messageCount + q.unacked },
   { name: 'rabbitmq_queue_consumers', type: 'gauge', help: 'Consumers on a queue', value: (q) => q.consumers.length },
+  { name: 'rabbitmq_queue_consumer_capacity', type: 'gauge', help: 'Consumer capacity', value: consumerCapacity },
+  { name: 'rabbitmq_queue_consumer_utilisation', type: 'gauge', help: 'Same as consumer capacity', value: consumerCapacity },
   { name: 'rabbitmq_queue_messages_ram', type: 'gauge', help: 'Ready and unacknowledged messages stored in memory', value: (q) => q.messageCount + q.unacked - q.backing.pagedOut },
   {
     name: 'rabbitmq_queue_messages_ram_bytes',
@@ -151,21 +160,17 @@ function count(it: Iterable<unknown>): number {
   return n;
 }
 
-/** Objects with their label text, computed once per scrape. */
-function labelled<T>(objects: Iterable<T>, label: (o: T) => string): { o: T; l: string }[] {
-  const out: { o: T; l: string }[] = [];
-  for (const o of objects) out.push({ o, l: label(o) });
-  return out;
-}
-
-function families<T>(e: Exposition, fams: PerObject<T>[], objects: { o: T; l: string }[], perObject: boolean): void {
+/** One family per entry: a series per object (labels given), or one summed sample (labels null). */
+function families<T>(e: Exposition, fams: PerObject<T>[], objects: readonly T[], labels: readonly string[] | null): void {
   for (const f of fams) {
     e.family(f.name, f.type, f.help);
-    if (perObject) {
-      for (const { o, l } of objects) e.sample(f.name, l, f.value(o));
+    if (labels !== null) {
+      let text = '';
+      for (let i = 0; i < objects.length; i++) text += `${f.name}{${labels[i]!}} ${f.value(objects[i]!)}\n`;
+      e.raw(text);
     } else {
       let sum = 0;
-      for (const { o } of objects) sum += f.value(o);
+      for (let i = 0; i < objects.length; i++) sum += f.value(objects[i]!);
       e.sample(f.name, '', sum);
     }
   }
@@ -206,19 +211,27 @@ export function renderMetrics(broker: Broker, perObject: boolean): string {
   if (maxFds > 0) e.one('rabbitmq_process_max_fds', 'gauge', 'Open file descriptors limit', maxFds);
   e.one('rabbitmq_resident_memory_limit_bytes', 'gauge', 'Memory high watermark in bytes', memoryLimit(broker));
   e.one('rabbitmq_disk_space_available_limit_bytes', 'gauge', 'Free disk space low watermark in bytes', diskFreeLimit(broker));
+  e.one('rabbitmq_erlang_uptime_seconds', 'gauge', 'Node uptime', (Date.now() - broker.startedAt) / 1000);
+  const auth: [string, string, (p: 'amqp091' | 'http') => number][] = [
+    ['rabbitmq_auth_attempts_total', 'Total number of authorization attempts', (p) => (p === 'http' ? k.authHttpSucceeded + k.authHttpFailed : k.authAmqpSucceeded + k.authAmqpFailed)],
+    ['rabbitmq_auth_attempts_succeeded_total', 'Total number of successful authentication attempts', (p) => (p === 'http' ? k.authHttpSucceeded : k.authAmqpSucceeded)],
+    ['rabbitmq_auth_attempts_failed_total', 'Total number of failed authentication attempts', (p) => (p === 'http' ? k.authHttpFailed : k.authAmqpFailed)],
+  ];
+  for (const [name, help, value] of auth) {
+    e.family(name, 'counter', help);
+    for (const p of ['http', 'amqp091'] as const) e.sample(name, `protocol="${p}"`, value(p));
+  }
   const cpu = process.cpuUsage();
   e.one('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', (cpu.user + cpu.system) / 1e6);
   e.one('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', Math.round(Date.now() / 1000 - process.uptime()));
 
-  const queues = labelled(allQueues(broker), (q) => `vhost="${esc(q.vhost)}",queue="${esc(q.name)}"`);
+  const queues = [...allQueues(broker)];
   const conns = openConnections(broker);
-  const channels = labelled(
-    conns.flatMap((c) => [...c.channelList()]),
-    (ch) => `channel="${esc(channelName(ch))}"`,
-  );
-  families(e, QUEUE_FAMILIES, queues, perObject);
-  families(e, CHANNEL_FAMILIES, channels, perObject);
-  families(e, CONNECTION_FAMILIES, labelled(conns, (c) => `channel="${esc(c.name)}"`), perObject);
+  const channels = conns.flatMap((c) => [...c.channelList()]);
+  const labels = <T>(objects: T[], label: (o: T) => string): string[] | null => (perObject ? objects.map(label) : null);
+  families(e, QUEUE_FAMILIES, queues, labels(queues, (q) => `vhost="${esc(q.vhost)}",queue="${esc(q.name)}"`));
+  families(e, CHANNEL_FAMILIES, channels, labels(channels, (ch) => `channel="${esc(channelName(ch))}"`));
+  families(e, CONNECTION_FAMILIES, conns, labels(conns, (c) => `channel="${esc(c.name)}"`));
 
   e.one('rabbitmq_connections', 'gauge', 'Connections currently open', conns.length);
   e.one('rabbitmq_channels', 'gauge', 'Channels currently open', channels.length);
@@ -238,7 +251,7 @@ export function renderMetrics(broker: Broker, perObject: boolean): string {
     1,
     `rabbitmq_node="${esc(broker.nodeName)}",rabbitmq_cluster="${esc(broker.nodeName)}",rabbitmq_cluster_permanent_id="${esc(broker.clusterId)}"`,
   );
-  globalFamilies(e, node, channels.filter(({ o }) => o.counters.publish > 0).length);
+  globalFamilies(e, node, channels.filter((ch) => ch.counters.publish > 0).length);
   return e.text();
 }
 
@@ -279,21 +292,4 @@ function globalFamilies(e: Exposition, t: Totals, publishers: number): void {
   e.one('rabbitmq_global_messages_unroutable_dropped_total', 'counter', 'Total number of messages published as non-mandatory into an exchange and dropped as unroutable', m.dropUnroutable, PROTOCOL);
   e.one('rabbitmq_global_messages_unroutable_returned_total', 'counter', 'Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable', m.returnUnroutable, PROTOCOL);
   e.one('rabbitmq_global_publishers', 'gauge', 'Current number of publishers', publishers, PROTOCOL);
-}
-
-function openFds(): number {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return 0;
-  }
-}
-
-function maxOpenFiles(): number {
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    return m === null ? 0 : Number(m[1]);
-  } catch {
-    return 0;
-  }
 }

@@ -119,7 +119,8 @@ describe('get', () => {
     const ch = await conn.createChannel();
     const m = await ch.get('m-dlq', { noAck: true });
     expect(m && m.content.toString()).toBe('r1');
-    const death = (m && (m.properties.headers?.['x-death'] as { reason: string; queue: string; count: number }[]))?.[0];
+    const deaths = m === false ? [] : (m.properties.headers?.['x-death'] as { reason: string; queue: string; count: number }[]);
+    const death = deaths[0];
     expect(death && { reason: death.reason, queue: death.queue, count: death.count }).toEqual({ reason: 'rejected', queue: 'm-rej', count: 1 });
     await conn.close();
   });
