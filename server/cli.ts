@@ -15,8 +15,8 @@ function port(value: string): number {
 }
 
 /** A listener port, or "none" for no listener at all. */
-function optionalPort(value: string): number | null {
-  return value === 'none' ? null : port(value);
+function optionalPort(value: string): number | 'none' {
+  return value === 'none' ? 'none' : port(value);
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -32,8 +32,8 @@ interface StartOptions {
   dataDir?: string;
   logLevel?: string;
   config?: string;
-  managementPort?: number | null;
-  prometheusPort?: number | null;
+  managementPort?: number | 'none';
+  prometheusPort?: number | 'none';
 }
 
 const program = new Command();
@@ -62,8 +62,8 @@ program
       host: opts.host,
       dataDir: opts.dataDir,
       logLevel: opts.logLevel,
-      managementPort: opts.managementPort,
-      prometheusPort: opts.prometheusPort,
+      managementPort: opts.managementPort === 'none' ? null : opts.managementPort,
+      prometheusPort: opts.prometheusPort === 'none' ? null : opts.prometheusPort,
     };
     for (const k of Object.keys(cli) as (keyof BrokerConfig)[]) if (cli[k] === undefined) delete cli[k];
     let broker: Broker;
