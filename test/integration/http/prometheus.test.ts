@@ -154,6 +154,17 @@ describe('/metrics', () => {
   });
 });
 
+describe('docs/grafana-dashboard.json', () => {
+  test('every metric the sample dashboard queries is one Warren exposes', async () => {
+    const dash = readFileSync(new URL('../../../docs/grafana-dashboard.json', import.meta.url), 'utf8');
+    const exprs = (JSON.parse(dash) as { panels: { targets: { expr: string }[] }[] }).panels.flatMap((p) => p.targets.map((t) => t.expr));
+    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b((?:rabbitmq|process)_[a-z_]+)\{/g)].map((m) => m[1]!)));
+    expect(used.size).toBeGreaterThan(20);
+    const { families } = await scrape(b.prometheusUrl, '/metrics/per-object');
+    expect([...used].filter((name) => !families.has(name))).toEqual([]);
+  });
+});
+
 describe('against a live RabbitMQ (RABBITMQ_PROMETHEUS_URL)', () => {
   const url = process.env['RABBITMQ_PROMETHEUS_URL'];
   test.skipIf(url === undefined || url === '')('every rabbitmq_* family of ours exists in RabbitMQ with the same type; every one of RabbitMQ\'s is ours or documented', async () => {
