@@ -1,4 +1,6 @@
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import type { Broker } from '../broker.js';
+import { reportError } from '../ops/scheduler.js';
 import type { MessageCounters } from '../ops/stats.js';
 import { totalsByVhost, type Totals } from './totals.js';
 
@@ -84,6 +86,8 @@ const CHANNEL_LEN = CHANNEL_STATS.length;
 const VHOST_LEN = CHANNEL_STATS.length + 5;
 const NODE_LEN = VHOST_LEN + 7;
 const buf = new Float64Array(NODE_LEN);
+/** Objects sampled per turn of the event loop: 10,000 queues take several turns, not one long one. */
+const SLICE = 1024;
 
 /** Where each extra value sits in a vector after the message_stats keys. */
 export const QUEUE_GAUGES = { messages: QUEUE_STATS.length, ready: QUEUE_STATS.length + 1, unacked: QUEUE_STATS.length + 2 };
@@ -101,7 +105,8 @@ export const CHURN_KEYS = [
 export class Sampler {
   private readonly states = new WeakMap<object, RateState>();
   private timer: NodeJS.Timeout | null = null;
-  /** Node totals of the last sample, and the node's rates. */
+  private sampling = false;
+  /** The key the node's own rates are kept under. */
   readonly node: object = {};
 
   constructor(
@@ -110,8 +115,11 @@ export class Sampler {
   ) {}
 
   start(): void {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    const run = (): void => {
+      this.sample().catch((err: unknown) => reportError(err, 'statistics sampling'));
+    };
+    run();
+    this.timer = setInterval(run, this.intervalMs);
     this.timer.unref();
   }
 
@@ -131,13 +139,29 @@ export class Sampler {
     s.update(buf, now);
   }
 
-  sample(): void {
-    const now = Date.now();
+  /** One sample of every object, a slice at a time; a sample still running when the next is due is not doubled. */
+  async sample(): Promise<void> {
+    if (this.sampling) return;
+    this.sampling = true;
+    try {
+      await this.sampleAll();
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  private async sampleAll(): Promise<void> {
+    let now = Date.now();
+    let n = 0;
     const { byVhost, node } = totalsByVhost(this.broker);
     for (const [v, t] of byVhost) {
       vhostValues(t);
       this.record(v, VHOST_LEN, now);
       for (const q of v.queues.values()) {
+        if (++n % SLICE === 0) {
+          await yieldTurn();
+          now = Date.now();
+        }
         const c = q.counters;
         for (let i = 0; i < QUEUE_STATS.length; i++) buf[i] = counterValue(c, QUEUE_STATS[i]!);
         buf[QUEUE_GAUGES.ready] = q.messageCount;
@@ -156,6 +180,10 @@ export class Sampler {
       buf[1] = c.counters.sendOct;
       this.record(c, 2, now);
       for (const ch of c.channelList()) {
+        if (++n % SLICE === 0) {
+          await yieldTurn();
+          now = Date.now();
+        }
         for (let i = 0; i < CHANNEL_LEN; i++) buf[i] = counterValue(ch.counters, CHANNEL_STATS[i]!);
         this.record(ch, CHANNEL_LEN, now);
       }
