@@ -75,6 +75,10 @@ export class ManagementServer {
       const params = req.params as { vhost?: string } | undefined;
       authorize(auth, req.user, access, params?.vhost);
     });
+    // A PUT or POST without a body (and so without a parser run) is an empty object too.
+    app.addHook('preValidation', async (req) => {
+      if (req.body === undefined && (req.method === 'PUT' || req.method === 'POST')) req.body = {};
+    });
     app.addHook('onSend', async (_req, reply, payload) => {
       reply.header('cache-control', 'no-cache');
       return payload;

@@ -40,8 +40,10 @@ describe('queues', () => {
     });
   });
 
-  test('PUT with no body declares a transient queue', async () => {
-    expect((await b.api('PUT', '/api/queues/%2F/t-q2', undefined, { raw: '' })).status).toBe(201);
+  test('PUT with no body, or an empty one, declares a transient queue', async () => {
+    const r = await fetch(`${b.managementUrl}/api/queues/%2F/t-q2`, { method: 'PUT', headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+    expect(r.status).toBe(201);
+    expect((await b.api('PUT', '/api/queues/%2F/t-q2b', undefined, { raw: '' })).status).toBe(201);
     const q = (await b.api('GET', '/api/queues/%2F/t-q2?disable_stats=true')).body;
     expect(q).toEqual({ arguments: {}, auto_delete: false, durable: false, exclusive: false, name: 't-q2', node: b.broker.nodeName, state: 'live', type: 'classic', vhost: '/' });
   });
@@ -79,6 +81,17 @@ describe('queues', () => {
     const again = await b.api('DELETE', '/api/queues/%2F/t-del');
     expect({ status: again.status, body: again.body }).toEqual({ status: 404, body: NOT_FOUND });
     await conn.close();
+  });
+
+  test('names are URL-encoded in paths: slashes, spaces, percent signs and non-ASCII characters', async () => {
+    const name = 'a/b c%d+ü';
+    expect((await b.api('PUT', `/api/queues/%2F/${encodeURIComponent(name)}`, {})).status).toBe(201);
+    const conn = await amqp.connect(b.url);
+    const ch = await conn.createChannel();
+    expect(await ch.checkQueue(name)).toEqual({ queue: name, messageCount: 0, consumerCount: 0 });
+    await conn.close();
+    expect((await b.api('GET', `/api/queues/%2F/${encodeURIComponent(name)}?columns=name`)).body).toEqual({ name });
+    expect((await b.api('DELETE', `/api/queues/%2F/${encodeURIComponent(name)}`)).status).toBe(204);
   });
 
   test('GET of a missing queue, or in a missing vhost, is 404', async () => {
