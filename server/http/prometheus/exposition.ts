@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Broker } from '../../broker.js';
 import type { Channel } from '../../connection/channel.js';
 import type { Connection } from '../../connection/connection.js';
@@ -18,7 +19,8 @@ type Kind = 'counter' | 'gauge' | 'untyped';
 
 /** A text exposition being written: each family's TYPE and HELP, then its samples. */
 class Exposition {
-  private readonly out: string[] = [];
+  /** Text, or a family's samples still to be rendered (per object: one per turn when streamed). */
+  private readonly out: (string | (() => string))[] = [];
 
   family(name: string, type: Kind, help: string): this {
     this.out.push(`# TYPE ${name} ${type}\n# HELP ${name} ${help}\n`);
@@ -34,14 +36,41 @@ class Exposition {
     return this.family(name, type, help).sample(name, labels, value);
   }
 
-  /** Pre-rendered sample lines. */
-  raw(text: string): this {
-    this.out.push(text);
+  /** Sample lines rendered when written. */
+  later(render: () => string): this {
+    this.out.push(render);
     return this;
   }
 
   text(): string {
-    return this.out.join('');
+    return this.out.map((p) => (typeof p === 'string' ? p : p())).join('');
+  }
+
+  /** The text as a stream that renders each deferred family in its own event-loop turn. */
+  stream(): Readable {
+    const parts = this.out;
+    let i = 0;
+    return new Readable({
+      read() {
+        if (i >= parts.length) {
+          this.push(null);
+          return;
+        }
+        setImmediate(() => {
+          let chunk = '';
+          // Plain text up to (and including) the next deferred family.
+          while (i < parts.length) {
+            const p = parts[i++]!;
+            if (typeof p === 'string') chunk += p;
+            else {
+              chunk += p();
+              break;
+            }
+          }
+          this.push(chunk);
+        });
+      },
+    });
   }
 }
 
@@ -165,9 +194,11 @@ function families<T>(e: Exposition, fams: PerObject<T>[], objects: readonly T[],
   for (const f of fams) {
     e.family(f.name, f.type, f.help);
     if (labels !== null) {
-      let text = '';
-      for (let i = 0; i < objects.length; i++) text += `${f.name}{${labels[i]!}} ${f.value(objects[i]!)}\n`;
-      e.raw(text);
+      e.later(() => {
+        let text = '';
+        for (let i = 0; i < objects.length; i++) text += `${f.name}{${labels[i]!}} ${f.value(objects[i]!)}\n`;
+        return text;
+      });
     } else {
       let sum = 0;
       for (let i = 0; i < objects.length; i++) sum += f.value(objects[i]!);
@@ -189,6 +220,15 @@ const CLASSIC = `${PROTOCOL},queue_type="rabbit_classic_queue"`;
 
 /** The whole scrape: /metrics (aggregated) or /metrics/per-object. */
 export function renderMetrics(broker: Broker, perObject: boolean): string {
+  return exposition(broker, perObject).text();
+}
+
+/** The scrape as a stream: per object, each family's series are rendered in a turn of their own. */
+export function streamMetrics(broker: Broker, perObject: boolean): Readable {
+  return exposition(broker, perObject).stream();
+}
+
+function exposition(broker: Broker, perObject: boolean): Exposition {
   const e = new Exposition();
   const { node } = totalsByVhost(broker);
   const alarms = activeAlarms(broker);
@@ -252,7 +292,7 @@ export function renderMetrics(broker: Broker, perObject: boolean): string {
     `rabbitmq_node="${esc(broker.nodeName)}",rabbitmq_cluster="${esc(broker.nodeName)}",rabbitmq_cluster_permanent_id="${esc(broker.clusterId)}"`,
   );
   globalFamilies(e, node, channels.filter((ch) => ch.counters.publish > 0).length);
-  return e.text();
+  return e;
 }
 
 /** rabbitmq_global_*: node-wide monotonic counters (closed channels' counts included). */

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Broker } from '../../broker.js';
-import { renderMetrics } from './exposition.js';
+import { renderMetrics, streamMetrics } from './exposition.js';
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4';
 
@@ -13,7 +13,8 @@ export class MetricsServer {
     const app = Fastify({ logger: false });
     this.app = app;
     app.get('/metrics', async (_req, reply) => reply.type(CONTENT_TYPE).send(renderMetrics(broker, false)));
-    app.get('/metrics/per-object', async (_req, reply) => reply.type(CONTENT_TYPE).send(renderMetrics(broker, true)));
+    // Per object the scrape is large (a series per queue): it is rendered a family per turn.
+    app.get('/metrics/per-object', async (_req, reply) => reply.type(CONTENT_TYPE).send(streamMetrics(broker, true)));
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {
