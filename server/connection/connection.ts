@@ -14,6 +14,7 @@ import type { Broker } from '../broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
 import { PAUSE_ALARM } from '../ops/read-pause.js';
+import { plainAddress } from './naming.js';
 import { ConnectionCounters } from '../ops/stats.js';
 import type { ClientCapabilities, Session } from './session.js';
 import type { VirtualHost } from '../vhost/vhost.js';
@@ -544,12 +545,6 @@ function negotiate(field: string, min: number, server: number, client: number): 
 function fail(field: string, client: number, cmp: string, bound: string, value: number): never {
   const detail = client === 0 ? ' (no limit)' : '';
   throw new ConnectionError(530, `negotiated ${field} = ${client}${detail} is ${cmp} than the ${bound} allowed value (${value})`, 10, 31);
-}
-
-/** An IPv4-mapped IPv6 address as the IPv4 address it is, as RabbitMQ shows it. */
-function plainAddress(a: string | undefined): string {
-  if (a === undefined) return '?';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
 function clientName(props: FieldTable): string | undefined {
