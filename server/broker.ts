@@ -159,7 +159,7 @@ export class Broker {
    * Deletes a vhost: its connections are closed with 320 ("vhost 'v' is deleted", as
    * RabbitMQ says), its queues and their messages go, and its counters join the node's.
    */
-  async deleteVhost(name: string): Promise<void> {
+  deleteVhost(name: string): void {
     const v = this.vhosts.get(name);
     if (v === undefined) return;
     for (const c of this.connections) if (c.vhost === v) c.closeAs(`vhost '${name}' is deleted`);

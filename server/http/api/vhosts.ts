@@ -49,7 +49,7 @@ export function registerVhosts(app: FastifyInstance, ctx: ApiContext): void {
   app.delete('/api/vhosts/:vhost', one, async (req, reply) => {
     const name = (req.params as { vhost: string }).vhost;
     if (!ctx.broker.vhosts.has(name)) throw notFound();
-    await ctx.broker.deleteVhost(name);
+    ctx.broker.deleteVhost(name);
     ctx.broker.log.info({ vhost: name, user: req.user.name }, 'vhost deleted through the management API');
     return reply.code(204).send();
   });

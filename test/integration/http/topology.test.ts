@@ -1,6 +1,9 @@
 // Exchanges, queues, bindings, vhosts and policies through the management API, checked
 // against what an AMQP client then sees. Status codes and error bodies are RabbitMQ 3.10's.
 import amqp from 'amqplib';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startWithApi, type ApiBroker } from '../../helpers/http.js';
 
@@ -237,6 +240,26 @@ describe('vhosts', () => {
     expect({ code: err.code, message: err.message }).toEqual({ code: 320, message: `Connection closed: 320 (CONNECTION-FORCED) with message "CONNECTION_FORCED - vhost 't-v1' is deleted"` });
     expect((await b.api('GET', '/api/vhosts/t-v1')).status).toBe(404);
     expect((await b.api('DELETE', '/api/vhosts/t-v1')).status).toBe(404);
+  });
+
+  test('a vhost made through the API, with its description, tags and a durable queue, survives a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-http-vhost-'));
+    try {
+      const first = await startWithApi({ dataDir: dir });
+      await first.api('PUT', '/api/vhosts/t-keep', { description: 'kept', tags: ['a'] });
+      await first.api('PUT', '/api/queues/t-keep/t-kq', { durable: true });
+      await first.close();
+      const second = await startWithApi({ dataDir: dir });
+      expect((await second.api('GET', '/api/vhosts/t-keep?columns=name,description,tags')).body).toEqual({ name: 't-keep', description: 'kept', tags: ['a'] });
+      expect((await second.api('GET', '/api/queues/t-keep/t-kq?columns=name,durable')).body).toEqual({ name: 't-kq', durable: true });
+      expect((await second.api('DELETE', '/api/vhosts/t-keep')).status).toBe(204);
+      await second.close();
+      const third = await startWithApi({ dataDir: dir });
+      expect((await third.api('GET', '/api/vhosts/t-keep')).status).toBe(404);
+      await third.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the list has the default vhost with its description', async () => {
