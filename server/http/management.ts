@@ -46,6 +46,8 @@ export class ManagementServer {
       // A published message's payload travels in the body (base64 makes it a third larger).
       bodyLimit: Math.max(broker.config.maxMessageSize * 2, 1 << 20),
       return503OnClosing: false,
+      // Names go up to 255 bytes, and a percent-encoded byte takes three characters.
+      maxParamLength: 4096,
       ajv: { customOptions: { allowUnionTypes: true } },
     });
     this.app = app;

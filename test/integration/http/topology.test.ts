@@ -95,6 +95,10 @@ describe('queues', () => {
     await conn.close();
     expect((await b.api('GET', `/api/queues/%2F/${encodeURIComponent(name)}?columns=name`)).body).toEqual({ name });
     expect((await b.api('DELETE', `/api/queues/%2F/${encodeURIComponent(name)}`)).status).toBe(204);
+    // The longest name AMQP allows, in non-ASCII characters (each byte percent-encoded).
+    const long = 'é'.repeat(127);
+    expect((await b.api('PUT', `/api/queues/%2F/${encodeURIComponent(long)}`, {})).status).toBe(201);
+    expect((await b.api('GET', `/api/queues/%2F/${encodeURIComponent(long)}?columns=name`)).body).toEqual({ name: long });
   });
 
   test('GET of a missing queue, or in a missing vhost, is 404', async () => {
