@@ -47,7 +47,7 @@ export class ManagementServer {
       bodyLimit: Math.max(broker.config.maxMessageSize * 2, 1 << 20),
       return503OnClosing: false,
       // Names go up to 255 bytes, and a percent-encoded byte takes three characters.
-      maxParamLength: 4096,
+      routerOptions: { maxParamLength: 4096 },
       ajv: { customOptions: { allowUnionTypes: true } },
     });
     this.app = app;
