@@ -74,8 +74,9 @@ export class ManagementServer {
         throw err;
       }
       const access = req.routeOptions.config.access ?? 'user';
-      const params = req.params as { vhost?: string } | undefined;
-      authorize(auth, req.user, access, params?.vhost);
+      // A vhost that does not exist is not refused but not found, later (as in RabbitMQ).
+      const vhost = (req.params as { vhost?: string } | undefined)?.vhost;
+      authorize(auth, req.user, access, vhost !== undefined && broker.vhosts.has(vhost) ? vhost : undefined);
     });
     // A PUT or POST without a body (and so without a parser run) is an empty object too.
     app.addHook('preValidation', async (req) => {
