@@ -2,7 +2,10 @@
 // bodies (observed on the shared RabbitMQ with users of each tag).
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startWithApi, type ApiBroker } from '../../helpers/http.js';
+import { startBroker } from '../../../server/index.js';
+import { ManagementServer } from '../../../server/http/management.js';
+import type { HttpAuthenticator, HttpUser } from '../../../server/http/auth.js';
+import { apiClient, startWithApi, type ApiBroker } from '../../helpers/http.js';
 
 let b: ApiBroker;
 
@@ -117,6 +120,35 @@ describe('tags decide access', () => {
     } finally {
       await mine.close();
       await theirs.close();
+    }
+  });
+});
+
+describe('vhost permissions, through the authenticator (what access control plugs into)', () => {
+  test('a user sees only the vhosts it may access; another is refused; a missing one is 404', async () => {
+    const broker = await startBroker({ port: 0, vhosts: ['/', 'open', 'secret'] });
+    const users: Record<string, HttpUser> = { admin: { name: 'admin', tags: ['administrator'] }, alice: { name: 'alice', tags: ['management'] } };
+    const auth: HttpAuthenticator = {
+      check: (name, password) => (password === 'p' ? (users[name] ?? null) : null),
+      loopbackOnly: () => false,
+      canAccessVhost: (user, vhost) => user.name === 'admin' || vhost !== 'secret',
+    };
+    const server = new ManagementServer(broker.broker, auth);
+    const addr = await server.listen(0, '127.0.0.1');
+    try {
+      const alice = apiClient(`http://127.0.0.1:${addr.port}`, 'alice', 'p');
+      const admin = apiClient(`http://127.0.0.1:${addr.port}`, 'admin', 'p');
+      for (const v of ['open', 'secret']) await admin('PUT', `/api/queues/${v}/q-${v}`, {});
+      const secret = await alice('GET', '/api/queues/secret');
+      expect({ status: secret.status, body: secret.body }).toEqual({ status: 401, body: { error: 'not_authorised', reason: 'User not authorised to access virtual host' } });
+      expect((await alice('PUT', '/api/queues/secret/q2', {})).status).toBe(401);
+      expect(((await alice('GET', '/api/queues')).body as { name: string }[]).map((q) => q.name)).toEqual(['q-open']);
+      expect(((await alice('GET', '/api/vhosts')).body as { name: string }[]).map((v) => v.name)).toEqual(['/', 'open']);
+      expect((await alice('GET', '/api/queues/nope')).status).toBe(404);
+      expect(((await admin('GET', '/api/queues')).body as { name: string }[]).map((q) => q.name)).toEqual(['q-open', 'q-secret']);
+    } finally {
+      await server.close();
+      await broker.close();
     }
   });
 });
