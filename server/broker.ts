@@ -14,8 +14,8 @@ import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
 import { PolicyError, validatePolicy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
 import { NodeCounters } from './ops/stats.js';
-import { ManagementServer } from './http/management.js';
-import { MetricsServer } from './http/prometheus/server.js';
+import type { ManagementServer } from './http/management.js';
+import type { MetricsServer } from './http/prometheus/server.js';
 
 export const VERSION = '0.1.0';
 
@@ -121,12 +121,15 @@ export class Broker {
     const addr = await this.listenAmqp();
     this.bound.push({ protocol: 'amqp', address: addr.address, port: addr.port });
     const { managementPort, prometheusPort, host } = this.config;
+    // Loaded only when wanted: fastify costs a process that runs without them time at start.
     if (managementPort !== null) {
+      const { ManagementServer } = await import('./http/management.js');
       this.management = new ManagementServer(this);
       const a = await this.management.listen(managementPort, host);
       this.bound.push({ protocol: 'http', address: a.address, port: a.port });
     }
     if (prometheusPort !== null) {
+      const { MetricsServer } = await import('./http/prometheus/server.js');
       this.metrics = new MetricsServer(this);
       const a = await this.metrics.listen(prometheusPort, host);
       this.bound.push({ protocol: 'http/prometheus', address: a.address, port: a.port });
