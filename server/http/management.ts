@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { setImmediate } from 'node:timers/promises';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Broker } from '../broker.js';
 import { registerBindings } from './api/bindings.js';
@@ -84,6 +85,9 @@ export class ManagementServer {
     });
     app.addHook('onSend', async (_req, reply, payload) => {
       reply.header('cache-control', 'no-cache');
+      // A change to the durable topology is saved at the end of this turn (as for AMQP
+      // declare-ok): the answer waits for it, so that 201 means on disk.
+      if (broker.definitions?.preFlushScheduled === true) await setImmediate();
       return payload;
     });
     app.setErrorHandler((err: FastifyError, req, reply) => this.onError(err, req, reply));

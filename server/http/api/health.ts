@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { activeAlarms, RESOURCE_NAME } from '../alarms.js';
-import { badRequest } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import { getMessages, HTTP_OWNER, publish } from '../messages.js';
 import { paramsSchema, sendOne, VHOST_PARAMS, vhostOr404, type ApiContext } from './context.js';
 
@@ -37,6 +37,13 @@ export function registerHealth(app: FastifyInstance, ctx: ApiContext): void {
     if (protocols.includes(protocol)) return sendOne(req, reply, { status: 'ok', protocol: wanted });
     reply.code(503);
     return sendOne(req, reply, { status: 'failed', reason: 'No active listener', missing: wanted, protocols });
+  });
+
+  // The deprecated node health check RabbitMQ 3.10 still serves.
+  app.get('/api/healthchecks/node', async (req, reply) => sendOne(req, reply, { status: 'ok' }));
+  app.get('/api/healthchecks/node/:node', { schema: { params: paramsSchema('node') } }, async (req, reply) => {
+    if ((req.params as { node: string }).node !== ctx.node) throw notFound();
+    return sendOne(req, reply, { status: 'ok' });
   });
 
   // Every vhost lives in the broker process: none can be down on its own.

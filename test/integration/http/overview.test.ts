@@ -96,6 +96,8 @@ describe('health checks', () => {
     expect((await b.api('GET', '/api/health/checks/virtual-hosts')).body).toEqual({ status: 'ok' });
     expect((await b.api('GET', '/api/health/checks/alarms')).body).toEqual({ status: 'ok' });
     expect((await b.api('GET', '/api/health/checks/local-alarms')).body).toEqual({ status: 'ok' });
+    expect((await b.api('GET', '/api/healthchecks/node')).body).toEqual({ status: 'ok' });
+    expect((await b.api('GET', `/api/healthchecks/node/${encodeURIComponent(b.broker.nodeName)}`)).body).toEqual({ status: 'ok' });
   });
 });
 
