@@ -110,16 +110,15 @@ export class Broker {
   }
 
   /**
-   * Starts listening: AMQP, then the management API and Prometheus if they have ports (and
-   * the control socket, if configured); resolves with the AMQP address.
+   * Starts listening: the management API and Prometheus first if they have ports (and the
+   * control socket, if configured), AMQP last, so that once clients can connect everything
+   * is up; resolves with the AMQP address.
    */
   async listen(): Promise<AddressInfo> {
     if (this.config.controlSocket !== '') {
       this.control = new ControlServer(this, this.config.controlSocket);
       await this.control.listen();
     }
-    const addr = await this.listenAmqp();
-    this.bound.push({ protocol: 'amqp', address: addr.address, port: addr.port });
     const { managementPort, prometheusPort, host } = this.config;
     // Loaded only when wanted: fastify costs a process that runs without them time at start.
     if (managementPort !== null) {
@@ -134,6 +133,8 @@ export class Broker {
       const a = await this.metrics.listen(prometheusPort, host);
       this.bound.push({ protocol: 'http/prometheus', address: a.address, port: a.port });
     }
+    const addr = await this.listenAmqp();
+    this.bound.unshift({ protocol: 'amqp', address: addr.address, port: addr.port });
     return addr;
   }
 
