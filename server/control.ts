@@ -5,6 +5,7 @@ import { AccessError } from './access/errors.js';
 import { exportDefinitions } from './access/definitions-export.js';
 import { importDefinitions } from './access/definitions-import.js';
 import type { Definitions } from '../persistence/definitions.js';
+import type { ControlApiRequest, ManagementServer } from './http/management.js';
 import { PolicyError, validatePolicy } from './vhost/policy.js';
 
 /**
@@ -78,8 +79,12 @@ export function handleControl(broker: Broker, req: ControlRequest): ControlReply
   }
 }
 
+const API_METHODS = ['GET', 'PUT', 'POST', 'DELETE'];
+
 export class ControlServer {
   private server: Server | null = null;
+  /** The management API's routes for `warren ctl`, when the broker runs without its HTTP listener. */
+  private localApi: Promise<ManagementServer> | null = null;
 
   constructor(
     private readonly broker: Broker,
@@ -105,6 +110,8 @@ export class ControlServer {
 
   private serve(socket: Socket): void {
     let buf = '';
+    // Replies go out in the order the requests came, though an API request answers later.
+    let turn: Promise<void> = Promise.resolve();
     socket.setEncoding('utf8');
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: string) => {
@@ -113,21 +120,58 @@ export class ControlServer {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        let reply: ControlReply;
-        try {
-          reply = handleControl(this.broker, JSON.parse(line) as ControlRequest);
-        } catch (err) {
-          reply = { ok: false, error: `bad request: ${(err as Error).message}` };
-        }
-        socket.write(JSON.stringify(reply) + '\n');
+        turn = turn.then(async () => {
+          const reply = await this.handle(line);
+          if (!socket.destroyed) socket.write(JSON.stringify(reply) + '\n');
+        });
       }
     });
+  }
+
+  private async handle(line: string): Promise<ControlReply> {
+    try {
+      const req = JSON.parse(line) as ControlRequest;
+      if (req.cmd === 'api') return await this.api(req);
+      return handleControl(this.broker, req);
+    } catch (err) {
+      return { ok: false, error: `bad request: ${(err as Error).message}` };
+    }
+  }
+
+  /**
+   * `{cmd: "api", method, path, body, headers}`: one request to the management API's routes,
+   * served in-process (warren ctl's transport to a local broker). Without an HTTP listener the
+   * routes are built on first use, with no port opened.
+   */
+  private async api(req: ControlRequest): Promise<ControlReply> {
+    const method = String(req['method']);
+    const path = req['path'];
+    if (!API_METHODS.includes(method) || typeof path !== 'string' || !path.startsWith('/api/')) {
+      return { ok: false, error: 'an api request needs a method (GET, PUT, POST, DELETE) and a path under /api/' };
+    }
+    const headers = req['headers'];
+    const api: ControlApiRequest = {
+      method: method as ControlApiRequest['method'],
+      path,
+      ...(req['body'] === undefined ? {} : { body: req['body'] }),
+      ...(headers !== null && typeof headers === 'object' ? { headers: headers as Record<string, string> } : {}),
+    };
+    return { ok: true, result: await (await this.management()).inject(api) };
+  }
+
+  private management(): Promise<ManagementServer> {
+    if (this.broker.management !== null) return Promise.resolve(this.broker.management);
+    this.localApi ??= import('./http/management.js').then(({ ManagementServer }) => new ManagementServer(this.broker));
+    return this.localApi;
   }
 
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
     if (server !== null) await new Promise<void>((r) => server.close(() => r()));
+    const local = this.localApi;
+    this.localApi = null;
+    if (local !== null) await (await local).close();
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { setImmediate } from 'node:timers/promises';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -35,6 +36,12 @@ export class ManagementServer {
   readonly app: FastifyInstance;
   readonly sampler: Sampler;
   readonly ctx: ApiContext;
+  /**
+   * Marks the control socket's requests (`inject`): whoever can reach the socket in the data
+   * directory administers the broker, as rabbitmqctl does a local node. The token never
+   * leaves this process, so a request over HTTP cannot carry it.
+   */
+  private readonly controlToken = randomBytes(24).toString('base64url');
 
   constructor(
     readonly broker: Broker,
@@ -65,6 +72,10 @@ export class ManagementServer {
     });
     app.addHook('onRequest', async (req) => {
       if (!req.url.startsWith('/api/')) return;
+      if (req.headers[CONTROL_HEADER] === this.controlToken) {
+        req.user = CONTROL_USER;
+        return;
+      }
       const counters = broker.counters;
       try {
         req.user = authenticate(auth, req.headers.authorization, req.socket.remoteAddress);
@@ -123,6 +134,23 @@ export class ManagementServer {
     else void reply.send(h.body);
   }
 
+  /**
+   * One API request from the control socket (`warren ctl` on this machine), served in-process
+   * by the same routes as over HTTP, as an administrator.
+   */
+  async inject(req: ControlApiRequest): Promise<ControlApiResponse> {
+    const headers: Record<string, string> = { ...req.headers, [CONTROL_HEADER]: this.controlToken };
+    const res = await this.app.inject({
+      method: req.method,
+      url: req.path,
+      headers: req.body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      ...(req.body === undefined ? {} : { payload: JSON.stringify(req.body) }),
+    });
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = String(v);
+    return { status: res.statusCode, headers: out, payload: res.payload };
+  }
+
   async listen(port: number, host: string): Promise<AddressInfo> {
     await this.app.listen({ port, host });
     this.sampler.start();
@@ -135,6 +163,24 @@ export class ManagementServer {
     this.sampler.stop();
     await this.app.close();
   }
+}
+
+const CONTROL_HEADER = 'x-warren-control';
+
+/** Who the control socket's requests act as: an administrator that is not one of the broker's users. */
+const CONTROL_USER: HttpUser = { name: 'warren-ctl', tags: ['administrator'] };
+
+export interface ControlApiRequest {
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ControlApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  payload: string;
 }
 
 function decodeBody(body: string): unknown {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ApiStatusError, seg } from './api.js';
 import { attempt, isNotFound, jsonArg, noSuchUser, noSuchVhost, refused, type CommandSpec, type Ctx } from './spec.js';
 import { CtlError, EXIT } from './transport.js';
@@ -48,10 +47,11 @@ async function putForUser(ctx: Ctx, user: string, path: string, body: unknown): 
 }
 
 /** The password argument, or (as rabbitmqctl does) standard input when it is left out. */
-function passwordArg(pw: string | undefined): string {
+function passwordArg(ctx: Ctx, pw: string | undefined): string {
   if (pw !== undefined) return pw;
-  if (process.stdin.isTTY) throw new CtlError('not enough arguments: give the password, or pipe it on standard input', EXIT.usage);
-  return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  const text = ctx.io.readStdin();
+  if (text === null) throw new CtlError('not enough arguments: give the password, or pipe it on standard input', EXIT.usage);
+  return text.replace(/\r?\n$/, '');
 }
 
 /** The limits JSON of set_vhost_limits and set_user_limits: an object. */
@@ -83,7 +83,7 @@ export const ACCESS_COMMANDS: CommandSpec[] = [
     args: '<username> [password]',
     description: 'Creates a new user in the internal database (the password is read from standard input when left out)',
     run: async (ctx, [user, pw]) => {
-      const password = passwordArg(pw);
+      const password = passwordArg(ctx, pw);
       ctx.out.banner(`Adding user "${user}" ...`);
       // The API's PUT also updates; rabbitmqctl refuses an existing user.
       if ((await attempt(ctx.api.find(userPath(user!)))) !== undefined) throw new CtlError(`User "${user}" already exists`, EXIT.software);
@@ -112,7 +112,7 @@ export const ACCESS_COMMANDS: CommandSpec[] = [
     args: '<username> [password]',
     description: "Changes the user's password (read from standard input when left out)",
     run: async (ctx, [user, pw]) => {
-      const password = passwordArg(pw);
+      const password = passwordArg(ctx, pw);
       ctx.out.banner(`Changing password for user "${user}" ...`);
       const u = await getUser(ctx, user!);
       await attempt(ctx.api.put(userPath(user!), { password, tags: tagText(u.tags) }));

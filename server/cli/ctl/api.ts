@@ -7,6 +7,8 @@ export class ApiStatusError extends Error {
     /** RabbitMQ's error body: `{"error": "...", "reason": "..."}`. */
     readonly error: string,
     readonly reason: string,
+    /** `GET /api/users`: what was asked. */
+    readonly request = '',
   ) {
     super(reason === '' ? `${status} ${error}` : reason);
   }
@@ -40,7 +42,7 @@ export class Api {
   /** A request whose answer must have one of `ok` statuses; its body. */
   async call(req: ApiRequest, ok: number[] = [200, 201, 204]): Promise<unknown> {
     const res = await this.raw(req);
-    if (!ok.includes(res.status)) throw statusError(res);
+    if (!ok.includes(res.status)) throw statusError(res, req);
     return res.body;
   }
 
@@ -50,9 +52,10 @@ export class Api {
 
   /** GET, or undefined when the object does not exist (404). */
   async find<T>(path: string): Promise<T | undefined> {
-    const res = await this.raw({ method: 'GET', path });
+    const req: ApiRequest = { method: 'GET', path };
+    const res = await this.raw(req);
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw statusError(res);
+    if (res.status !== 200) throw statusError(res, req);
     return res.body as T;
   }
 
@@ -84,10 +87,11 @@ export class Api {
   }
 }
 
-export function statusError(res: ApiResponse): ApiStatusError {
+export function statusError(res: ApiResponse, req: ApiRequest): ApiStatusError {
   const b = res.body as { error?: unknown; reason?: unknown } | string | null;
-  if (b !== null && typeof b === 'object') return new ApiStatusError(res.status, String(b.error ?? ''), reasonText(b.reason));
-  return new ApiStatusError(res.status, '', typeof b === 'string' ? b : '');
+  const what = `${req.method} ${req.path.replace(/\?.*$/, '')}`;
+  if (b !== null && typeof b === 'object') return new ApiStatusError(res.status, String(b.error ?? ''), reasonText(b.reason), what);
+  return new ApiStatusError(res.status, '', typeof b === 'string' ? b : '', what);
 }
 
 function reasonText(r: unknown): string {

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import type { Command, CommanderError } from 'commander';
 import { ACCESS_COMMANDS } from './access-commands.js';
-import { Api } from './api.js';
+import { Api, ApiStatusError } from './api.js';
 import { UnknownColumns } from './columns.js';
 import { DEFINITIONS_COMMANDS } from './definitions-commands.js';
 import { LIST_COMMANDS } from './list-commands.js';
 import { NODE_COMMANDS } from './node-commands.js';
-import { FORMATTERS, Output, type Formatter } from './output.js';
+import { FORMATTERS, Output, processIo, type CtlIo, type Formatter } from './output.js';
 import { POLICY_COMMANDS } from './policy-commands.js';
-import type { CommandSpec } from './spec.js';
+import { refused, type CommandSpec } from './spec.js';
 import { CtlError, EXIT, HttpTransport, SocketTransport, type Transport } from './transport.js';
 
 /**
@@ -44,12 +44,16 @@ function transportFor(o: CommonOptions): Transport {
   return new SocketTransport(join(o.dataDir, 'warren.sock'));
 }
 
-async function run(spec: CommandSpec, cmd: Command, args: string[]): Promise<number> {
+async function run(spec: CommandSpec, cmd: Command, args: string[], io: CtlIo): Promise<number> {
   const o = cmd.optsWithGlobals<CommonOptions>();
   const formatter = o.formatter as Formatter;
-  const out = new Output({ formatter: FORMATTERS.includes(formatter) ? formatter : 'table', quiet: o.quiet === true, silent: o.silent === true, tableHeaders: o.tableHeaders !== false });
+  const out = new Output(
+    { formatter: FORMATTERS.includes(formatter) ? formatter : 'table', quiet: o.quiet === true, silent: o.silent === true, tableHeaders: o.tableHeaders !== false },
+    io.out,
+    io.err,
+  );
   if (!FORMATTERS.includes(formatter)) {
-    process.stderr.write(`Error (argument validation): formatter ${o.formatter} is not supported: use ${FORMATTERS.join(', ')}\n`);
+    io.err.write(`Error (argument validation): formatter ${o.formatter} is not supported: use ${FORMATTERS.join(', ')}\n`);
     return EXIT.usage;
   }
   let transport: Transport | null = null;
@@ -57,13 +61,20 @@ async function run(spec: CommandSpec, cmd: Command, args: string[]): Promise<num
     const ms = timeoutMs(spec, o);
     transport = transportFor(o);
     const api = new Api(transport, ms, () => out.flush());
-    await spec.run({ api, out, vhost: o.vhost, timeoutMs: ms, opts: cmd.opts() }, args);
+    await spec.run({ api, out, vhost: o.vhost, timeoutMs: ms, opts: cmd.opts(), io }, args);
     out.flush();
     return EXIT.ok;
   } catch (err) {
     if (err instanceof UnknownColumns) {
-      process.stderr.write(`Error (argument validation): ${err.message}\nColumns of ${spec.name}: ${err.cs.all.map((c) => c.name).join(', ')}\n`);
+      io.err.write(`Error (argument validation): ${err.message}\nColumns of ${spec.name}: ${err.cs.all.map((c) => c.name).join(', ')}\n`);
       return EXIT.usage;
+    }
+    if (err instanceof ApiStatusError) {
+      try {
+        refused(err);
+      } catch (e) {
+        err = e;
+      }
     }
     if (err instanceof CtlError) {
       out.error(err);
@@ -76,7 +87,7 @@ async function run(spec: CommandSpec, cmd: Command, args: string[]): Promise<num
   }
 }
 
-export function registerCtl(program: Command): void {
+export function registerCtl(program: Command, io: CtlIo = processIo): void {
   const ctl = program
     .command('ctl')
     .description("administer a broker as rabbitmqctl does: a local Warren through its control socket, or any broker (Warren or RabbitMQ) through its management API with --url")
@@ -90,8 +101,9 @@ export function registerCtl(program: Command): void {
     .option('-t, --timeout <seconds>', 'time limit of each request to the broker (60 s; await_startup: 300 s)')
     .exitOverride((err: CommanderError) => {
       // commander has printed what was wrong; rabbitmqctl's exit code for a usage error is 64.
-      process.exit(err.exitCode === 0 ? 0 : EXIT.usage);
-    });
+      io.exit(err.exitCode === 0 ? 0 : EXIT.usage);
+    })
+    .configureOutput({ writeOut: (t) => io.out.write(t), writeErr: (t) => io.err.write(t) });
   for (const spec of CTL_COMMANDS) {
     const c = ctl.command(`${spec.name}${spec.args === undefined ? '' : ' ' + spec.args}`).description(spec.description);
     for (const opt of spec.options ?? []) {
@@ -101,7 +113,7 @@ export function registerCtl(program: Command): void {
     if (spec.columns !== undefined) c.addHelpText('after', `\n<column> must be one of ${spec.columns.join(', ')}`);
     c.action(async (...actionArgs: unknown[]) => {
       const positional = actionArgs.slice(0, -2) as string[];
-      process.exitCode = await run(spec, c, positional);
+      io.done(await run(spec, c, positional, io));
     });
   }
 }

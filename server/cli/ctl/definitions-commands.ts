@@ -59,9 +59,11 @@ export function slices(defs: Defs): Slice[] {
   return out;
 }
 
-function readInput(file: string | undefined): { text: string; banner: string } {
+function readInput(ctx: Ctx, file: string | undefined): { text: string; banner: string } {
   if (file === undefined || file === '-') {
-    return { text: readFileSync(0, 'utf8'), banner: 'Importing definitions in JSON from standard input ...' };
+    const text = ctx.io.readStdin();
+    if (text === null) throw new CtlError('not enough arguments: give a file, or pipe the definitions on standard input', EXIT.usage);
+    return { text, banner: 'Importing definitions in JSON from standard input ...' };
   }
   let text: string;
   try {
@@ -108,7 +110,7 @@ export const DEFINITIONS_COMMANDS: CommandSpec[] = [
     ],
     run: async (ctx, [file]) => {
       formatOption(ctx);
-      const input = readInput(file);
+      const input = readInput(ctx, file);
       ctx.out.banner(input.banner);
       let defs: unknown;
       try {
@@ -121,9 +123,8 @@ export const DEFINITIONS_COMMANDS: CommandSpec[] = [
       }
       const parts = slices(defs as Defs);
       const total = parts.reduce((n, p) => n + p.entries, 0);
-      const bar = process.stderr.isTTY && !ctx.out.machine && !ctx.out.opts.quiet && !ctx.out.opts.silent
-        ? new SingleBar({ format: 'Importing |{bar}| {value}/{total} definitions ({section})', hideCursor: true, stream: process.stderr }, undefined)
-        : null;
+      const stream = ctx.out.machine || ctx.out.opts.quiet || ctx.out.opts.silent ? null : ctx.io.progress;
+      const bar = stream === null ? null : new SingleBar({ format: 'Importing |{bar}| {value}/{total} definitions ({section})', hideCursor: true, stream });
       bar?.start(total, 0, { section: parts[0]!.section });
       // Like Warren's own import, every slice is tried, and each refusal is reported at the end.
       const failures: string[] = [];

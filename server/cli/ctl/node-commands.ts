@@ -115,10 +115,9 @@ function statusText(s: Status): string {
     `Calculation strategy: ${String(i['mem_calculation_strategy'] ?? 'rss')}`,
     `Memory high watermark setting: computed to: ${gb(i['mem_limit'])}`,
   ]);
-  section('File Descriptors', [
-    `Total: ${String(i['fd_used'] ?? '')}, limit: ${String(i['fd_total'] ?? '')}`,
-    `Sockets: ${String(i['sockets_used'] ?? '')}, limit: ${String(i['sockets_total'] ?? '')}`,
-  ]);
+  const pair = (label: string, used: unknown, limit: unknown): string[] =>
+    used === undefined ? [] : [`${label}: ${String(used)}${limit === undefined ? '' : `, limit: ${String(limit)}`}`];
+  section('File Descriptors', [...pair('Total', i['fd_used'], i['fd_total']), ...pair('Sockets', i['sockets_used'], i['sockets_total'])]);
   section('Free Disk Space', [`Low free disk space watermark: ${gb(i['disk_free_limit'])}`, `Free disk space: ${gb(i['disk_free'])}`]);
   const totals = (o['object_totals'] as Obj | undefined) ?? {};
   section('Totals', [`Connection count: ${num(totals['connections'])}`, `Queue count: ${num(totals['queues'])}`, `Virtual host count: ${s.vhostCount}`]);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { CtlError } from './transport.js';
 import { jsonCell, textCell, type Kind } from './values.js';
@@ -29,6 +30,31 @@ export interface Sink {
 
 export const stdoutSink: Sink = { write: (t) => void process.stdout.write(t) };
 export const stderrSink: Sink = { write: (t) => void process.stderr.write(t) };
+
+/** Where `warren ctl` reads and writes: the process's own streams, or a test's. */
+export interface CtlIo {
+  out: Sink;
+  err: Sink;
+  /** Standard input's text (a password, definitions), or null on a terminal. */
+  readStdin(): string | null;
+  /** The stream a progress bar may draw on, when it is a terminal. */
+  progress: NodeJS.WritableStream | null;
+  /** Ends the command at once with this exit code (commander's usage errors). */
+  exit(code: number): never;
+  /** The command finished with this exit code. */
+  done(code: number): void;
+}
+
+export const processIo: CtlIo = {
+  out: stdoutSink,
+  err: stderrSink,
+  readStdin: () => (process.stdin.isTTY ? null : readFileSync(0, 'utf8')),
+  progress: process.stderr.isTTY ? process.stderr : null,
+  exit: (code) => process.exit(code),
+  done: (code) => {
+    process.exitCode = code;
+  },
+};
 
 /**
  * What a command prints, in rabbitmqctl's shapes: a banner ("Listing queues for vhost / ..."),

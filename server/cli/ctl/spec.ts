@@ -1,5 +1,5 @@
 import { ApiStatusError, type Api } from './api.js';
-import type { Output } from './output.js';
+import type { CtlIo, Output } from './output.js';
 import { CtlError, EXIT } from './transport.js';
 
 /** What a command runs with. */
@@ -11,6 +11,7 @@ export interface Ctx {
   timeoutMs: number;
   /** The command's own options (commander's), beside the common ones. */
   opts: Record<string, unknown>;
+  io: CtlIo;
 }
 
 /** One `warren ctl` command, with rabbitmqctl's name, arguments and options. */
@@ -40,7 +41,11 @@ export function noSuchUser(user: string): CtlError {
  * the node returned; 400 for bad input is a data error.
  */
 export function refused(err: unknown): never {
-  if (err instanceof ApiStatusError) throw new CtlError(unescapeHtml(err.reason !== '' ? err.reason : err.error), EXIT.unavailable);
+  if (err instanceof ApiStatusError) {
+    const text = unescapeHtml(err.reason !== '' ? err.reason : err.error);
+    // A bare 404 names what was asked: the broker's API may not have that route at all.
+    throw new CtlError(err.status === 404 && err.reason === 'Not Found' ? `${text}: ${err.request}` : text, EXIT.unavailable);
+  }
   throw err;
 }
 
