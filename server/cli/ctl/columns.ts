@@ -111,7 +111,7 @@ export const CONNECTION_COLUMNS = set(
     col('auth_mechanism'),
     col('channel_max'),
     col('channels'),
-    col('client_properties', 'props'),
+    col('client_properties', 'table'),
     col('connected_at'),
     col('frame_max'),
     col('host'),
