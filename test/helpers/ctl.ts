@@ -16,8 +16,11 @@ class Exit extends Error {
   }
 }
 
-/** Runs `warren ctl ARGS...`; `stdin` is what standard input holds (none: a terminal). */
-export async function ctl(args: string[], stdin?: string): Promise<CtlResult> {
+/**
+ * Runs `warren ctl ARGS...`; `stdin` is what standard input holds (none: a terminal);
+ * `progress`, a stream that stands for a terminal on standard error.
+ */
+export async function ctl(args: string[], stdin?: string, progress: NodeJS.WritableStream | null = null): Promise<CtlResult> {
   let stdout = '';
   let stderr = '';
   let code = 0;
@@ -25,7 +28,7 @@ export async function ctl(args: string[], stdin?: string): Promise<CtlResult> {
     out: { write: (t) => void (stdout += t) },
     err: { write: (t) => void (stderr += t) },
     readStdin: () => stdin ?? null,
-    progress: null,
+    progress,
     exit: (c) => {
       throw new Exit(c);
     },

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { ApiStatusError } from './api.js';
-import { attempt, type CommandSpec, type Ctx } from './spec.js';
+import { apiErrorText, attempt, type CommandSpec, type Ctx } from './spec.js';
 import { CtlError, EXIT } from './transport.js';
 
 /**
@@ -136,7 +136,7 @@ export const DEFINITIONS_COMMANDS: CommandSpec[] = [
             await ctx.api.call({ method: 'POST', path: '/api/definitions', body: p.body });
           } catch (err) {
             if (!(err instanceof ApiStatusError)) throw err;
-            failures.push(`${p.section}: ${err.reason !== '' ? err.reason : err.error}`);
+            failures.push(`${p.section}: ${apiErrorText(err).trimEnd()}`);
           }
           done += p.entries;
           bar?.update(done, { section: p.section });

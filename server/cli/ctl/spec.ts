@@ -41,12 +41,14 @@ export function noSuchUser(user: string): CtlError {
  * the node returned; 400 for bad input is a data error.
  */
 export function refused(err: unknown): never {
-  if (err instanceof ApiStatusError) {
-    const text = unescapeHtml(err.reason !== '' ? err.reason : err.error);
-    // A bare 404 names what was asked: the broker's API may not have that route at all.
-    throw new CtlError(err.status === 404 && err.reason === 'Not Found' ? `${text}: ${err.request}` : text, EXIT.unavailable);
-  }
+  if (err instanceof ApiStatusError) throw new CtlError(apiErrorText(err), EXIT.unavailable);
   throw err;
+}
+
+/** What an API refusal says: its reason; a bare 404 names what was asked (the route may not exist). */
+export function apiErrorText(err: ApiStatusError): string {
+  const text = unescapeHtml(err.reason !== '' ? err.reason : err.error);
+  return err.status === 404 && err.reason === 'Not Found' ? `${text}: ${err.request}` : text;
 }
 
 /** RabbitMQ's API HTML-escapes some reasons (`&lt;&lt;"max-lengthx"&gt;&gt;`). */

@@ -5,6 +5,7 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBroker, type RunningBroker } from '../../../server/index.js';
@@ -399,22 +400,28 @@ describe.each(TARGETS)('warren ctl against $label', (t) => {
       vhosts: [{ name: W }],
       permissions: [{ user: 'guest', vhost: W, configure: '.*', write: '.*', read: '.*' }],
       exchanges: [{ name: 'ix', vhost: W, type: 'fanout', durable: true, auto_delete: false, internal: false, arguments: {} }],
-      queues: Array.from({ length: 450 }, (_, i) => ({ name: `iq${String(i).padStart(3, '0')}`, vhost: W, durable: true, auto_delete: false, arguments: {} })),
-      bindings: [{ source: 'ix', vhost: W, destination: 'iq000', destination_type: 'queue', routing_key: '', arguments: {} }],
+      queues: Array.from({ length: 1050 }, (_, i) => ({ name: `iq${String(i).padStart(4, '0')}`, vhost: W, durable: true, auto_delete: false, arguments: {} })),
+      bindings: [{ source: 'ix', vhost: W, destination: 'iq0000', destination_type: 'queue', routing_key: '', arguments: {} }],
     };
     const importFile = join(dir, `import-${tag}.json`);
     writeFileSync(importFile, JSON.stringify(imported));
-    expect(await run('import_definitions', importFile)).toEqual({
+    // On a terminal, a progress bar (cli-progress) counts the entries as the slices go in.
+    let drawn = '';
+    const terminal = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+    terminal.on('data', (d: Buffer) => (drawn += d.toString()));
+    expect(await ctl([...t.args(), 'import_definitions', importFile], undefined, terminal)).toEqual({
       code: 0,
       stdout: `Importing definitions in JSON from a file at "${importFile}" ...\nSuccessfully imported definitions.\n`,
       stderr: '',
     });
-    // Listed page by page (500 a page): 450 queues, in name order.
+    expect(drawn).toContain('| 1054/1054 definitions (bindings)');
+    // Listed page by page as they come (500 a page): 1,050 queues, in name order.
     const listed = (await ok('list_queues', '-p', W, '-s', 'name')).split('\n').filter((l) => l !== '');
-    expect(listed).toHaveLength(450);
-    expect(listed[0]).toBe('iq000');
-    expect(listed[449]).toBe('iq449');
-    expect(await ok('list_bindings', '-p', W, '-s', 'source_name', 'destination_name')).toContain('ix\tiq000\n');
+    expect(listed).toHaveLength(1050);
+    expect(listed[0]).toBe('iq0000');
+    expect(listed[500]).toBe('iq0500');
+    expect(listed[1049]).toBe('iq1049');
+    expect(await ok('list_bindings', '-p', W, '-s', 'source_name', 'destination_name')).toContain('ix\tiq0000\n');
 
     const more = { queues: [{ name: 'from-stdin', vhost: W, durable: true, auto_delete: false, arguments: {} }] };
     expect(await ctl([...t.args(), 'import_definitions'], JSON.stringify(more))).toEqual({
