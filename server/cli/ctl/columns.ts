@@ -203,8 +203,9 @@ export const POLICY_COLUMNS = [
   col('definition', 'json', (o) => sortKeys(o['definition'])),
   col('priority'),
 ];
-export const PARAMETER_COLUMNS = [col('component'), col('name'), col('value', 'json')];
-export const GLOBAL_PARAMETER_COLUMNS = [col('name'), col('value', 'json')];
+// Values print with their keys sorted, as RabbitMQ stores them: the same text from either broker.
+export const PARAMETER_COLUMNS = [col('component'), col('name'), col('value', 'json', (o) => sortKeys(o['value']))];
+export const GLOBAL_PARAMETER_COLUMNS = [col('name'), col('value', 'json', (o) => sortKeys(o['value']))];
 /** RabbitMQ's API gives "no limits" as `[]`; rabbitmqctl prints `{}`. */
 export function limitsValue(v: unknown): unknown {
   const empty = v === undefined || v === null || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.keys(v).length === 0);
