@@ -454,3 +454,36 @@ describe.each(TARGETS)('warren ctl against $label', (t) => {
     expect(await run('delete_vhost', V)).toEqual({ code: 65, stdout: `Deleting vhost "${V}" ...\n`, stderr: `Virtual host '${V}' does not exist\n` });
   }, SLOW);
 });
+
+describe('the control socket serves the management API to warren ctl only', () => {
+  test('an HTTP request cannot pass for one from the control socket', async () => {
+    const r = await fetch(`${warren.managementUrl!}/api/vhosts`, { headers: { 'x-warren-control': 'guess' } });
+    expect(r.status).toBe(401);
+  });
+
+  test('the socket takes API requests for paths under /api/ with the four methods only', async () => {
+    const { connect } = await import('node:net');
+    const ask = (req: unknown) =>
+      new Promise<unknown>((resolve, reject) => {
+        const s = connect(join(dir, 'warren.sock'));
+        let buf = '';
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => {
+          buf += d;
+          if (buf.includes('\n')) {
+            s.end();
+            resolve(JSON.parse(buf.slice(0, buf.indexOf('\n'))));
+          }
+        });
+        s.on('error', reject);
+        s.write(JSON.stringify(req) + '\n');
+      });
+    const refusal = { ok: false, error: 'an api request needs a method (GET, PUT, POST, DELETE) and a path under /api/' };
+    expect(await ask({ cmd: 'api', method: 'PATCH', path: '/api/vhosts' })).toEqual(refusal);
+    expect(await ask({ cmd: 'api', method: 'GET', path: '/metrics' })).toEqual(refusal);
+    const ok = (await ask({ cmd: 'api', method: 'GET', path: '/api/vhosts/%2F' })) as { ok: boolean; result: { status: number; payload: string } };
+    expect(ok.ok).toBe(true);
+    expect(ok.result.status).toBe(200);
+    expect((JSON.parse(ok.result.payload) as { name: string }).name).toBe('/');
+  });
+});
