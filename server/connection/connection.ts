@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { AmqpError, ConnectionError, FrameError } from '../../amqp/errors.js';
-import { beginMethod, endFrame, writeHeartbeat } from '../../amqp/frame-writer.js';
+import { writeHeartbeat, writeMethod } from '../../amqp/frame-writer.js';
 import { FrameReader, frameErrorText, type FrameSink } from '../../amqp/frame-reader.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, M } from '../../amqp/generated/constants.js';
 import { frameText } from './content-assembler.js';
-import { decodeMethod, encodeMethod, type Method } from '../../amqp/generated/methods.js';
+import { decodeMethod, type Method } from '../../amqp/generated/methods.js';
 import { Reader } from '../../amqp/reader.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { Writer } from '../../amqp/writer.js';
@@ -332,10 +332,7 @@ export class Connection implements Session, FrameSink {
   }
 
   sendMethod(channel: number, m: Method): void {
-    const w = this.writer;
-    const at = beginMethod(w, channel);
-    encodeMethod(w, m);
-    endFrame(w, at);
+    writeMethod(this.writer, channel, m);
     this.scheduleFlush();
   }
 
