@@ -10,10 +10,14 @@ import { DiskAlarm, LOW_ON_DISK, parseBytes } from './ops/disk-alarm.js';
 import { DurableDefinitions } from './vhost/durable-definitions.js';
 import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
+import { TimerWheel } from './ops/timer-wheel.js';
 import { PolicyError, validatePolicy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
 
 export const VERSION = '0.1.0';
+
+/** How often the broker's clock advances the timer wheel: fine enough for heartbeat=1 (every 500 ms). */
+const CLOCK_MS = 50;
 
 /** The running broker: listener, vhosts, users and live connections. */
 export class Broker {
@@ -32,10 +36,13 @@ export class Broker {
   readonly diskAlarm: DiskAlarm | null = null;
   /** The reason publishers are blocked ("low on disk"), or null while no alarm is on. */
   alarmReason: string | null = null;
-  /** Coarse clock, updated once a second; enough for heartbeats and timeouts. */
+  /** Coarse wall clock, updated every CLOCK_MS; enough for TTLs and timeouts. */
   now = Date.now();
+  /** Every connection's heartbeat, handshake and close deadlines (monotonic time). */
+  readonly wheel = new TimerWheel(CLOCK_MS);
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private lastTick = 0;
   private control: ControlServer | null = null;
 
   constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
@@ -105,7 +112,7 @@ export class Broker {
   private listenAmqp(): Promise<AddressInfo> {
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
-    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer = setInterval(() => this.onClock(), CLOCK_MS);
     this.timer.unref();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -122,8 +129,17 @@ export class Broker {
     this.connections.add(new Connection(socket, this));
   }
 
-  private tick(): void {
+  /** One clock for the whole broker: the wheel at every beat, everything else once a second. */
+  private onClock(): void {
     const now = (this.now = Date.now());
+    this.wheel.advance();
+    if (now - this.lastTick >= 1000 || now < this.lastTick) {
+      this.lastTick = now;
+      this.tick(now);
+    }
+  }
+
+  private tick(now: number): void {
     this.checkPaging();
     this.checkAlarms();
     for (const c of this.connections) {

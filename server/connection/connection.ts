@@ -15,6 +15,8 @@ import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
 import { PAUSE_ALARM } from '../ops/read-pause.js';
 import type { ClientCapabilities, Session } from './session.js';
+import type { WheelTimer } from '../ops/timer-wheel.js';
+import { HEARTBEAT_SEND, HeartbeatState, PEER_SILENT, PEER_STALLED } from './heartbeat.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
@@ -42,7 +44,7 @@ let nextId = 1;
 const reader = new Reader();
 
 /** One client connection: handshake, tuning, heartbeats, the channel table and close. */
-export class Connection implements Session, FrameSink {
+export class Connection implements Session, FrameSink, WheelTimer {
   readonly id = nextId++;
   readonly writer = new Writer();
   readonly log: Logger;
@@ -69,9 +71,14 @@ export class Connection implements Session, FrameSink {
     connectionBlocked: false,
   };
   clientProperties: FieldTable = {};
-  lastReceived = Date.now();
+  /** Bytes read from the socket (RabbitMQ's recv_oct): the heartbeat check looks for growth. */
+  bytesIn = 0;
   lastSent = Date.now();
+  wheelSlot = 0;
+  /** Deadlines and heartbeat bookkeeping, in the broker's wheel time (monotonic ms). */
+  private readonly handshakeDeadline: number;
   private closeDeadline = 0;
+  private readonly hb = new HeartbeatState();
   readonly remote: string;
 
   constructor(
@@ -84,6 +91,9 @@ export class Connection implements Session, FrameSink {
     this.frames = new FrameReader(this, broker.config.frameMax);
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = broker.log.child({ conn: this.id, remote: this.remote });
+    const limit = broker.config.handshakeTimeout;
+    this.handshakeDeadline = limit > 0 ? broker.wheel.now + limit : Infinity;
+    if (limit > 0) broker.wheel.schedule(this, this.handshakeDeadline);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -104,8 +114,7 @@ export class Connection implements Session, FrameSink {
   }
 
   private onData(chunk: Buffer): void {
-    // Exact, not the coarse clock: a dead peer is judged on it.
-    this.lastReceived = Date.now();
+    this.bytesIn += chunk.length;
     if (this.state === State.Closed) return;
     try {
       if (this.state === State.Handshake) {
@@ -215,6 +224,7 @@ export class Connection implements Session, FrameSink {
         if (vhost === undefined) throw new ConnectionError(530, `vhost ${m.virtualHost} not found`, 10, 40);
         this.vhost = vhost;
         this.state = State.Running;
+        this.startHeartbeats();
         this.sendMethod(0, { id: M.ConnectionOpenOk, knownHosts: '' });
         this.log.info({ user: this.user, vhost: vhost.name, client: clientName(this.clientProperties) }, 'connection opened');
         return;
@@ -280,7 +290,12 @@ export class Connection implements Session, FrameSink {
   private closeSilently(): void {
     this.cleanup();
     this.state = State.Closing;
-    this.closeDeadline = Date.now() + HANDSHAKE_CLOSE_DELAY_MS;
+    this.closeBy(HANDSHAKE_CLOSE_DELAY_MS);
+  }
+
+  private closeBy(ms: number): void {
+    this.closeDeadline = this.broker.wheel.now + ms;
+    this.broker.wheel.schedule(this, this.closeDeadline);
   }
 
   private onTuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
@@ -321,7 +336,7 @@ export class Connection implements Session, FrameSink {
     if (this.state >= State.Closing) return;
     this.cleanup();
     this.state = State.Closing;
-    this.closeDeadline = this.broker.now + CLOSE_TIMEOUT_MS;
+    this.closeBy(CLOSE_TIMEOUT_MS);
     this.sendMethod(0, {
       id: M.ConnectionClose,
       replyCode: err.replyCode,
@@ -376,7 +391,7 @@ export class Connection implements Session, FrameSink {
     this.readPaused &= ~reason;
     if (this.readPaused !== 0) return;
     // Heartbeats could not be read meanwhile: the client's silence starts counting now.
-    this.lastReceived = Date.now();
+    this.hb.missed = 0;
     if (this.state !== State.Closed) this.socket.resume();
   }
 
@@ -421,26 +436,73 @@ export class Connection implements Session, FrameSink {
     if (this.channels.get(ch.id) === ch) this.channels.delete(ch.id);
   }
 
-  /** Called once a second by the broker: heartbeats and close timeouts. */
+  /** Called once a second by the broker: consumer timeouts. */
   tick(now: number): void {
-    if (this.state === State.Closing && now >= this.closeDeadline) {
-      this.destroy();
-      return;
-    }
     if (this.state === State.Running) for (const ch of this.channels.values()) ch.checkConsumerTimeout(now);
-    if (this.heartbeat === 0 || this.state < State.Opening || this.state >= State.Closing) return;
-    const interval = this.heartbeat * 1000;
-    // While the broker is not reading (blocked), the client's heartbeats cannot arrive.
-    if (this.readPaused === 0 && now - this.lastReceived >= 2 * interval) {
-      this.log.warn({ timeout: this.heartbeat }, 'missed heartbeats from client, closing');
-      this.cleanup();
-      this.destroy();
+  }
+
+  /** The wheel's call: the handshake and close deadlines, and heartbeats every half interval. */
+  onTimer(now: number): void {
+    switch (this.state) {
+      case State.Closed:
+        return;
+      case State.Closing:
+        if (now >= this.closeDeadline) this.destroy();
+        else this.broker.wheel.schedule(this, this.closeDeadline);
+        return;
+      case State.Running:
+        this.checkHeartbeats(now);
+        return;
+      default:
+        if (now < this.handshakeDeadline) {
+          this.broker.wheel.schedule(this, this.handshakeDeadline);
+          return;
+        }
+        // As RabbitMQ's handshake_timeout: the socket goes, without a frame.
+        this.log.warn({ state: STATE_NAME[this.state], timeout: this.broker.config.handshakeTimeout }, 'handshake timeout, closing');
+        this.drop();
+    }
+  }
+
+  private startHeartbeats(): void {
+    const wheel = this.broker.wheel;
+    if (this.heartbeat === 0) {
+      wheel.cancel(this);
       return;
     }
-    if (now - this.lastSent >= interval / 2) {
+    this.hb.start(this.bytesIn, this.socket);
+    wheel.schedule(this, wheel.now + this.heartbeat * 500);
+  }
+
+  /**
+   * Every half interval, as RabbitMQ's heartbeat sender and receiver: a heartbeat frame if
+   * nothing else was written since the last check; the client is gone after two whole
+   * intervals without a byte from it, or when our output has not drained for two intervals.
+   */
+  private checkHeartbeats(now: number): void {
+    const half = this.heartbeat * 500;
+    const verdict = this.hb.check(now, half, this.bytesIn, this.socket, this.readPaused !== 0);
+    if (verdict === HEARTBEAT_SEND) {
       writeHeartbeat(this.writer);
       this.scheduleFlush();
+    } else if (verdict === PEER_SILENT) {
+      this.log.warn({ timeout: this.heartbeat }, 'missed heartbeats from client, closing');
+      this.drop();
+      return;
+    } else if (verdict === PEER_STALLED) {
+      this.log.warn({ timeout: this.heartbeat, pending: this.socket.writableLength }, 'client stopped reading: output not drained for two heartbeat intervals, closing');
+      this.drop();
+      return;
     }
+    this.broker.wheel.schedule(this, now + half);
+  }
+
+  /** A dead or timed-out peer: release what it holds and close the socket at once, without a frame. */
+  private drop(): void {
+    this.cleanup();
+    this.state = State.Closed;
+    this.broker.wheel.cancel(this);
+    this.socket.destroy();
   }
 
   /** Broker shutdown: 320 CONNECTION_FORCED. */
