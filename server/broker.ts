@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { FieldTable } from '../amqp/table.js';
@@ -36,6 +36,8 @@ export class Broker {
   readonly diskAlarm: DiskAlarm | null = null;
   /** The reason publishers are blocked ("low on disk"), or null while no alarm is on. */
   alarmReason: string | null = null;
+  /** Set while the process is out of file descriptors: new connections are refused meanwhile. */
+  outOfDescriptors = false;
   /** Coarse wall clock, updated every CLOCK_MS; enough for TTLs and timeouts. */
   now = Date.now();
   /** Every connection's heartbeat, handshake and close deadlines (monotonic time). */
@@ -43,6 +45,8 @@ export class Broker {
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastTick = 0;
+  /** Periodic checks whose last run failed (logged once, until they work again). */
+  private readonly failing = new Set<string>();
   private control: ControlServer | null = null;
 
   constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
@@ -118,6 +122,8 @@ export class Broker {
       server.once('error', reject);
       server.listen(this.config.port, this.config.host, () => {
         server.off('error', reject);
+        // From now on 'error' means a failed accept (out of descriptors): never fatal.
+        server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err));
         const addr = server.address() as AddressInfo;
         this.log.info({ host: addr.address, port: addr.port }, 'broker listening');
         resolve(addr);
@@ -139,9 +145,36 @@ export class Broker {
     }
   }
 
+  /**
+   * Out of descriptors, libuv accepts each pending connection with a reserved descriptor and
+   * closes it at once, and goes on listening; Node rarely even hears of it. So the broker
+   * probes for a free descriptor every second, and reports a shortage once when it starts
+   * and once when it ends, never once per refused socket.
+   */
+  private acceptFailed(err: NodeJS.ErrnoException): void {
+    if (err.code === 'EMFILE' || err.code === 'ENFILE') this.descriptorsExhausted(err);
+    else this.log.warn({ code: err.code, err: err.message }, 'accept failed');
+  }
+
+  private descriptorsExhausted(err: NodeJS.ErrnoException): void {
+    if (this.outOfDescriptors) return;
+    this.outOfDescriptors = true;
+    this.log.warn({ code: err.code, connections: this.connections.size }, 'out of file descriptors: new connections are refused until some are free');
+  }
+
+  private probeDescriptors(): void {
+    closeSync(openSync('/dev/null', 'r'));
+    if (!this.outOfDescriptors) return;
+    this.outOfDescriptors = false;
+    this.log.warn({ connections: this.connections.size }, 'file descriptors available again: accepting connections');
+  }
+
   private tick(now: number): void {
-    this.checkPaging();
-    this.checkAlarms();
+    // Each of these asks the system for something (a descriptor, a /proc file, statfs); when
+    // that fails (out of descriptors), the broker carries on and tries again next second.
+    if (process.platform !== 'win32') this.guard('descriptor check', this.probeDescriptors);
+    this.guard('memory check', this.checkPaging);
+    this.guard('disk space check', this.checkAlarms);
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -149,6 +182,20 @@ export class Broker {
         this.log.error({ err, conn: c.id }, 'internal error in connection tick, carrying on');
       }
     }
+  }
+
+  /** Runs a periodic check; a failure is logged once, and again when the check works again. */
+  private guard(what: string, check: (this: Broker) => void): void {
+    try {
+      check.call(this);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EMFILE' || code === 'ENFILE') this.descriptorsExhausted(err as NodeJS.ErrnoException);
+      else if (!this.failing.has(what)) this.log.error({ err, check: what }, 'periodic check failed, retrying every second');
+      this.failing.add(what);
+      return;
+    }
+    if (this.failing.delete(what)) this.log.info({ check: what }, 'periodic check works again');
   }
 
   /** Re-reads free disk space; when the alarm goes on or off, every connection hears of it. */
