@@ -6,6 +6,7 @@ import type { FieldTable } from '../amqp/table.js';
 import { resolveConfig, type BrokerConfig, type UserConfig } from './ops/config.js';
 import { Connection } from './connection/connection.js';
 import { ControlServer } from './control.js';
+import { DataDirLock } from './ops/data-dir-lock.js';
 import { DiskAlarm, LOW_ON_DISK, parseBytes } from './ops/disk-alarm.js';
 import { DurableDefinitions } from './vhost/durable-definitions.js';
 import { MessageStore } from './store/message-store.js';
@@ -48,6 +49,8 @@ export class Broker {
   /** Periodic checks whose last run failed (logged once, until they work again). */
   private readonly failing = new Set<string>();
   private control: ControlServer | null = null;
+  /** Held from the constructor to close(); null without a data directory. */
+  private readonly lock: DataDirLock | null = null;
 
   constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
     this.config = resolveConfig(config);
@@ -57,7 +60,12 @@ export class Broker {
     for (const u of this.config.users) this.users.set(u.name, u);
     if (this.config.dataDir !== '') {
       mkdirSync(this.config.dataDir, { recursive: true });
-      this.diskAlarm = new DiskAlarm(this.config.dataDir, parseBytes(this.config.diskFreeLimit, 'disk_free_limit'), this.log);
+      // Before anything in the directory is read or written: a second broker leaves it untouched.
+      // (Config errors are found before, so that they cannot leave the lock behind.)
+      const diskFreeLimit = parseBytes(this.config.diskFreeLimit, 'disk_free_limit');
+      for (const p of this.config.policies) validatePolicy(p);
+      this.lock = DataDirLock.acquire(this.config.dataDir);
+      this.diskAlarm = new DiskAlarm(this.config.dataDir, diskFreeLimit, this.log);
       this.checkAlarms();
       const defs = new DurableDefinitions(this, this.config.dataDir);
       const n = defs.recover();
@@ -242,6 +250,7 @@ export class Broker {
       this.log.error({ err }, 'message store did not close cleanly');
     }
     await this.control?.close();
+    this.lock?.release();
     this.log.info('broker stopped');
   }
 }

@@ -56,6 +56,7 @@ program
       await broker.listen();
     } catch (err) {
       broker.log.fatal({ err: (err as Error).message }, 'cannot listen');
+      await broker.close().catch(() => {}); // lets go of the data directory
       process.exit(1);
     }
     let stopping = false;

@@ -19,7 +19,13 @@ export interface RunningBroker {
  */
 export async function startBroker(options: Partial<BrokerConfig> = {}): Promise<RunningBroker> {
   const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'silent', dataDir: '', ...options });
-  const addr = await broker.listen();
+  let addr;
+  try {
+    addr = await broker.listen();
+  } catch (err) {
+    await broker.close(); // lets go of the data directory
+    throw err;
+  }
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `amqp://guest:guest@${host}:${addr.port}`,

@@ -1,0 +1,73 @@
+// The `warren` command at the front door: a second `warren start` on a data directory in
+// use, `warren --version`, the default listener (IPv6 and IPv4), and signals sent to
+// `npm start`.
+import amqp from 'amqplib';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { within } from '../../helpers/timing.js';
+import { buildCli, killAll, listening, run, type Build } from '../../helpers/warren-cli.js';
+
+let build: Build;
+let dataDir: string;
+
+beforeAll(() => {
+  build = buildCli();
+}, 60_000);
+afterAll(() => build?.remove());
+afterEach(() => {
+  killAll();
+  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Every file under `root`: its bytes (hashed), size, inode and modification time. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        walk(p);
+        continue;
+      }
+      const st = statSync(p);
+      const hash = e.isFile() ? createHash('sha256').update(readFileSync(p)).digest('hex') : 'not a file';
+      out[p.slice(root.length + 1)] = `${hash} size=${st.size} ino=${st.ino} mtime=${st.mtimeMs}`;
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe('warren start on a data directory in use', () => {
+  test('the second start exits 2 with a clear message and leaves every file (definitions, store, delivery log, control socket) as it was', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'warren-cli-lock-'));
+    const first = run(build.cli, ['start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]);
+    const { port } = await listening(first);
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('q', { durable: true });
+    ch.sendToQueue('q', Buffer.from('persisted'), { persistent: true });
+    await ch.waitForConfirms();
+    const before = snapshot(dataDir);
+    expect(Object.keys(before).sort()).toEqual(expect.arrayContaining(['definitions.json', 'msg_store.delivered', 'warren.lock', 'warren.sock']));
+
+    const second = run(build.cli, ['start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]);
+    expect(await within(second.exit, 10_000, 'the second start to exit')).toEqual({ code: 2, signal: null });
+    expect(second.stderr()).toBe(
+      `warren: data directory ${dataDir} is in use by another broker (pid ${first.child.pid}); if no broker is running there, remove ${join(dataDir, 'warren.lock')}\n`,
+    );
+    expect(second.stdout()).toBe('');
+    expect(snapshot(dataDir)).toEqual(before);
+
+    // The first broker is untouched and still serves.
+    const got = await ch.get('q', { noAck: true });
+    expect(got !== false && got.content.toString()).toBe('persisted');
+    await conn.close();
+    first.child.kill('SIGTERM');
+    expect(await within(first.exit, 5000, 'the broker to stop')).toEqual({ code: 0, signal: null });
+    expect(readdirSync(dataDir)).not.toContain('warren.lock');
+  }, 30_000);
+});
