@@ -5,7 +5,8 @@ import { writeHeartbeat, writeMethod } from '../../amqp/frame-writer.js';
 import { FrameReader, frameErrorText, type FrameSink } from '../../amqp/frame-reader.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, M } from '../../amqp/generated/constants.js';
 import { frameText } from './content-assembler.js';
-import { decodeMethod, type Method } from '../../amqp/generated/methods.js';
+import type { Method } from '../../amqp/generated/methods.js';
+import { decodeMethodFrame } from '../../amqp/method-frame.js';
 import { Reader } from '../../amqp/reader.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { Writer } from '../../amqp/writer.js';
@@ -171,7 +172,7 @@ export class Connection implements Session, FrameSink, WheelTimer {
       if (channel === 0) {
         if (type === FRAME_HEARTBEAT) return;
         if (type !== FRAME_METHOD) throw new ConnectionError(505, frameText(type, buf, start, end));
-        this.onConnectionMethod(decodeMethod(reader.reset(buf, start, end)));
+        this.onConnectionMethod(decodeMethodFrame(reader, buf, start, end, true));
         return;
       }
       if (this.state !== State.Running) throw new ConnectionError(505, `unexpected frame on channel ${channel} before connection.open`);
@@ -197,7 +198,7 @@ export class Connection implements Session, FrameSink, WheelTimer {
   private openChannel(channel: number, type: number, buf: Buffer, start: number, end: number): void {
     if (type === FRAME_HEARTBEAT) throw new ConnectionError(505, frameText(type, buf, start, end));
     if (type !== FRAME_METHOD) throw new ConnectionError(505, 'expected method frame, got non method frame instead');
-    const m = decodeMethod(reader.reset(buf, start, end));
+    const m = decodeMethodFrame(reader, buf, start, end, false);
     if (m.id !== M.ChannelOpen) throw new ConnectionError(504, "expected 'channel.open'", m.id >>> 16, m.id & 0xffff);
     // Like RabbitMQ, only the number of open channels counts, not the channel number.
     if (this.channels.size >= this.channelMax) {
