@@ -5,6 +5,14 @@ import type { Channel } from './channel.js';
 import { REPLY_TO } from '../vhost/direct-reply-to.js';
 import { generateName } from './naming.js';
 
+/**
+ * RabbitMQ strips CR and LF from the names in these methods (rabbit_channel:strip_cr_lf), so
+ * that the stripped name finds the object later; purge, get, consume and publish do not.
+ */
+function stripCrLf(name: string): string {
+  return name.includes('\r') || name.includes('\n') ? name.replace(/[\r\n]/g, '') : name;
+}
+
 /** exchange.* and queue.* methods. Returns false for any other method. */
 export function handleTopologyMethod(ch: Channel, m: Method): boolean {
   const session = ch.session;
@@ -12,34 +20,38 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
   switch (m.id) {
     case M.ExchangeDeclare:
       vh.declareExchange(
-        { name: m.exchange, type: m.type, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments },
+        { name: stripCrLf(m.exchange), type: m.type, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments },
         m.passive,
       );
       if (!m.nowait) ch.reply({ id: M.ExchangeDeclareOk });
       return true;
     case M.ExchangeDelete:
-      vh.deleteExchange(m.exchange, m.ifUnused);
+      vh.deleteExchange(stripCrLf(m.exchange), m.ifUnused);
       if (!m.nowait) ch.reply({ id: M.ExchangeDeleteOk });
       return true;
     case M.ExchangeBind: {
-      if (m.destination === '' || m.source === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
-      const src = vh.exchangeOrDie(m.source);
-      const dest = vh.exchangeOrDie(m.destination);
+      const source = stripCrLf(m.source);
+      const destination = stripCrLf(m.destination);
+      if (destination === '' || source === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
+      const src = vh.exchangeOrDie(source);
+      const dest = vh.exchangeOrDie(destination);
       vh.bindExchange(dest, src, m.routingKey, m.arguments);
       if (!m.nowait) ch.reply({ id: M.ExchangeBindOk });
       return true;
     }
     case M.ExchangeUnbind: {
-      if (m.destination === '' || m.source === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
+      const source = stripCrLf(m.source);
+      const destination = stripCrLf(m.destination);
+      if (destination === '' || source === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
       // RabbitMQ answers unbind-ok even when either side is missing.
-      const src = vh.exchanges.get(m.source);
-      const dest = vh.exchanges.get(m.destination);
+      const src = vh.exchanges.get(source);
+      const dest = vh.exchanges.get(destination);
       if (src !== undefined && dest !== undefined) vh.unbindExchange(dest, src, m.routingKey, m.arguments);
       if (!m.nowait) ch.reply({ id: M.ExchangeUnbindOk });
       return true;
     }
     case M.QueueDeclare: {
-      let name = m.queue;
+      let name = stripCrLf(m.queue);
       // Reply-to names are never created: any declare of one is answered as a passive one.
       if (m.passive || name.startsWith(REPLY_TO)) {
         if (name === REPLY_TO || vh.replies.lookup(name) !== undefined) {
@@ -66,21 +78,25 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
       return true;
     }
     case M.QueueBind: {
-      if (m.exchange === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
-      const x = vh.exchangeOrDie(m.exchange);
-      const q = vh.queueOrDie(ch.queueName(m.queue), session);
+      const exchange = stripCrLf(m.exchange);
+      const queue = stripCrLf(m.queue);
+      if (exchange === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
+      const x = vh.exchangeOrDie(exchange);
+      const q = vh.queueOrDie(ch.queueName(queue), session);
       // An empty key with an empty queue name means "the last declared queue's name".
-      const key = m.queue === '' && m.routingKey === '' ? q.name : m.routingKey;
+      const key = queue === '' && m.routingKey === '' ? q.name : m.routingKey;
       vh.bindQueue(q, x, key, m.arguments);
       if (!m.nowait) ch.reply({ id: M.QueueBindOk });
       return true;
     }
     case M.QueueUnbind: {
-      if (m.exchange === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
-      const name = ch.queueName(m.queue);
-      const key = m.queue === '' && m.routingKey === '' ? name : m.routingKey;
+      const exchange = stripCrLf(m.exchange);
+      const queue = stripCrLf(m.queue);
+      if (exchange === '') throw new ChannelError(403, 'operation not permitted on the default exchange');
+      const name = ch.queueName(queue);
+      const key = queue === '' && m.routingKey === '' ? name : m.routingKey;
       // RabbitMQ answers unbind-ok when the queue, the exchange or the binding is missing.
-      const x = vh.exchanges.get(m.exchange);
+      const x = vh.exchanges.get(exchange);
       const q = vh.queues.get(name);
       if (x !== undefined && q !== undefined) vh.unbindQueue(q, x, key, m.arguments, session);
       ch.reply({ id: M.QueueUnbindOk });
@@ -93,7 +109,7 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
       return true;
     }
     case M.QueueDelete: {
-      const name = ch.queueName(m.queue);
+      const name = ch.queueName(stripCrLf(m.queue));
       const q = vh.queues.get(name);
       let count = 0;
       if (q !== undefined) {
