@@ -89,7 +89,8 @@ export class Connection implements Session, FrameSink, WheelTimer {
     this.frameMax = broker.config.frameMax;
     this.alarm = broker.alarmReason;
     this.channelMax = broker.config.channelMax;
-    this.frames = new FrameReader(this, broker.config.frameMax);
+    // Until tune-ok, frames are limited to the spec's minimum, as in RabbitMQ.
+    this.frames = new FrameReader(this, FRAME_MIN_SIZE);
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = broker.log.child({ conn: this.id, remote: this.remote });
     const limit = broker.config.handshakeTimeout;
