@@ -15,7 +15,14 @@ import { TimerWheel } from './ops/timer-wheel.js';
 import { PolicyError, validatePolicy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
 
+/** Warren's own version (package.json's; a test keeps them equal). */
 export const VERSION = '0.1.0';
+/**
+ * The RabbitMQ release whose behaviour Warren follows, reported as `version` in
+ * connection.start: clients turn features on by broker version (headers-exchange x-
+ * arguments from 3.10, for one). Warren's own version goes in `warren_version`.
+ */
+export const RABBITMQ_VERSION = '3.10.8';
 
 /** How often the broker's clock advances the timer wheel: fine enough for heartbeat=1 (every 500 ms). */
 const CLOCK_MS = 50;
@@ -93,7 +100,8 @@ export class Broker {
     }
     this.serverProperties = {
       product: 'Warren',
-      version: VERSION,
+      version: RABBITMQ_VERSION,
+      warren_version: VERSION,
       platform: `Node.js ${process.version}`,
       copyright: 'Copyright (c) the Warren authors',
       information: 'Licensed under the MIT licence',

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Broker } from './broker.js';
+import { Broker, VERSION } from './broker.js';
 import { DEFAULT_CONFIG, loadConfigFile, type BrokerConfig } from './ops/config.js';
 import { controlRequest, type ControlRequest } from './control.js';
 import { registerBench } from '../bench/command.js';
@@ -22,7 +22,10 @@ function level(value: string): string {
 }
 
 const program = new Command();
-program.name('warren').description('Warren: an AMQP 0-9-1 broker that behaves like RabbitMQ');
+program
+  .name('warren')
+  .description('Warren: an AMQP 0-9-1 broker that behaves like RabbitMQ')
+  .version(VERSION, '-V, --version', "print Warren's version");
 
 program
   .command('start')

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { within } from '../../helpers/timing.js';
-import { buildCli, killAll, listening, run, type Build } from '../../helpers/warren-cli.js';
+import { buildCli, killAll, listening, ROOT, run, type Build } from '../../helpers/warren-cli.js';
 
 let build: Build;
 let dataDir: string;
@@ -40,6 +40,17 @@ function snapshot(root: string): Record<string, string> {
   walk(root);
   return out;
 }
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('warren --version', () => {
+  test.each(['--version', '-V'])('%s prints Warren\'s version (package.json\'s) and exits 0', async (flag) => {
+    const r = run(build.cli, [flag]);
+    expect(await within(r.exit, 5000, 'warren to exit')).toEqual({ code: 0, signal: null });
+    expect(r.stdout()).toBe(`${PACKAGE_VERSION}\n`);
+    expect(r.stderr()).toBe('');
+  });
+});
 
 describe('warren start on a data directory in use', () => {
   test('the second start exits 2 with a clear message and leaves every file (definitions, store, delivery log, control socket) as it was', async () => {
