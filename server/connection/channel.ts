@@ -1,6 +1,6 @@
 import { AmqpError, ChannelError, ConnectionError } from '../../amqp/errors.js';
 import { endFrame, beginMethod, writeBasicDeliver, writeContent } from '../../amqp/frame-writer.js';
-import { CLASS, M } from '../../amqp/generated/constants.js';
+import { CLASS, M, METHOD_NAME } from '../../amqp/generated/constants.js';
 import {
   encodeBasicAck,
   encodeBasicCancel,
@@ -137,7 +137,9 @@ export class Channel implements ConsumerChannel {
   /** A soft error: close the channel with its code and text, then wait for close-ok. */
   fail(err: ChannelError): void {
     const { classId, methodId } = err;
-    this.session.log.debug({ channel: this.id, code: err.replyCode, text: err.replyText }, 'channel error');
+    // RabbitMQ logs every channel error, at error level.
+    const method = (classId << 16) | methodId;
+    this.session.log.error({ channel: this.id, code: err.replyCode, text: err.replyText, method: METHOD_NAME[method] ?? method }, 'channel error');
     this.teardown();
     this.state = State.Closing;
     this.assembler.reset();

@@ -315,13 +315,13 @@ export class Connection implements Session, FrameSink, WheelTimer {
   /** Turns any error into the right close; unexpected ones become 541 and are logged. */
   private onError(err: unknown): void {
     if (this.state < State.Opening && this.state !== State.Handshake) {
-      this.log.info({ err: err instanceof Error ? err.message : String(err) }, 'handshake failed, closing');
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'handshake failed, closing');
       this.closeSilently();
       return;
     }
     if (err instanceof AmqpError) {
       if (err.hard) {
-        this.log.info({ code: err.replyCode, text: err.replyText }, 'connection error');
+        this.log.error({ code: err.replyCode, text: err.replyText }, 'connection error');
         this.closeWith(err);
       } else {
         // A soft error outside a channel (cannot happen from channel 0 methods); treat as hard.
@@ -461,7 +461,7 @@ export class Connection implements Session, FrameSink, WheelTimer {
           return;
         }
         // As RabbitMQ's handshake_timeout: the socket goes, without a frame.
-        this.log.warn({ state: STATE_NAME[this.state], timeout: this.broker.config.handshakeTimeout }, 'handshake timeout, closing');
+        this.log.error({ state: STATE_NAME[this.state], timeout: this.broker.config.handshakeTimeout }, 'handshake timeout, closing');
         this.drop();
     }
   }
@@ -488,11 +488,11 @@ export class Connection implements Session, FrameSink, WheelTimer {
       writeHeartbeat(this.writer);
       this.scheduleFlush();
     } else if (verdict === PEER_SILENT) {
-      this.log.warn({ timeout: this.heartbeat }, 'missed heartbeats from client, closing');
+      this.log.error({ timeout: this.heartbeat }, 'missed heartbeats from client, closing');
       this.drop();
       return;
     } else if (verdict === PEER_STALLED) {
-      this.log.warn({ timeout: this.heartbeat, pending: this.socket.writableLength }, 'client stopped reading: output not drained for two heartbeat intervals, closing');
+      this.log.error({ timeout: this.heartbeat, pending: this.socket.writableLength }, 'client stopped reading: output not drained for two heartbeat intervals, closing');
       this.drop();
       return;
     }
@@ -526,12 +526,22 @@ export class Connection implements Session, FrameSink, WheelTimer {
     this.socket.destroySoon();
   }
 
+  /** As rabbit_reader logs the end of a connection: clean at info, abrupt at warning, a bare probe at debug. */
   private onSocketClose(): void {
-    const wasOpen = this.state !== State.Closed || this.channels.size > 0;
+    const state = this.state;
     this.cleanup();
     this.state = State.Closed;
+    this.broker.wheel.cancel(this);
     this.broker.connections.delete(this);
-    if (this.user !== '' || wasOpen) this.log.info('connection closed');
+    const who = this.user === '' ? {} : { user: this.user, vhost: this.vhost?.name };
+    if (state === State.Closed || state === State.Closing) {
+      if (this.user !== '') this.log.info(who, 'connection closed');
+    } else if (state === State.Handshake && this.bytesIn === 0) {
+      // Probably a load balancer's health check: not a failure.
+      this.log.debug('connection closed with no data received');
+    } else {
+      this.log.warn({ state: STATE_NAME[state], ...who }, 'client unexpectedly closed TCP connection');
+    }
   }
 
   /** Requeues what channels hold and deletes this connection's exclusive queues. Idempotent. */
