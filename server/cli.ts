@@ -55,13 +55,7 @@ program
       process.exit(2);
     }
     mkdirSync(broker.config.dataDir, { recursive: true });
-    try {
-      await broker.listen();
-    } catch (err) {
-      broker.log.fatal({ err: (err as Error).message }, 'cannot listen');
-      await broker.close().catch(() => {}); // lets go of the data directory
-      process.exit(1);
-    }
+    // Signal handlers first: a supervisor may stop the broker as soon as it says it listens.
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -74,6 +68,14 @@ program
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    try {
+      await broker.listen();
+    } catch (err) {
+      if (stopping) return;
+      broker.log.fatal({ err: (err as Error).message }, 'cannot listen');
+      await broker.close().catch(() => {}); // lets go of the data directory
+      process.exit(1);
+    }
   });
 
 interface ControlOptions {

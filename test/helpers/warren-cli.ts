@@ -1,7 +1,7 @@
 // The `warren` command line as users run it: the compiled bin (dist/server/cli.js), built
 // once per test file into a temporary directory, run as a child process.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,19 +16,32 @@ export interface Build {
   remove(): void;
 }
 
-/** Compiles the project into a temporary directory (tsc; type errors elsewhere still emit). */
-export function buildCli(): Build {
+/**
+ * Compiles the project into a temporary directory (tsc; type errors elsewhere still emit).
+ * With `asPackage`, the directory is laid out like the repository, with its package.json
+ * (so that `npm start` runs there) and the build in dist/.
+ */
+export function buildCli(asPackage = false): Build {
   const dir = mkdtempSync(join(tmpdir(), 'warren-cli-build-'));
-  const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dir], {
+  const out = asPackage ? join(dir, 'dist') : dir;
+  const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], {
     cwd: ROOT,
     encoding: 'utf8',
   });
-  const cli = join(dir, 'server/cli.js');
+  const cli = join(out, 'server/cli.js');
   if (!existsSync(cli)) throw new Error(`build failed:\n${build.stdout}\n${build.stderr}`);
   // The output is ESM and imports commander and pino: give it a package.json and node_modules.
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  if (asPackage) copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  else writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return { dir, cli, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** How to run npm: the npm running this test (npm test), else the one on the PATH. */
+export function npmCommand(): string[] {
+  const cli = process.env['npm_execpath'];
+  // Under `npx vitest` it is npx's script, which is not npm.
+  return cli !== undefined && /npm-cli\.js$/.test(cli) ? [process.execPath, cli] : ['npm'];
 }
 
 export interface Run {

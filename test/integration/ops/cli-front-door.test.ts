@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { within } from '../../helpers/timing.js';
-import { buildCli, killAll, listening, ROOT, run, type Build } from '../../helpers/warren-cli.js';
+import { connect } from 'node:net';
+import { buildCli, killAll, listening, npmCommand, ROOT, run, type Build } from '../../helpers/warren-cli.js';
 
 let build: Build;
 let dataDir: string;
@@ -81,4 +82,45 @@ describe('warren start on a data directory in use', () => {
     expect(await within(first.exit, 5000, 'the broker to stop')).toEqual({ code: 0, signal: null });
     expect(readdirSync(dataDir)).not.toContain('warren.lock');
   }, 30_000);
+});
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe('npm start', () => {
+  let pkg: Build;
+  beforeAll(() => {
+    pkg = buildCli(true);
+  }, 60_000);
+  afterAll(() => pkg?.remove());
+
+  test.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s sent to the npm process stops the broker (it used to go on running, orphaned)',
+    async (signal) => {
+      dataDir = mkdtempSync(join(tmpdir(), 'warren-npm-start-'));
+      // --ignore-scripts skips prestart (the build, done above) but still runs the start script.
+      const npm = run('', ['start', '--ignore-scripts', '--', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], {
+        cwd: pkg.dir,
+        command: npmCommand(),
+      });
+      const { port } = await listening(npm, 20_000);
+      expect(await accepting(port)).toBe(true);
+      npm.child.kill(signal);
+      const exit = await within(npm.exit, 10_000, 'npm to exit');
+      // The broker shut down cleanly (its own log says so) and nothing listens any more.
+      expect(npm.logs().map((l) => l['msg']), JSON.stringify(exit) + npm.stdout() + npm.stderr()).toEqual(expect.arrayContaining(['shutting down', 'broker stopped']));
+      expect(await accepting(port)).toBe(false);
+      expect(readdirSync(dataDir)).not.toContain('warren.lock');
+    },
+    40_000,
+  );
 });
