@@ -24,6 +24,9 @@ export const VERSION = '0.1.0';
  */
 export const RABBITMQ_VERSION = '3.10.8';
 
+/** What listening on '::' fails with where the system has no IPv6. */
+const IPV6_UNAVAILABLE = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT', 'EINVAL']);
+
 /** How often the broker's clock advances the timer wheel: fine enough for heartbeat=1 (every 500 ms). */
 const CLOCK_MS = 50;
 
@@ -135,9 +138,19 @@ export class Broker {
     this.timer = setInterval(() => this.onClock(), CLOCK_MS);
     this.timer.unref();
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.config.port, this.config.host, () => {
-        server.off('error', reject);
+      const failed = (err: NodeJS.ErrnoException): void => {
+        // The default, '::', listens on IPv6 and IPv4 at once; where IPv6 is unavailable, IPv4 alone.
+        if (this.config.host === '::' && IPV6_UNAVAILABLE.has(err.code ?? '') && server.listening === false) {
+          this.log.warn({ code: err.code }, 'IPv6 is not available: listening on IPv4 only (0.0.0.0)');
+          server.listen(this.config.port, '0.0.0.0');
+          return;
+        }
+        reject(err);
+      };
+      server.on('error', failed);
+      server.listen(this.config.port, this.config.host);
+      server.once('listening', () => {
+        server.off('error', failed);
         // From now on 'error' means a failed accept (out of descriptors): never fatal.
         server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err));
         const addr = server.address() as AddressInfo;
@@ -146,6 +159,7 @@ export class Broker {
       });
     });
   }
+
 
   private accept(socket: Socket): void {
     this.connections.add(new Connection(socket, this));

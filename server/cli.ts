@@ -31,7 +31,7 @@ program
   .command('start')
   .description('start the broker')
   .option('-p, --port <port>', 'port to listen on (default 5672)', port)
-  .option('-H, --host <host>', 'address to listen on (default 0.0.0.0)')
+  .option('-H, --host <host>', 'address to listen on (default ::, IPv6 and IPv4)')
   .option('-d, --data-dir <dir>', 'data directory (default ./data)')
   .option('-l, --log-level <level>', 'fatal, error, warn, info, debug, trace or silent', level)
   .option('-c, --config <file>', 'JSON config file')

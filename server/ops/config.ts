@@ -77,7 +77,8 @@ export interface PolicyConfig {
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
-  host: '0.0.0.0',
+  // Every IPv6 and IPv4 address (dual-stack), as RabbitMQ listens; IPv4 alone without IPv6.
+  host: '::',
   port: 5672,
   dataDir: './data',
   logLevel: 'info',

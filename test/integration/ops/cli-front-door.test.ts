@@ -96,6 +96,26 @@ function accepting(port: number): Promise<boolean> {
   });
 }
 
+describe('the default listener', () => {
+  test('listens on :: (dual-stack): clients connect over IPv6 (::1) and IPv4 (127.0.0.1), and guest may log in over both', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'warren-cli-ipv6-'));
+    const w = run(build.cli, ['start', '--port', '0', '--data-dir', dataDir]);
+    const { port, host } = await listening(w);
+    expect(host).toBe('::');
+    for (const url of [`amqp://guest:guest@[::1]:${port}`, `amqp://guest:guest@127.0.0.1:${port}`]) {
+      const conn = await amqp.connect(url);
+      const ch = await conn.createChannel();
+      const q = await ch.assertQueue('', { exclusive: true });
+      ch.sendToQueue(q.queue, Buffer.from(url));
+      const got = await ch.get(q.queue, { noAck: true });
+      expect(got !== false && got.content.toString()).toBe(url);
+      await conn.close();
+    }
+    w.child.kill('SIGTERM');
+    expect(await within(w.exit, 5000, 'the broker to stop')).toEqual({ code: 0, signal: null });
+  }, 30_000);
+});
+
 describe('npm start', () => {
   let pkg: Build;
   beforeAll(() => {
