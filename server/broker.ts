@@ -1,18 +1,30 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { FieldTable } from '../amqp/table.js';
-import { resolveConfig, type BrokerConfig, type UserConfig } from './ops/config.js';
+import type { Definitions } from '../persistence/definitions.js';
+import { AccessControl } from './access/access-control.js';
+import { exportDefinitions, type DefinitionsHost } from './access/definitions-export.js';
+import { importDefinitions, type ImportReport } from './access/definitions-import.js';
+import { permissionFrom } from './access/permissions.js';
+import { userFromInput } from './access/users.js';
+import { resolveConfig, type BrokerConfig } from './ops/config.js';
 import { Connection } from './connection/connection.js';
 import { ControlServer } from './control.js';
 import { DataDirLock } from './ops/data-dir-lock.js';
-import { DiskAlarm, LOW_ON_DISK, parseBytes } from './ops/disk-alarm.js';
+import { DiskAlarm, parseBytes } from './ops/disk-alarm.js';
+import { alarmReason, MemoryAlarm, totalMemory, type MemoryWatermark } from './ops/memory-alarm.js';
+import { splitListener } from './ops/rabbitmq-conf.js';
+import { tlsServerSettings, validateSslOptions, type TlsServerSettings } from './access/tls/tls-options.js';
+import { MECHANISMS } from './connection/mechanisms.js';
 import { DurableDefinitions } from './vhost/durable-definitions.js';
 import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
 import { TimerWheel } from './ops/timer-wheel.js';
-import { PolicyError, validatePolicy } from './vhost/policy.js';
+import { PolicyError, validatePolicy, type Policy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
 
 /** Warren's own version (package.json's; a test keeps them equal). */
@@ -30,12 +42,38 @@ const IPV6_UNAVAILABLE = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPP
 /** How often the broker's clock advances the timer wheel: fine enough for heartbeat=1 (every 500 ms). */
 const CLOCK_MS = 50;
 
+/** A resource alarm in effect (for health checks and metrics). */
+export interface ResourceAlarm {
+  resource: 'memory' | 'disk';
+  /** Resident memory, or free disk space, at the last check (bytes). */
+  value: number;
+  /** The watermark, or disk_free_limit (bytes). */
+  limit: number;
+}
+
+/** A listening socket, named as RabbitMQ's listener list names them. */
+export interface Listener {
+  protocol: 'amqp' | 'amqp/ssl';
+  address: string;
+  port: number;
+}
+
+/** Entries imported per section, for the start-up log line. */
+function counts(report: ImportReport): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [section, r] of Object.entries(report)) if (r.imported > 0) out[section] = r.imported;
+  return out;
+}
+
 /** The running broker: listener, vhosts, users and live connections. */
-export class Broker {
+export class Broker implements DefinitionsHost {
   readonly config: BrokerConfig;
   readonly log: Logger;
   readonly vhosts = new Map<string, VirtualHost>();
-  readonly users = new Map<string, UserConfig>();
+  /** Users, permissions and limits. */
+  readonly access: AccessControl;
+  /** Global runtime parameters from imported definitions (cluster_name, internal_cluster_id). */
+  readonly globalParameters = new Map<string, unknown>();
   readonly connections = new Set<Connection>();
   readonly serverProperties: FieldTable;
   readonly version = VERSION;
@@ -45,7 +83,9 @@ export class Broker {
   readonly store: MessageStore | null = null;
   /** disk_free_limit on the data directory's file system; null without a data directory. */
   readonly diskAlarm: DiskAlarm | null = null;
-  /** The reason publishers are blocked ("low on disk"), or null while no alarm is on. */
+  /** vm_memory_high_watermark over the process's resident memory. */
+  readonly memoryAlarm: MemoryAlarm;
+  /** The reason publishers are blocked ("low on disk", "low on memory", "low on disk & memory"), or null. */
   alarmReason: string | null = null;
   /** Set while the process is out of file descriptors: new connections are refused meanwhile. */
   outOfDescriptors = false;
@@ -61,13 +101,20 @@ export class Broker {
   private control: ControlServer | null = null;
   /** Held from the constructor to close(); null without a data directory. */
   private readonly lock: DataDirLock | null = null;
+  /** Listeners besides `server`: extraTcpListeners and sslListeners. */
+  private readonly moreServers: { server: Server; protocol: Listener['protocol'] }[] = [];
+  /** Certificates and options of the amqps listeners, read at construction; null without any. */
+  private readonly tls: TlsServerSettings | null = null;
 
   constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
     this.config = resolveConfig(config);
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
     setTurnErrorHandler((err, where) => this.log.error({ err, where }, 'internal error, carrying on'));
-    for (const v of this.config.vhosts) this.vhosts.set(v, new VirtualHost(v));
-    for (const u of this.config.users) this.users.set(u.name, u);
+    this.access = new AccessControl(this, this.config.loopbackUsers);
+    this.memoryAlarm = new MemoryAlarm(this.config.vmMemoryHighWatermark, totalMemory(this.config.totalMemoryAvailableOverrideValue), this.log);
+    this.checkAlarms();
+    this.tls = this.checkListeners();
+    let stored: Definitions | null = null;
     if (this.config.dataDir !== '') {
       mkdirSync(this.config.dataDir, { recursive: true });
       // Before anything in the directory is read or written: a second broker leaves it untouched.
@@ -77,10 +124,20 @@ export class Broker {
       this.lock = DataDirLock.acquire(this.config.dataDir);
       this.diskAlarm = new DiskAlarm(this.config.dataDir, diskFreeLimit, this.log);
       this.checkAlarms();
-      const defs = new DurableDefinitions(this, this.config.dataDir);
-      const n = defs.recover();
-      if (n.exchanges + n.queues + n.bindings + n.policies > 0) this.log.info({ path: defs.path, ...n }, 'definitions recovered');
+      const defs = new DurableDefinitions(this.config.dataDir, () => exportDefinitions(this, { durableOnly: true }), this.log);
       this.definitions = defs;
+      stored = defs.read();
+      if (stored !== null) {
+        const report = this.importQuietly(stored, 'recovery');
+        this.log.info({ path: defs.path, ...counts(report) }, 'definitions recovered');
+      }
+    }
+    if (this.config.loadDefinitions !== '') {
+      // RabbitMQ's rule: with definitions to load, nothing is seeded.
+      this.log.info({ path: this.config.loadDefinitions }, 'Will not seed default virtual host and user: have definitions to load');
+      this.loadDefinitionsAtBoot(this.config.loadDefinitions);
+    } else if (stored === null || stored.users === undefined) {
+      this.seed();
     }
     for (const p of this.config.policies) {
       const policy = validatePolicy(p);
@@ -90,9 +147,7 @@ export class Broker {
     }
     const defs = this.definitions;
     if (defs !== null) {
-      const changed = (): void => schedulePreFlush(defs);
-      for (const v of this.vhosts.values()) v.onDurableChange = changed;
-      // Persist config policies and anything the recovery normalised.
+      // Persist what the config seeded and anything the recovery normalised.
       defs.save();
       // Messages go back into the recovered queues, under the policies now in force.
       const store = new MessageStore(this.config.dataDir, this.config, this.log, this.vhosts);
@@ -123,43 +178,219 @@ export class Broker {
     };
   }
 
-  /** Starts listening (and the control socket, if configured); resolves with the bound address. */
+  /** First start (RabbitMQ's default user and vhost): the configured vhosts and users, with their permissions. */
+  private seed(): void {
+    for (const v of this.config.vhosts) {
+      if (!this.vhosts.has(v)) this.access.addVhost(v, v === '/' ? { description: 'Default virtual host' } : {});
+    }
+    for (const u of this.config.users) {
+      this.access.putUser(userFromInput({ tags: [], ...u }));
+      const perms = u.permissions ?? Object.fromEntries(this.config.vhosts.map((v) => [v, { configure: '.*', write: '.*', read: '.*' }]));
+      for (const [vhost, p] of Object.entries(perms)) this.access.setPermissions(u.name, vhost, permissionFrom(p));
+    }
+  }
+
+  /** load_definitions: a file, or every .json file of a directory in name order. */
+  private loadDefinitionsAtBoot(path: string): void {
+    let isDir: boolean;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch (err) {
+      throw new Error(`cannot read definitions from ${path}: ${(err as Error).message}`);
+    }
+    const files = isDir
+      ? readdirSync(path)
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+          .map((f) => join(path, f))
+      : [path];
+    for (const file of files) {
+      let defs: Definitions;
+      try {
+        defs = JSON.parse(readFileSync(file, 'utf8')) as Definitions;
+      } catch (err) {
+        throw new Error(`cannot read definitions from ${file}: ${(err as Error).message}`);
+      }
+      const report = this.importQuietly(defs, 'boot');
+      this.log.info({ path: file, ...counts(report) }, 'definitions imported');
+    }
+  }
+
+  private importQuietly(defs: Definitions, mode: 'recovery' | 'boot'): ImportReport {
+    this.access.quiet = true;
+    try {
+      return importDefinitions(this, defs, { mode });
+    } finally {
+      this.access.quiet = false;
+    }
+  }
+
+  /** Creates an empty vhost wired to this broker (AccessHost). */
+  createVhost(name: string): VirtualHost {
+    const v = new VirtualHost(name);
+    const defs = this.definitions;
+    if (defs !== null) v.onDurableChange = () => schedulePreFlush(defs);
+    v.onInertPolicyKeys = (p, keys) => this.warnInertPolicyKeys(p, keys);
+    v.store = this.store;
+    this.vhosts.set(name, v);
+    return v;
+  }
+
+  /** Deletes a vhost with its queues (and their messages) and exchanges (AccessHost). */
+  destroyVhost(name: string): void {
+    const v = this.vhosts.get(name);
+    if (v === undefined) return;
+    for (const q of [...v.queues.values()]) v.deleteQueue(q);
+    this.vhosts.delete(name);
+    this.accessChanged();
+  }
+
+  /** Users, permissions, limits or parameters changed: save with this turn (AccessHost). */
+  accessChanged(): void {
+    const defs = this.definitions;
+    if (defs !== null) schedulePreFlush(defs);
+  }
+
+  /** Writes the durable definitions now (after a control-socket or HTTP change, before answering). */
+  saveDefinitions(): void {
+    this.definitions?.save();
+  }
+
+  /** Closes matching connections with 320 CONNECTION_FORCED (AccessHost). */
+  closeConnections(match: (user: string, vhost: string) => boolean, text: string): void {
+    for (const c of this.connections) {
+      if (c.user !== '' && match(c.user, c.vhost?.name ?? '')) c.closeForced(text);
+    }
+  }
+
+  private readonly warnedPolicyKeys = new Set<string>();
+
+  /** Policy keys Warren accepts without acting on them: one warning per key. */
+  private warnInertPolicyKeys(p: Policy, keys: string[]): void {
+    const fresh = keys.filter((k) => !this.warnedPolicyKeys.has(k));
+    if (fresh.length === 0) return;
+    for (const k of fresh) this.warnedPolicyKeys.add(k);
+    this.log.warn({ vhost: p.vhost, policy: p.name, keys: fresh }, 'policy keys accepted and stored, but they have no effect in Warren');
+  }
+
+  /** Starts listening (and the control socket, if configured); resolves with the first AMQP listener's address. */
   async listen(): Promise<AddressInfo> {
     if (this.config.controlSocket !== '') {
       this.control = new ControlServer(this, this.config.controlSocket);
       await this.control.listen();
     }
-    return this.listenAmqp();
-  }
-
-  private listenAmqp(): Promise<AddressInfo> {
-    const server = createServer((socket) => this.accept(socket));
-    this.server = server;
     this.timer = setInterval(() => this.onClock(), CLOCK_MS);
     this.timer.unref();
+    let first: AddressInfo | null = null;
+    if (this.config.tcpListener) first = await this.listenAmqp();
+    const more = await this.listenMore();
+    return first ?? more!;
+  }
+
+  /** Validates listener settings and ssl_options, and reads the TLS certificates. */
+  private checkListeners(): TlsServerSettings | null {
+    const c = this.config;
+    for (const [name, v] of [['extra_tcp_listeners', c.extraTcpListeners], ['ssl_listeners', c.sslListeners], ['auth_mechanisms', c.authMechanisms]] as const) {
+      if (!Array.isArray(v)) throw new Error(`${name} must be a list; got ${JSON.stringify(v)}`);
+    }
+    if (typeof c.tcpListener !== 'boolean') throw new Error(`tcp_listener must be true or false; got ${JSON.stringify(c.tcpListener)}`);
+    for (const l of [...c.extraTcpListeners, ...c.sslListeners]) {
+      try {
+        splitListener(l);
+      } catch (err) {
+        throw new Error(`listeners: ${(err as Error).message}`);
+      }
+    }
+    validateSslOptions(c.sslOptions);
+    if (!c.tcpListener && c.sslListeners.length === 0) throw new Error('no AMQP listener: the plain listener is off (listeners.tcp = none) and there is no listeners.ssl');
+    for (const m of c.authMechanisms) {
+      if (!(MECHANISMS as readonly string[]).includes(m)) this.log.warn({ mechanism: m }, 'auth_mechanisms: Warren does not implement this mechanism; not offered');
+    }
+    if (c.sslListeners.length === 0) return null;
+    const settings = tlsServerSettings(c.sslOptions, c.sslHandshakeTimeout);
+    for (const w of settings.warnings) this.log.warn(w);
+    return settings;
+  }
+
+  /** Extra plain listeners and the amqps listeners; resolves with the first one's address. */
+  private async listenMore(): Promise<AddressInfo | null> {
+    let first: AddressInfo | null = null;
+    const bind = async (server: Server, spec: number | string, protocol: Listener['protocol']): Promise<void> => {
+      this.moreServers.push({ server, protocol });
+      const { host, port } = splitListener(spec);
+      const addr = await this.listenOn(server, port, host ?? this.config.host);
+      first ??= addr;
+      this.log.info({ protocol, host: addr.address, port: addr.port }, 'broker listening');
+    };
+    for (const spec of this.config.extraTcpListeners) await bind(createServer((socket) => this.accept(socket)), spec, 'amqp');
+    const tls = this.tls;
+    if (tls !== null) {
+      for (const spec of this.config.sslListeners) {
+        const server = createTlsServer(tls.options, (socket) => this.acceptTls(socket, tls.verifyPeer));
+        server.on('tlsClientError', (err, socket) => {
+          this.log.warn({ err: err.message, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'TLS handshake failed');
+        });
+        await bind(server, spec, 'amqp/ssl');
+      }
+    }
+    return first;
+  }
+
+  /**
+   * With verify_peer but not fail_if_no_peer_cert, Node lets a certificate that does not
+   * verify through the handshake (Erlang ends it with an alert); it is refused here.
+   */
+  private acceptTls(socket: TLSSocket, verifyPeer: boolean): void {
+    if (verifyPeer && !socket.authorized && socket.getPeerCertificate().raw !== undefined) {
+      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: String(socket.authorizationError) }, 'TLS client certificate refused');
+      socket.destroy();
+      return;
+    }
+    this.accept(socket);
+  }
+
+  /** Every listening socket, the primary plain one first. */
+  listeners(): Listener[] {
+    const out: Listener[] = [];
+    const add = (server: Server | null, protocol: Listener['protocol']): void => {
+      const a = server?.address();
+      if (a !== null && a !== undefined && typeof a === 'object') out.push({ protocol, address: a.address, port: a.port });
+    };
+    add(this.server, 'amqp');
+    for (const m of this.moreServers) add(m.server, m.protocol);
+    return out;
+  }
+
+  private async listenAmqp(): Promise<AddressInfo> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    const addr = await this.listenOn(server, this.config.port, this.config.host);
+    this.log.info({ host: addr.address, port: addr.port }, 'broker listening');
+    return addr;
+  }
+
+  /** Listens; '::' (the default: IPv6 and IPv4 at once) falls back to 0.0.0.0 where the system has no IPv6. */
+  private listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       const failed = (err: NodeJS.ErrnoException): void => {
-        // The default, '::', listens on IPv6 and IPv4 at once; where IPv6 is unavailable, IPv4 alone.
-        if (this.config.host === '::' && IPV6_UNAVAILABLE.has(err.code ?? '') && server.listening === false) {
+        if (host === '::' && IPV6_UNAVAILABLE.has(err.code ?? '') && !server.listening) {
           this.log.warn({ code: err.code }, 'IPv6 is not available: listening on IPv4 only (0.0.0.0)');
-          server.listen(this.config.port, '0.0.0.0');
+          host = '0.0.0.0';
+          server.listen(port, host);
           return;
         }
         reject(err);
       };
       server.on('error', failed);
-      server.listen(this.config.port, this.config.host);
+      server.listen(port, host);
       server.once('listening', () => {
         server.off('error', failed);
         // From now on 'error' means a failed accept (out of descriptors): never fatal.
         server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err));
-        const addr = server.address() as AddressInfo;
-        this.log.info({ host: addr.address, port: addr.port }, 'broker listening');
-        resolve(addr);
+        resolve(server.address() as AddressInfo);
       });
     });
   }
-
 
   private accept(socket: Socket): void {
     this.connections.add(new Connection(socket, this));
@@ -204,7 +435,7 @@ export class Broker {
     // that fails (out of descriptors), the broker carries on and tries again next second.
     if (process.platform !== 'win32') this.guard('descriptor check', this.probeDescriptors);
     this.guard('memory check', this.checkPaging);
-    this.guard('disk space check', this.checkAlarms);
+    this.guard('resource alarm check', this.checkAlarms);
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -228,11 +459,31 @@ export class Broker {
     if (this.failing.delete(what)) this.log.info({ check: what }, 'periodic check works again');
   }
 
-  /** Re-reads free disk space; when the alarm goes on or off, every connection hears of it. */
+  /** Re-reads free disk space and memory use; when an alarm goes on or off, every connection hears of it. */
   checkAlarms(): void {
-    if (this.diskAlarm === null || !this.diskAlarm.check()) return;
-    this.alarmReason = this.diskAlarm.active ? LOW_ON_DISK : null;
-    for (const c of this.connections) c.setAlarm(this.alarmReason);
+    const disk = this.diskAlarm?.check() ?? false;
+    const memory = this.memoryAlarm.check();
+    if (!disk && !memory) return;
+    const reason = alarmReason(this.diskAlarm?.active === true, this.memoryAlarm.active);
+    if (reason === this.alarmReason) return;
+    this.alarmReason = reason;
+    for (const c of this.connections) c.setAlarm(reason);
+  }
+
+  /** The resource alarms in effect, disk first. */
+  alarms(): ResourceAlarm[] {
+    const out: ResourceAlarm[] = [];
+    const d = this.diskAlarm;
+    if (d?.active === true) out.push({ resource: 'disk', value: d.free, limit: d.limit });
+    const m = this.memoryAlarm;
+    if (m.active) out.push({ resource: 'memory', value: m.used, limit: m.limit });
+    return out;
+  }
+
+  /** Changes vm_memory_high_watermark at run time (like rabbitmqctl set_vm_memory_high_watermark) and checks at once. */
+  setMemoryHighWatermark(w: MemoryWatermark): void {
+    this.memoryAlarm.setWatermark(w);
+    this.checkAlarms();
   }
 
   /** Changes disk_free_limit at run time (bytes) and checks at once. */
@@ -261,11 +512,13 @@ export class Broker {
     this.server = null;
     for (const c of this.connections) c.forceClose(reason);
     const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
+    const more = this.moreServers.splice(0).map(({ server: s }) => new Promise<void>((r) => s.close(() => r())));
     // Give clients a moment to answer close-ok, then drop whatever is left.
     const deadline = Date.now() + 1000;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const c of this.connections) c.socket.destroy();
     await closed;
+    await Promise.all(more);
     try {
       await this.store?.close();
     } catch (err) {

@@ -11,6 +11,7 @@ import { Reader } from '../../amqp/reader.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { Writer } from '../../amqp/writer.js';
 import { authenticate } from './auth.js';
+import { authenticateExternal, checkMechanism, offeredMechanisms } from './mechanisms.js';
 import type { Broker } from '../broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
@@ -18,7 +19,10 @@ import { PAUSE_ALARM } from '../ops/read-pause.js';
 import type { ClientCapabilities, Session } from './session.js';
 import type { WheelTimer } from '../ops/timer-wheel.js';
 import { HEARTBEAT_SEND, HeartbeatState, PEER_SILENT, PEER_STALLED } from './heartbeat.js';
+import { clientName, negotiate } from './tune.js';
 import type { VirtualHost } from '../vhost/vhost.js';
+import type { AccessControl } from '../access/access-control.js';
+import type { User } from '../access/users.js';
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
 // RabbitMQ treats a 0-9 header as 0-9-1.
@@ -56,6 +60,10 @@ export class Connection implements Session, FrameSink, WheelTimer {
   private readonly pendingChannels: Channel[] = [];
   vhost!: VirtualHost;
   user = '';
+  /** The authenticated user (set at start-ok). */
+  account!: User;
+  /** True once connection.open counted this connection against the user's and vhost's limits. */
+  private counted = false;
   frameMax: number;
   channelMax: number;
   heartbeat = 0;
@@ -101,6 +109,10 @@ export class Connection implements Session, FrameSink, WheelTimer {
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClose());
+  }
+
+  get access(): AccessControl {
+    return this.broker.access;
   }
 
   get maxMessageSize(): number {
@@ -155,7 +167,7 @@ export class Connection implements Session, FrameSink, WheelTimer {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: this.broker.serverProperties,
-      mechanisms: 'PLAIN AMQPLAIN',
+      mechanisms: offeredMechanisms(this.broker, this.socket).join(' '),
       locales: 'en_US',
     });
     return got.subarray(8);
@@ -208,6 +220,8 @@ export class Connection implements Session, FrameSink, WheelTimer {
         `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
       );
     }
+    // The user's max-channels counts channels over all of its connections.
+    this.broker.access.openChannel(this.account);
     this.channels.set(channel, new Channel(channel, this));
     this.sendMethod(channel, { id: M.ChannelOpenOk, channelId: '' });
   }
@@ -222,8 +236,10 @@ export class Connection implements Session, FrameSink, WheelTimer {
         return this.onTuneOk(m.channelMax, m.frameMax, m.heartbeat);
       case M.ConnectionOpen: {
         if (this.state !== State.Opening) break;
-        const vhost = this.broker.vhosts.get(m.virtualHost);
-        if (vhost === undefined) throw new ConnectionError(530, `vhost ${m.virtualHost} not found`, 10, 40);
+        // Vhost and user connection limits, then the user's access to the vhost (530s).
+        this.broker.access.openConnection(this.account, m.virtualHost);
+        this.counted = true;
+        const vhost = this.broker.vhosts.get(m.virtualHost)!;
         this.vhost = vhost;
         this.state = State.Running;
         this.startHeartbeats();
@@ -260,16 +276,18 @@ export class Connection implements Session, FrameSink, WheelTimer {
         connectionBlocked: c['connection.blocked'] === true,
       };
     }
-    if (mechanism !== 'PLAIN' && mechanism !== 'AMQPLAIN') {
-      throw new ConnectionError(503, `unknown authentication mechanism '${mechanism}'`, 10, 11);
-    }
-    const result = authenticate(this.broker, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
-    if (typeof result !== 'string') {
+    checkMechanism(this.broker, this.socket, mechanism);
+    const result =
+      mechanism === 'EXTERNAL'
+        ? authenticateExternal(this.broker, this.socket)
+        : authenticate(this.broker.access, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
+    if ('reason' in result) {
       this.log.warn({ user: result.user, reason: result.reason }, 'login refused');
       this.refuseLogin(mechanism);
       return;
     }
-    this.user = result;
+    this.account = result;
+    this.user = result.name;
     this.state = State.Tuning;
     const c = this.broker.config;
     this.sendMethod(0, { id: M.ConnectionTune, channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
@@ -435,7 +453,9 @@ export class Connection implements Session, FrameSink, WheelTimer {
   }
 
   channelClosed(ch: Channel): void {
-    if (this.channels.get(ch.id) === ch) this.channels.delete(ch.id);
+    if (this.channels.get(ch.id) !== ch) return;
+    this.channels.delete(ch.id);
+    this.broker.access.channelClosed(this.user);
   }
 
   /** Called once a second by the broker: consumer timeouts. */
@@ -509,7 +529,12 @@ export class Connection implements Session, FrameSink, WheelTimer {
 
   /** Broker shutdown: 320 CONNECTION_FORCED. */
   forceClose(reason: string): void {
-    this.closeWith(new ConnectionError(320, `broker forced connection closure with reason '${reason}'`));
+    this.closeForced(`broker forced connection closure with reason '${reason}'`);
+  }
+
+  /** 320 CONNECTION_FORCED with this text (a deleted user or vhost, an operator's close). */
+  closeForced(text: string): void {
+    this.closeWith(new ConnectionError(320, text));
     this.flush();
   }
 
@@ -547,24 +572,14 @@ export class Connection implements Session, FrameSink, WheelTimer {
   /** Requeues what channels hold and deletes this connection's exclusive queues. Idempotent. */
   private cleanup(): void {
     for (const ch of this.channels.values()) ch.teardown();
+    if (this.channels.size > 0) this.broker.access.channelClosed(this.user, this.channels.size);
     this.channels.clear();
+    if (this.counted) {
+      this.counted = false;
+      this.broker.access.connectionClosed(this.user, this.vhost.name);
+    }
     this.pendingChannels.length = 0;
     if (this.vhost === undefined) return;
     for (const q of [...this.vhost.queues.values()]) if (q.owner === this) this.vhost.deleteQueue(q);
   }
-}
-
-function negotiate(field: string, min: number, server: number, client: number): void {
-  if (client !== 0 && client < min) fail(field, client, 'lower', 'minimum', min);
-  if (server !== 0 && (client === 0 || client > server)) fail(field, client, 'higher', 'maximum', server);
-}
-
-function fail(field: string, client: number, cmp: string, bound: string, value: number): never {
-  const detail = client === 0 ? ' (no limit)' : '';
-  throw new ConnectionError(530, `negotiated ${field} = ${client}${detail} is ${cmp} than the ${bound} allowed value (${value})`, 10, 31);
-}
-
-function clientName(props: FieldTable): string | undefined {
-  const p = props['product'];
-  return typeof p === 'string' ? p : undefined;
 }

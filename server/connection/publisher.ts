@@ -4,7 +4,8 @@ import { readProperties, writeProperties, type BasicProperties } from '../../amq
 import type { BasicPublish, Method } from '../../amqp/generated/methods.js';
 import { Reader } from '../../amqp/reader.js';
 import { Writer } from '../../amqp/writer.js';
-import { hasBcc, routingKeysFor, stripBcc, validateRoutingHeaders } from '../../routing/sender-selected.js';
+import { publishExchange, publishRoutingKeys } from '../../routing/publish.js';
+import { hasBcc, stripBcc } from '../../routing/sender-selected.js';
 import { ACK, DISCARD, REQUEUE, type AckAction } from './ack-actions.js';
 import type { Channel } from './channel.js';
 import { REPLY_TO, REPLY_TO_PREFIX } from '../vhost/direct-reply-to.js';
@@ -13,6 +14,7 @@ import type { DurableWaiter } from '../store/message-store.js';
 import { parseExpiration } from '../queue/queue-args.js';
 import type { Queue } from '../queue/queue.js';
 import { RingBuffer } from '../queue/ring-buffer.js';
+import { WRITE } from '../access/authz.js';
 
 const MODE_NONE = 0;
 const MODE_CONFIRM = 1;
@@ -85,8 +87,11 @@ export class Publisher implements DurableWaiter {
     const session = this.ch.session;
     session.publishReceived();
     const vhost = session.vhost;
-    const x = vhost.exchangeOrDie(p.exchange);
-    if (x.internal) throw new ChannelError(403, `cannot publish to internal ${vhost.xres(x.name)}`);
+    const authz = this.ch.authz;
+    // RabbitMQ's order: write permission, the exchange, internal, topic permission.
+    authz.publish(p.exchange);
+    const x = publishExchange(vhost.exchanges.get(p.exchange), p.exchange, vhost.name);
+    if (x.type === 'topic') authz.topic(p.exchange, p.routingKey, WRITE);
     const properties = readProperties(reader.reset(props, 0, props.length));
     let rewritten = false;
     if (properties.replyTo === REPLY_TO) {
@@ -96,17 +101,12 @@ export class Publisher implements DurableWaiter {
       properties.replyTo = rc.address;
       rewritten = true;
     }
-    if (properties.userId !== undefined && properties.userId !== session.user) {
+    if (properties.userId !== undefined && properties.userId !== session.user && !authz.impersonator) {
       throw new ChannelError(406, `user_id property set to '${properties.userId}' but authenticated user was '${session.user}'`);
     }
     const ttl = properties.expiration === undefined ? -1 : parseExpiration(properties.expiration);
     const headers = properties.headers;
-    let keys: string | string[] = p.routingKey;
-    if (headers !== undefined) {
-      const invalid = validateRoutingHeaders(headers);
-      if (invalid !== null) throw new ChannelError(406, invalid);
-      keys = routingKeysFor(p.routingKey, headers);
-    }
+    const keys = publishRoutingKeys(p.routingKey, headers);
     let msg: Message;
     if (headers !== undefined && hasBcc(headers)) {
       // BCC routes but is never delivered.
@@ -134,8 +134,8 @@ export class Publisher implements DurableWaiter {
       // The disk is behind: stop reading this publisher until it catches up.
       if (msg.storeId >= 0 && vhost.store!.congested) vhost.store!.throttle(session);
     }
-    // Only a persistent message waits for the disk; a transient one may be stored just to page it out.
-    this.confirm(refused, msg.persistent ? msg.storeId : -1);
+    // Only a message stored to survive a restart waits for the disk; one may be stored just to page it out.
+    this.confirm(refused, msg.durable ? msg.storeId : -1);
   }
 
   /**
@@ -287,7 +287,7 @@ export class Publisher implements DurableWaiter {
       const live = queues.filter((q) => !q.deleted);
       if (live.length > 0) vhost.enqueue(msg, live);
       else if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
-      if (msg.persistent && msg.storeId > stored) stored = msg.storeId;
+      if (msg.durable && msg.storeId > stored) stored = msg.storeId;
     }
     if (stored >= 0 && vhost.store!.durableId < stored) {
       this.commitWaitsFor = stored;

@@ -1,10 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import type { MemoryWatermark } from './memory-alarm.js';
 
+/**
+ * A user seeded at first start (no stored definitions, no loadDefinitions), as RabbitMQ
+ * seeds default_user. `password` is hashed at once and never stored; or give
+ * `password_hash` and `hashing_algorithm` as a RabbitMQ export has them.
+ */
 export interface UserConfig {
   name: string;
-  password: string;
-  tags?: string[];
+  password?: string;
+  password_hash?: string;
+  hashing_algorithm?: string;
+  tags?: string[] | string;
+  limits?: { 'max-connections'?: number; 'max-channels'?: number };
+  /** Permissions by vhost; without it the user may do everything in every configured vhost. */
+  permissions?: Record<string, { configure: string; write: string; read: string }>;
 }
 
 export interface BrokerConfig {
@@ -33,6 +44,11 @@ export interface BrokerConfig {
   consumerTimeout: number;
   /** Policies applied at start, as `rabbitmqctl set_policy` would set them. */
   policies: PolicyConfig[];
+  /**
+   * A definitions file (RabbitMQ's format, or a directory of them) imported at every start,
+   * as RabbitMQ's load_definitions; when set, the default users and vhosts are not seeded.
+   */
+  loadDefinitions: string;
   /** Path of the CLI control socket; '' = none. `warren start` uses <dataDir>/warren.sock. */
   controlSocket: string;
   /**
@@ -65,6 +81,50 @@ export interface BrokerConfig {
    * store (a backlog should not live in RAM); 0 turns per-queue paging off. Needs a data directory.
    */
   queuePagingLength: number;
+  /**
+   * RabbitMQ's memory alarm: above this much resident memory, publishers are blocked
+   * ("low on memory"). A number is a fraction of total memory; "1GB" or { absolute } a size.
+   */
+  vmMemoryHighWatermark: MemoryWatermark;
+  /** Memory a relative watermark refers to, instead of the machine's (bytes or "4GB"; 0 = the machine's). */
+  totalMemoryAvailableOverrideValue: number | string;
+  /** False turns the plain AMQP listener(s) off (rabbitmq.conf `listeners.tcp = none`). */
+  tcpListener: boolean;
+  /** More plain AMQP listeners besides host:port: a port (on `host`) or "address:port". */
+  extraTcpListeners: (number | string)[];
+  /** amqps listeners (RabbitMQ's ssl_listeners): a port (on `host`) or "address:port"; none by default. */
+  sslListeners: (number | string)[];
+  /** TLS settings under RabbitMQ's ssl_options names. */
+  sslOptions: SslOptions;
+  /** Which part of a client certificate names the EXTERNAL user. */
+  sslCertLoginFrom: 'distinguished_name' | 'common_name' | 'subject_alternative_name' | 'subject_alt_name';
+  /** With subject_alternative_name: which SAN type, and which of them (0-based). */
+  sslCertLoginSanType: 'dns' | 'ip' | 'email' | 'uri' | 'other_name';
+  sslCertLoginSanIndex: number;
+  /** ms a client has to finish the TLS handshake. */
+  sslHandshakeTimeout: number;
+  /** SASL mechanisms offered: PLAIN, AMQPLAIN, EXTERNAL (EXTERNAL only on TLS connections). */
+  authMechanisms: string[];
+  /** Management HTTP API port (served by server/http). */
+  managementPort: number;
+  /** Prometheus /metrics port (served by server/http). */
+  prometheusPort: number;
+}
+
+/** RabbitMQ's ssl_options, by its names. */
+export interface SslOptions {
+  certfile?: string;
+  keyfile?: string;
+  cacertfile?: string;
+  /** Password of an encrypted keyfile. */
+  password?: string;
+  verify?: 'verify_peer' | 'verify_none';
+  fail_if_no_peer_cert?: boolean;
+  /** e.g. ['tlsv1.3', 'tlsv1.2']. */
+  versions?: string[];
+  /** OpenSSL cipher suite names. */
+  ciphers?: string[];
+  honor_cipher_order?: boolean;
 }
 
 export interface PolicyConfig {
@@ -92,6 +152,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   loopbackUsers: ['guest'],
   consumerTimeout: 30 * 60 * 1000,
   policies: [],
+  loadDefinitions: '',
   controlSocket: '',
   diskFreeLimit: 50_000_000,
   storeSync: 'batch',
@@ -99,10 +160,23 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   storeSegmentBytes: 8 * 1024 * 1024,
   memoryPagingThreshold: Math.floor(totalmem() * 0.2),
   queuePagingLength: 50_000,
+  vmMemoryHighWatermark: 0.4,
+  totalMemoryAvailableOverrideValue: 0,
+  tcpListener: true,
+  extraTcpListeners: [],
+  sslListeners: [],
+  sslOptions: {},
+  sslCertLoginFrom: 'distinguished_name',
+  sslCertLoginSanType: 'dns',
+  sslCertLoginSanIndex: 0,
+  sslHandshakeTimeout: 5000,
+  authMechanisms: ['PLAIN', 'AMQPLAIN'],
+  managementPort: 15672,
+  prometheusPort: 15692,
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
-const ALIASES: Record<string, keyof BrokerConfig> = {
+export const ALIASES: Record<string, keyof BrokerConfig> = {
   listen_host: 'host',
   listener_port: 'port',
   data_dir: 'dataDir',
@@ -113,12 +187,26 @@ const ALIASES: Record<string, keyof BrokerConfig> = {
   max_message_size: 'maxMessageSize',
   loopback_users: 'loopbackUsers',
   consumer_timeout: 'consumerTimeout',
+  load_definitions: 'loadDefinitions',
   disk_free_limit: 'diskFreeLimit',
   store_sync: 'storeSync',
   store_sync_interval_ms: 'storeSyncIntervalMs',
   store_segment_bytes: 'storeSegmentBytes',
   memory_paging_threshold: 'memoryPagingThreshold',
   queue_paging_length: 'queuePagingLength',
+  vm_memory_high_watermark: 'vmMemoryHighWatermark',
+  total_memory_available_override_value: 'totalMemoryAvailableOverrideValue',
+  tcp_listener: 'tcpListener',
+  extra_tcp_listeners: 'extraTcpListeners',
+  ssl_listeners: 'sslListeners',
+  ssl_options: 'sslOptions',
+  ssl_cert_login_from: 'sslCertLoginFrom',
+  ssl_cert_login_san_type: 'sslCertLoginSanType',
+  ssl_cert_login_san_index: 'sslCertLoginSanIndex',
+  ssl_handshake_timeout: 'sslHandshakeTimeout',
+  auth_mechanisms: 'authMechanisms',
+  management_port: 'managementPort',
+  prometheus_port: 'prometheusPort',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

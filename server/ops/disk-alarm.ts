@@ -10,6 +10,8 @@ export const LOW_ON_DISK = 'low on disk';
 
 export class DiskAlarm {
   active = false;
+  /** Free bytes at the last successful check. */
+  free = 0;
   private readFailed = false;
 
   constructor(
@@ -35,6 +37,7 @@ export class DiskAlarm {
       this.readFailed = true;
       return false;
     }
+    this.free = free;
     const low = free < this.limit;
     if (low === this.active) return false;
     this.active = low;

@@ -1,23 +1,21 @@
-import { ChannelError, ConnectionError } from '../../amqp/errors.js';
+import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { DefaultExchange } from '../../routing/default-exchange.js';
 import { createExchange } from '../../routing/exchange.js';
 import { validateHeadersBindingArgs } from '../../routing/headers.js';
+import { STANDARD_EXCHANGES, unknownExchangeType } from '../../routing/publish.js';
 import { Router } from '../../routing/router.js';
-import {
-  assertArgsEquivalence,
-  assertFieldEquivalence,
-  EXCHANGE_EQUIVALENCE_KEYS,
-  QUEUE_EQUIVALENCE_KEYS,
-} from './equivalence.js';
-import { deadLetter } from '../queue/dead-letter.js';
+import { assertArgsEquivalence, assertFieldEquivalence, EXCHANGE_EQUIVALENCE_KEYS } from './equivalence.js';
+import { deadLetter, deadLetterAttempt, type DeadLetterAttempt } from '../queue/dead-letter.js';
 import { ReplyRegistry } from './direct-reply-to.js';
-import { PolicySet, type Policy } from './policy.js';
+import { effectiveDefinition, inertKeys, PolicySet, type Policy, type PolicyDefinition } from './policy.js';
 import { Exchange } from './exchange.js';
 import type { Message } from '../queue/message.js';
 import type { MessageStore } from '../store/message-store.js';
-import { queueSettings, validateQueueArgs } from '../queue/queue-args.js';
+import { equivalenceKeys, policyApplies, queueTypeOf, validateDeclare, type QueueType } from '../queue/arg-validation.js';
+import { queueSettings } from '../queue/queue-args.js';
 import { Queue, type DeathReason, type QueueHost, type QueueOwner } from '../queue/queue.js';
+import { QuorumQueue } from '../queue/quorum-queue.js';
 
 const EMPTY: FieldTable = {};
 
@@ -38,6 +36,27 @@ export interface QueueSpec {
   args: FieldTable;
 }
 
+/** Vhost limits (RabbitMQ's `vhost-limits` parameter; a negative value means no limit). */
+export type VhostLimits = {
+  'max-connections'?: number;
+  'max-queues'?: number;
+};
+
+/** What RabbitMQ keeps about a vhost besides its contents. */
+export interface VhostMetadata {
+  description: string;
+  tags: string[];
+  /** Queue type given to queues declared without x-queue-type, when it fits them. */
+  defaultQueueType?: string;
+}
+
+/** A runtime parameter (shovel, federation-upstream, ...), kept as given. */
+export interface RuntimeParameter {
+  component: string;
+  name: string;
+  value: unknown;
+}
+
 /** A virtual host: its exchanges, queues and bindings, and the rules for changing them. */
 export class VirtualHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
@@ -48,20 +67,21 @@ export class VirtualHost implements QueueHost {
   /** The broker's message store; null when it keeps everything in memory. */
   store: MessageStore | null = null;
   readonly policies = new PolicySet();
+  readonly operatorPolicies = new PolicySet();
+  limits: VhostLimits = {};
+  readonly metadata: VhostMetadata = { description: '', tags: [] };
+  /** Runtime parameters other than limits and operator policies, by `component/name`. */
+  readonly parameters = new Map<string, RuntimeParameter>();
   /** Called when the durable topology changed (it must be saved before replies go out). */
   onDurableChange: () => void = () => {};
+  /** Called with the keys of a new policy that Warren accepts but does not act on. */
+  onInertPolicyKeys: (policy: Policy, keys: string[]) => void = () => {};
 
   constructor(readonly name: string) {
     this.router = new Router<Queue>((n) => this.exchanges.get(n));
     this.defaultExchange = new Exchange('', 'direct', true, false, false, EMPTY, new DefaultExchange<Queue>((n) => this.queues.get(n)));
     this.exchanges.set('', this.defaultExchange);
-    for (const [n, type] of [
-      ['amq.direct', 'direct'],
-      ['amq.fanout', 'fanout'],
-      ['amq.topic', 'topic'],
-      ['amq.headers', 'headers'],
-      ['amq.match', 'headers'],
-    ] as const) {
+    for (const [n, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(n, new Exchange(n, type, true, false, false, EMPTY, createExchange(type)!));
     }
   }
@@ -92,18 +112,23 @@ export class VirtualHost implements QueueHost {
     if (q.owner !== null && q.owner !== owner) throw lockedError(q);
   }
 
-  declareExchange(spec: ExchangeSpec, passive: boolean): Exchange {
+  /**
+   * Declares (or checks) an exchange. `beforeCreate` runs for a new exchange once the name
+   * is known to be allowed, before it exists (the channel checks permissions there).
+   */
+  declareExchange(spec: ExchangeSpec, passive: boolean, beforeCreate?: () => void): Exchange {
     if (spec.name === '') throw defaultExchangeError();
     if (passive) return this.exchangeOrDie(spec.name);
     const matcher = createExchange<Queue | Exchange>(spec.type);
-    if (matcher === undefined) throw new ConnectionError(503, `${KNOWN_ATOMS.has(spec.type) ? 'invalid' : 'unknown'} exchange type '${spec.type}'`);
+    if (matcher === undefined) throw unknownExchangeType(spec.type);
     let x = this.exchanges.get(spec.name);
     if (x === undefined) {
       if (spec.name.startsWith('amq.')) {
         throw new ChannelError(403, `exchange name '${spec.name}' contains reserved prefix 'amq.*'`);
       }
+      beforeCreate?.();
       x = new Exchange(spec.name, spec.type, spec.durable, spec.autoDelete, spec.internal, spec.args, matcher);
-      x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
+      x.applyPolicy(this.definitionFor('exchanges', x.name)?.['alternate-exchange'] as string | undefined);
       this.exchanges.set(spec.name, x);
       if (x.durable) this.onDurableChange();
       return x;
@@ -117,9 +142,11 @@ export class VirtualHost implements QueueHost {
     return x;
   }
 
-  deleteExchange(name: string, ifUnused: boolean): void {
+  /** Deletes an exchange; `authorize` runs after the system-exchange checks, as RabbitMQ's permission check does. */
+  deleteExchange(name: string, ifUnused: boolean, authorize?: () => void): void {
     if (name === '') throw defaultExchangeError();
     if (name.startsWith('amq.')) throw new ChannelError(403, `deletion of system ${this.xres(name)} not allowed`);
+    authorize?.();
     const x = this.exchanges.get(name);
     if (x === undefined) return;
     // Only bindings where it is the source count, as in RabbitMQ.
@@ -129,7 +156,14 @@ export class VirtualHost implements QueueHost {
     this.removeExchange(x);
   }
 
-  declareQueue(spec: QueueSpec, owner: QueueOwner): { queue: Queue; created: boolean } {
+  /**
+   * Declares (or checks) a queue. For a new queue `beforeCreate` runs before the arguments
+   * are validated: a client's declare checks max-queues (checkQueueLimit) and its
+   * dead-letter permissions there, in RabbitMQ's order. Definitions imports skip both, as
+   * RabbitMQ's do. `validate` is off for queues recovered from disk.
+   */
+  declareQueue(spec: QueueSpec, owner: QueueOwner, beforeCreate?: () => void, validate = true): { queue: Queue; created: boolean } {
+    spec = this.withDefaultQueueType(spec);
     const existing = this.queues.get(spec.name);
     if (existing !== undefined) {
       // Strict: the exclusive flag must match as well as the owner.
@@ -137,15 +171,17 @@ export class VirtualHost implements QueueHost {
       const res = this.qres(spec.name);
       assertFieldEquivalence(existing.durable, spec.durable, res, 'durable');
       assertFieldEquivalence(existing.autoDelete, spec.autoDelete, res, 'auto_delete');
-      assertArgsEquivalence(existing.args, spec.args, res, QUEUE_EQUIVALENCE_KEYS);
+      assertArgsEquivalence(existing.args, spec.args, res, equivalenceKeys(existing.type));
       existing.touch();
       return { queue: existing, created: false };
     }
+    beforeCreate?.();
     // Arguments are validated only for a new queue: a redeclare checks equivalence first.
-    validateQueueArgs(spec.args, this.qres(spec.name));
-    checkQueueType(spec, this.qres(spec.name));
-    const settings = queueSettings(spec.args, this.policies.match('queues', spec.name)?.definition ?? null);
-    const q = new Queue(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
+    const type = validate ? validateDeclare(spec, this.qres(spec.name)) : queueTypeOf(spec.args);
+    const policy = this.queuePolicy(type, spec.name);
+    const Type = type === 'quorum' ? QuorumQueue : Queue;
+    const q = new Type(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, queueSettings(spec.args, policy));
+    q.policy = policy;
     this.queues.set(spec.name, q);
     if (isDurable(q)) this.onDurableChange();
     return { queue: q, created: true };
@@ -160,8 +196,29 @@ export class VirtualHost implements QueueHost {
     return q.delete();
   }
 
+  /** 406 when the vhost's max-queues leaves no room for one more queue (client declares only). */
+  checkQueueLimit(name: string): void {
+    const max = this.limits['max-queues'];
+    if (max !== undefined && max >= 0 && this.queues.size + 1 > max) {
+      throw new ChannelError(406, `cannot declare queue '${name}': queue limit in vhost '${this.name}' (${max}) is reached`);
+    }
+  }
+
+  /**
+   * The vhost's default queue type goes into the arguments of a queue declared without
+   * x-queue-type, when that type can hold such a queue (rabbit_amqqueue:augment_declare_args).
+   */
+  private withDefaultQueueType(spec: QueueSpec): QueueSpec {
+    const t = this.metadata.defaultQueueType;
+    if (t === undefined || t === 'undefined' || spec.args['x-queue-type'] !== undefined) return spec;
+    if (t !== 'classic' && (!spec.durable || spec.exclusive || spec.autoDelete)) return spec;
+    return { ...spec, args: { ...spec.args, 'x-queue-type': t } };
+  }
+
   setPolicy(p: Policy): void {
     this.policies.set(p);
+    const inert = inertKeys(p.definition);
+    if (inert.length > 0) this.onInertPolicyKeys(p, inert);
     this.reapplyPolicies();
     this.onDurableChange();
   }
@@ -175,13 +232,52 @@ export class VirtualHost implements QueueHost {
     return had;
   }
 
+  /** An operator policy: its keys cap (lower wins) what the matching policy and arguments set. */
+  setOperatorPolicy(p: Policy): void {
+    this.operatorPolicies.set(p);
+    const inert = inertKeys(p.definition);
+    if (inert.length > 0) this.onInertPolicyKeys(p, inert);
+    this.reapplyPolicies();
+    this.onDurableChange();
+  }
+
+  clearOperatorPolicy(name: string): boolean {
+    const had = this.operatorPolicies.clear(name);
+    if (had) {
+      this.reapplyPolicies();
+      this.onDurableChange();
+    }
+    return had;
+  }
+
+  /** The policy definition in force for a queue or exchange name (policy merged with operator policy). */
+  definitionFor(kind: 'queues' | 'exchanges', name: string): PolicyDefinition | null {
+    if (this.operatorPolicies.size === 0) return this.policies.match(kind, name)?.definition ?? null;
+    return effectiveDefinition(this.policies.match(kind, name), this.operatorPolicies.match(kind, name));
+  }
+
+  /**
+   * The policy definition in force for a queue of this type and name, if any: the matching
+   * policy merged with the matching operator policy. A policy with a key the queue's type
+   * does not support does not apply to it (RabbitMQ's rule).
+   */
+  private queuePolicy(type: QueueType, name: string): Policy['definition'] | null {
+    const applies = (d: PolicyDefinition): boolean => policyApplies(type, d);
+    const policy = this.policies.match('queues', name, applies);
+    if (this.operatorPolicies.size === 0) return policy?.definition ?? null;
+    return effectiveDefinition(policy, this.operatorPolicies.match('queues', name, applies));
+  }
+
   /** Re-resolves every queue's settings and exchange's alternate after a policy change. */
   private reapplyPolicies(): void {
     for (const q of this.queues.values()) {
-      q.applySettings(queueSettings(q.args, this.policies.match('queues', q.name)?.definition ?? null));
+      const policy = this.queuePolicy(q.type, q.name);
+      const changed = policy !== q.policy;
+      q.policy = policy;
+      q.applySettings(queueSettings(q.args, policy), changed);
     }
     for (const x of this.exchanges.values()) {
-      if (x.name !== '') x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
+      if (x.name !== '') x.applyPolicy(this.definitionFor('exchanges', x.name)?.['alternate-exchange'] as string | undefined);
     }
   }
 
@@ -195,6 +291,10 @@ export class VirtualHost implements QueueHost {
 
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
     deadLetter(this, q, msg, reason);
+  }
+
+  deadLetterAttempt(q: Queue, msg: Message, reason: DeathReason, done: ReadonlySet<Queue>): DeadLetterAttempt {
+    return deadLetterAttempt(this, q, msg, reason, done);
   }
 
   bindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable): void {
@@ -252,30 +352,15 @@ export class VirtualHost implements QueueHost {
 
 type ExchangeMatcher = import('../../routing/exchange.js').Exchange<Queue | Exchange>;
 
-/**
- * Quorum and stream queues are served as classic queues here, but their declaration rules
- * are RabbitMQ's, so that code which works on Warren also declares on RabbitMQ.
- */
-function checkQueueType(spec: QueueSpec, resource: string): void {
-  const t = spec.args['x-queue-type'];
-  if (t !== 'quorum' && t !== 'stream') return;
-  const bad = spec.autoDelete ? 'auto-delete' : spec.exclusive ? 'exclusive-owner' : !spec.durable ? 'non-durable' : null;
-  if (bad !== null) throw new ChannelError(406, `invalid property '${bad}' for ${resource}`);
-}
-
-/**
- * RabbitMQ says "invalid exchange type" for a name that happens to be an Erlang atom in
- * the node and "unknown" otherwise. We cannot see the atom table; these are common words
- * that are atoms in every RabbitMQ node (see docs/compatibility.md).
- */
-const KNOWN_ATOMS: ReadonlySet<string> = new Set([
-  'foo', 'bar', 'baz', 'test', 'true', 'false', 'undefined', 'ok', 'error', 'none', 'all', 'any',
-  'local', 'global', 'default', 'classic', 'quorum', 'stream', 'x', 'exchange', 'queue', 'binding',
-]);
 
 /** Durable queues outlive connections; exclusive ones never survive a restart. */
 function isDurable(q: Queue): boolean {
   return q.durable && q.owner === null;
+}
+
+/** 503 for an exchange type no exchange can have (RabbitMQ checks it before anything else). */
+export function checkExchangeType(type: string): void {
+  if (createExchange(type) === undefined) throw unknownExchangeType(type);
 }
 
 function defaultExchangeError(): ChannelError {

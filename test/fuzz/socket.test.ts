@@ -6,7 +6,7 @@
 // CHANNEL_ERROR, 505 UNEXPECTED_FRAME, 530 NOT_ALLOWED, 540 NOT_IMPLEMENTED or 541
 // INTERNAL_ERROR) or close the socket cleanly, never throw, and serve a fresh client after.
 //
-// The sessions are played in batches of ten at once (a damaged handshake is answered by a
+// The sessions are played twenty at a time (a damaged handshake is answered by a
 // silent close after RabbitMQ's 3 s). FUZZ_RUNS=n sets the number of sessions (default
 // 100); FUZZ_SEED=s replays a failure (the seed is printed when the property fails).
 import amqp from 'amqplib';
@@ -24,7 +24,7 @@ import { PROTOCOL_HEADER } from '../helpers/raw-client.js';
 
 const ALLOWED = new Set([501, 502, 503, 504, 505, 530, 540, 541]);
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 100);
-const BATCH = 10;
+const BATCH = 20;
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
 
 /** Error-level log lines that mean the broker itself failed (not a client's fault). */

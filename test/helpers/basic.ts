@@ -9,8 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage, Message, Options } from 'amqplib';
-import { afterAll, beforeAll } from 'vitest';
-import { startBroker, type RunningBroker } from '../../server/index.js';
+import { useBrokerWith, type BrokerForFile } from './broker.js';
 
 // ---------------------------------------------------------------- amqplib internals
 
@@ -86,35 +85,8 @@ function internal(ch: Channel): InternalChannel {
  * WARREN_REFERENCE_URL=amqp://... runs the same file against another broker (a real RabbitMQ)
  * instead, to check the expectations themselves.
  */
-export function useBroker(): { readonly url: string; connect(): Promise<Conn> } {
-  let b: RunningBroker | undefined;
-  let url: string | undefined;
-  const open: Conn[] = [];
-  beforeAll(async () => {
-    const reference = process.env['WARREN_REFERENCE_URL'];
-    if (reference !== undefined && reference !== '') {
-      url = reference;
-    } else {
-      b = await startBroker({ port: 0 });
-      url = b.url;
-    }
-  });
-  afterAll(async () => {
-    for (const c of open) await c.closeQuietly();
-    await b?.close();
-  });
-  return {
-    get url() {
-      if (url === undefined) throw new Error('broker not started');
-      return url;
-    },
-    async connect() {
-      if (url === undefined) throw new Error('broker not started');
-      const c = await connect(url);
-      open.push(c);
-      return c;
-    },
-  };
+export function useBroker(): BrokerForFile<Conn> {
+  return useBrokerWith(connect, (c) => c.closeQuietly());
 }
 
 // ---------------------------------------------------------------- connections and channels

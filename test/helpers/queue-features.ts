@@ -7,54 +7,55 @@
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, GetMessage, Options } from 'amqplib';
-import { afterAll, beforeAll, expect } from 'vitest';
-import { startBroker, type RunningBroker } from '../../server/index.js';
+import { expect } from 'vitest';
+import type { BrokerConfig } from '../../server/index.js';
+import { onWarren, useBrokerWith, type BrokerForFile } from './broker.js';
 
-const reference = process.env['WARREN_REFERENCE_URL'] ?? '';
+export { onWarren };
 
-/** True when the tests run against Warren (the default), false against a reference broker. */
-export const onWarren = reference === '';
+export type TestBroker = BrokerForFile<ChannelModel>;
 
-export interface TestBroker {
-  readonly url: string;
-  /** A new connection, closed after the file's tests. */
-  connect(): Promise<ChannelModel>;
-}
-
-/** One broker for the calling test file. */
-export function useBroker(): TestBroker {
-  let b: RunningBroker | undefined;
-  let url: string | undefined;
-  const open: ChannelModel[] = [];
-  beforeAll(async () => {
-    if (onWarren) {
-      b = await startBroker({ port: 0 });
-      url = b.url;
-    } else {
-      url = reference;
-    }
-  });
-  afterAll(async () => {
-    for (const c of open) {
+/** One broker for the calling test file (`options` are Warren's, e.g. a data directory). */
+export function useBroker(options: () => Partial<BrokerConfig> = () => ({})): TestBroker {
+  return useBrokerWith(
+    async (url) => {
+      const c = await amqp.connect(url);
+      c.on('error', () => {});
+      return c;
+    },
+    async (c) => {
       try {
         await c.close();
       } catch {
         // already closed
       }
-    }
-    await b?.close();
-  });
-  return {
-    get url() {
-      if (url === undefined) throw new Error('broker not started');
-      return url;
     },
-    async connect() {
-      if (url === undefined) throw new Error('broker not started');
-      const c = await amqp.connect(url);
-      c.on('error', () => {});
-      open.push(c);
-      return c;
+    options,
+  );
+}
+
+/** A confirm channel, an exclusive dead-letter queue, and a way to declare queues that dead-letter into it. */
+export interface DeadLetterSetup {
+  conn: ChannelModel;
+  ch: ConfirmChannel;
+  dlq: string;
+  /** Declares an exclusive queue named `<prefix>-…` dead-lettering into dlq, with more arguments. */
+  declare(args: Record<string, unknown>): Promise<string>;
+}
+
+export async function deadLetterSetup(broker: TestBroker, prefix: string): Promise<DeadLetterSetup> {
+  const conn = await broker.connect();
+  const ch = await conn.createConfirmChannel();
+  const dlq = uniq('dlq');
+  await ch.assertQueue(dlq, { exclusive: true });
+  return {
+    conn,
+    ch,
+    dlq,
+    async declare(args) {
+      const q = uniq(prefix);
+      await ch.assertQueue(q, { exclusive: true, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq, ...args } });
+      return q;
     },
   };
 }
@@ -163,7 +164,7 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
 
 export interface DeathEntry {
   count: number;
-  reason: 'rejected' | 'expired' | 'maxlen';
+  reason: 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
   queue: string;
   exchange: string;
   'routing-keys': string[];

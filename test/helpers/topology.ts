@@ -1,26 +1,11 @@
 // Shared helpers for the exchange / queue integration suites (run against Warren with amqplib).
 // Every expected text in those suites was first checked against a real RabbitMQ 3.10.8.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
-import { startBroker, type RunningBroker } from '../../server/index.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { RunningBroker } from '../../server/index.js';
+import { startTestBroker } from './broker.js';
 
-/** startBroker({ port: 0 }) with a data directory of its own, removed again on close. */
-export async function startTestBroker(): Promise<RunningBroker> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'warren-topology-'));
-  const b = await startBroker({ port: 0, dataDir });
-  return {
-    ...b,
-    close: async () => {
-      try {
-        await b.close();
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    },
-  };
-}
+export { startTestBroker } from './broker.js';
 
 /** amqplib's spelling of the reply-code names it prints in its error messages. */
 const CODE_NAMES: Record<number, string> = {
@@ -375,4 +360,34 @@ export async function outcome(conn: ChannelModel, fn: (ch: Channel) => Promise<u
     await withTimeout(errored, timeoutMs, `a channel.close after ${String(e)}`);
     return { closed: box.closed! };
   }
+}
+
+/** What a topology suite works with: one broker, one connection, one confirm channel and its returns. */
+export interface TopologySuite {
+  b: RunningBroker;
+  conn: TestConnection;
+  ch: ConfirmChannel & { errors: Error[] };
+  returns: Returned[];
+}
+
+/**
+ * Starts a broker with a data directory for the calling test file, opens a connection and a
+ * confirm channel that collects returns, and hands them to `assign` before the tests run.
+ * Afterwards the channel must have seen no error, and everything is closed.
+ */
+export function useTopologySuite(assign: (s: TopologySuite) => void): void {
+  let s: TopologySuite | undefined;
+  beforeAll(async () => {
+    const b = await startTestBroker();
+    const conn = await connect(b.url);
+    const ch = await confirmChannel(conn);
+    s = { b, conn, ch, returns: collectReturns(ch) };
+    assign(s);
+  });
+  afterAll(async () => {
+    if (s === undefined) return;
+    expect(s.ch.errors.map((e) => e.message)).toEqual([]);
+    await closeQuietly(s.conn);
+    await s.b.close();
+  });
 }

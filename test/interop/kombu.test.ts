@@ -1,12 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBroker, type RunningBroker } from '../../server/index.js';
+import { pythonWith, runPython } from '../helpers/python.js';
 
-// Debian's python3-kombu lives in the system interpreter, which may not be the first python3 on PATH.
-const PYTHONS = ['/usr/bin/python3', 'python3'];
-const python = PYTHONS.find((p) => spawnSync(p, ['-c', 'import kombu'], { stdio: 'ignore' }).status === 0);
-if (python === undefined) console.warn('kombu interop tests skipped: no python3 with kombu (apt-get install python3-kombu)');
+const python = pythonWith('kombu', 'python3-kombu');
 
 const script = fileURLToPath(new URL('./kombu_roundtrip.py', import.meta.url));
 
@@ -20,12 +17,7 @@ describe.skipIf(python === undefined)('kombu (python3-kombu) against Warren', ()
   });
 
   test('confirmed topic publish, Consumer with ack and requeue, Queue.get: as RabbitMQ 3.10', async () => {
-    const child = spawn(python!, [script, b.url]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stdout, stderr } = await runPython(python!, script, [b.url]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const out = JSON.parse(stdout);

@@ -1,13 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBroker, type RunningBroker } from '../../server/index.js';
+import { pythonWith, runPython } from '../helpers/python.js';
 
-// Debian's python3-amqp (py-amqp, the transport under kombu) lives in the system interpreter,
-// which may not be the first python3 on PATH.
-const PYTHONS = ['/usr/bin/python3', 'python3'];
-const python = PYTHONS.find((p) => spawnSync(p, ['-c', 'import amqp'], { stdio: 'ignore' }).status === 0);
-if (python === undefined) console.warn('py-amqp interop tests skipped: no python3 with amqp (apt-get install python3-amqp)');
+const python = pythonWith('amqp', 'python3-amqp', 'py-amqp');
 
 const script = fileURLToPath(new URL('./py_amqp_roundtrip.py', import.meta.url));
 
@@ -21,12 +17,7 @@ describe.skipIf(python === undefined)('py-amqp (python3-amqp) against Warren', (
   });
 
   test('confirmed topic publish, consume with ack and reject, basic.get with multiple ack: as RabbitMQ 3.10', async () => {
-    const child = spawn(python!, [script, b.url]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stdout, stderr } = await runPython(python!, script, [b.url]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const out = JSON.parse(stdout);

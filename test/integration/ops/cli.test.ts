@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { hasOpenssl, makeCertificates } from '../../helpers/certificates.js';
 import { M, RawClient } from '../../helpers/raw-client.js';
 import { within } from '../../helpers/timing.js';
 
@@ -178,4 +179,70 @@ describe('warren start', () => {
     expect(r.stderr()).toBe(`error: option '-p, --port <port>' argument '${value}' is invalid. must be a port number (0-65535)\n`);
     expect(r.stdout()).toBe('');
   });
+});
+
+describe('warren start --config rabbitmq.conf', () => {
+  test("RabbitMQ's keys set the listener and tuning; an unsupported RabbitMQ key is logged once as a warning", async () => {
+    const port = await freePort();
+    const file = join(dir, 'rabbitmq.conf');
+    writeFileSync(file, `# as RabbitMQ reads it\nlisteners.tcp.default = 127.0.0.1:${port}\nframe_max = 8192\ncluster_name = prod # no effect in Warren\n`);
+    const w = await start(['--config', file]);
+    expect(w.port).toBe(port);
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
+    expect((conn.connection as unknown as { frameMax: number }).frameMax).toBe(8192);
+    await conn.close();
+    const warnings = w
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; setting?: string; line?: number })
+      .filter((r) => r.setting !== undefined);
+    expect(warnings.map((r) => [r.level, r.setting, r.line, r.msg])).toEqual([[40, 'cluster_name', 4, 'config: cluster_name: not supported by Warren; ignored']]);
+    w.child.kill('SIGTERM');
+    expect(await within(w.exit, 5000, 'the process to exit')).toEqual({ code: 0, signal: null });
+  }, 15000);
+
+  test('a key that no RabbitMQ has is reported with its line and the process exits 2', async () => {
+    const file = join(dir, 'typo.conf');
+    writeFileSync(file, 'heartbeat = 10\nhearbeat = 10\n');
+    const r = run(['start', '--config', file]);
+    expect(await within(r.exit, 5000, 'the process to exit')).toEqual({ code: 2, signal: null });
+    expect(r.stderr()).toBe(`warren: config file ${file}, line 2: hearbeat: unknown setting (no RabbitMQ release has it)\n`);
+    expect(r.stdout()).toBe('');
+  });
+
+  test.skipIf(!hasOpenssl)('an amqps-only broker from listeners.ssl.default and ssl_options (listeners.tcp = none)', async () => {
+    const certs = makeCertificates();
+    try {
+      const port = await freePort();
+      const file = join(dir, 'tls.conf');
+      writeFileSync(
+        file,
+        [
+          'listeners.tcp = none',
+          `listeners.ssl.default = 127.0.0.1:${port}`,
+          `ssl_options.cacertfile = ${certs.ca}`,
+          `ssl_options.certfile = ${certs.server.cert}`,
+          `ssl_options.keyfile = ${certs.server.key}`,
+          'ssl_options.verify = verify_peer',
+          'ssl_options.fail_if_no_peer_cert = true',
+          'auth_mechanisms.1 = EXTERNAL',
+          'ssl_cert_login_from = common_name',
+          'default_user = alice',
+          '',
+        ].join('\n'),
+      );
+      // A data directory of its own: default_user seeds only a first start, as in RabbitMQ.
+      const w = await start(['--config', file, '--data-dir', join(dir, 'data-tls')]);
+      expect(w.port).toBe(port);
+      const tls = { ca: [certs.read(certs.ca)], cert: certs.read(certs.alice.cert), key: certs.read(certs.alice.key) };
+      const conn = await amqp.connect(`amqps://127.0.0.1:${port}`, { ...tls, credentials: amqp.credentials.external() });
+      await (await conn.createChannel()).assertQueue('', { exclusive: true });
+      await conn.close();
+      w.child.kill('SIGTERM');
+      expect(await within(w.exit, 5000, 'the process to exit')).toEqual({ code: 0, signal: null });
+    } finally {
+      certs.remove();
+    }
+  }, 15000);
 });

@@ -1,6 +1,6 @@
 // Length limits: x-max-length (ready messages) and x-max-length-bytes (ready body bytes),
 // with x-overflow drop-head (the default), reject-publish and reject-publish-dlx.
-import type { ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
 import { describe, expect, test } from 'vitest';
 import {
   bodies,
@@ -14,26 +14,13 @@ import {
   uniq,
   useBroker,
   waitUntil,
+  deadLetterSetup,
+  type DeadLetterSetup,
 } from '../../helpers/queue-features.js';
 
 const broker = useBroker();
 
-async function setup(): Promise<{ conn: ChannelModel; ch: ConfirmChannel; dlq: string; declare(args: Record<string, unknown>): Promise<string> }> {
-  const conn = await broker.connect();
-  const ch = await conn.createConfirmChannel();
-  const dlq = uniq('dlq');
-  await ch.assertQueue(dlq, { exclusive: true });
-  return {
-    conn,
-    ch,
-    dlq,
-    async declare(args) {
-      const q = uniq('len');
-      await ch.assertQueue(q, { exclusive: true, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq, ...args } });
-      return q;
-    },
-  };
-}
+const setup = (): Promise<DeadLetterSetup> => deadLetterSetup(broker, 'len');
 
 async function publishAll(ch: ConfirmChannel, q: string, bs: string[], options = {}): Promise<string[]> {
   return Promise.all(bs.map((b) => publishConfirmed(ch, '', q, b, options)));

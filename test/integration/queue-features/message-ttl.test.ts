@@ -1,5 +1,5 @@
 // Message TTL: the x-message-ttl queue argument and the per-message `expiration` property.
-import type { ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
 import { describe, expect, test } from 'vitest';
 import {
   bodies,
@@ -15,27 +15,13 @@ import {
   uniq,
   useBroker,
   waitUntil,
+  deadLetterSetup,
+  type DeadLetterSetup,
 } from '../../helpers/queue-features.js';
 
 const broker = useBroker();
 
-/** A confirm channel, a dead-letter queue and a way to declare queues dead-lettering into it. */
-async function setup(): Promise<{ conn: ChannelModel; ch: ConfirmChannel; dlq: string; declare(args: Record<string, unknown>): Promise<string> }> {
-  const conn = await broker.connect();
-  const ch = await conn.createConfirmChannel();
-  const dlq = uniq('dlq');
-  await ch.assertQueue(dlq, { exclusive: true });
-  return {
-    conn,
-    ch,
-    dlq,
-    async declare(args) {
-      const q = uniq('ttl');
-      await ch.assertQueue(q, { exclusive: true, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq, ...args } });
-      return q;
-    },
-  };
-}
+const setup = (): Promise<DeadLetterSetup> => deadLetterSetup(broker, 'ttl');
 
 async function readyCount(ch: ConfirmChannel, q: string): Promise<number> {
   return (await ch.checkQueue(q)).messageCount;

@@ -1,16 +1,11 @@
 // Exchange-to-exchange bindings, alternate exchanges and sender-selected distribution (CC/BCC),
 // asserting RabbitMQ 3.10's behaviour.
-import type { ConfirmChannel } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import type { RunningBroker } from '../../../server/index.js';
 import {
   bodiesIn,
   channelError,
   closedIn,
-  closeQuietly,
-  collectReturns,
-  confirmChannel,
-  connect,
   drain,
   outcome,
   publishConfirmed,
@@ -19,25 +14,15 @@ import {
   uniq,
   type Returned,
   type TestConnection,
-  startTestBroker,
+  useTopologySuite,
+  type TopologySuite,
 } from '../../helpers/topology.js';
 
 let b: RunningBroker;
 let conn: TestConnection;
-let ch: ConfirmChannel & { errors: Error[] };
+let ch: TopologySuite['ch'];
 let returns: Returned[];
-
-beforeAll(async () => {
-  b = await startTestBroker();
-  conn = await connect(b.url);
-  ch = await confirmChannel(conn);
-  returns = collectReturns(ch);
-});
-afterAll(async () => {
-  expect(ch.errors.map((e) => e.message)).toEqual([]);
-  await closeQuietly(conn);
-  await b.close();
-});
+useTopologySuite((s) => ({ b, conn, ch, returns } = s));
 
 const made: string[] = [];
 async function exchange(type: string, options: { alternateExchange?: string; internal?: boolean } = {}): Promise<string> {

@@ -1,15 +1,11 @@
 // Routing through the default, direct, fanout, topic and headers exchanges, asserting RabbitMQ 3.10's choices.
-import type { ConfirmChannel, Options } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Options } from 'amqplib';
+import { describe, expect, test } from 'vitest';
 import type { RunningBroker } from '../../../server/index.js';
 import {
   bodiesIn,
   channelError,
   closedIn,
-  closeQuietly,
-  collectReturns,
-  confirmChannel,
-  connect,
   drain,
   publishConfirmed,
   sleep,
@@ -17,25 +13,15 @@ import {
   uniq,
   type Returned,
   type TestConnection,
-  startTestBroker,
+  useTopologySuite,
+  type TopologySuite,
 } from '../../helpers/topology.js';
 
 let b: RunningBroker;
 let conn: TestConnection;
-let ch: ConfirmChannel & { errors: Error[] };
+let ch: TopologySuite['ch'];
 let returns: Returned[];
-
-beforeAll(async () => {
-  b = await startTestBroker();
-  conn = await connect(b.url);
-  ch = await confirmChannel(conn);
-  returns = collectReturns(ch);
-});
-afterAll(async () => {
-  expect(ch.errors.map((e) => e.message)).toEqual([]);
-  await closeQuietly(conn);
-  await b.close();
-});
+useTopologySuite((s) => ({ b, conn, ch, returns } = s));
 
 /**
  * Declares an exchange, one queue per binding (name → [binding key, args]), publishes each

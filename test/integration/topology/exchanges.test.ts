@@ -1,14 +1,10 @@
 // exchange.declare / exchange.delete against Warren, asserting RabbitMQ 3.10's behaviour and texts.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { RunningBroker } from '../../../server/index.js';
 import {
   bodiesIn,
   channelError,
   closedIn,
-  closeQuietly,
-  collectReturns,
-  confirmChannel,
-  connect,
   connectionError,
   outcome,
   publishConfirmed,
@@ -18,26 +14,15 @@ import {
   uniq,
   type Returned,
   type TestConnection,
-  startTestBroker,
+  useTopologySuite,
+  type TopologySuite,
 } from '../../helpers/topology.js';
-import type { ConfirmChannel } from 'amqplib';
 
 let b: RunningBroker;
 let conn: TestConnection;
-let ch: ConfirmChannel & { errors: Error[] };
+let ch: TopologySuite['ch'];
 let returns: Returned[];
-
-beforeAll(async () => {
-  b = await startTestBroker();
-  conn = await connect(b.url);
-  ch = await confirmChannel(conn);
-  returns = collectReturns(ch);
-});
-afterAll(async () => {
-  expect(ch.errors.map((e) => e.message)).toEqual([]);
-  await closeQuietly(conn);
-  await b.close();
-});
+useTopologySuite((s) => ({ b, conn, ch, returns } = s));
 
 const NO_ROUTE = { replyCode: 312, replyText: 'NO_ROUTE' };
 const notFound = (x: string) => `NOT_FOUND - no exchange '${x}' in vhost '/'`;

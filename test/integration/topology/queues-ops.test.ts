@@ -1,15 +1,11 @@
 // queue.bind / queue.unbind / queue.purge / queue.delete against Warren, asserting RabbitMQ 3.10's behaviour.
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ConsumeMessage } from 'amqplib';
+import { describe, expect, test } from 'vitest';
 import type { RunningBroker } from '../../../server/index.js';
 import {
   bodiesIn,
   channelError,
   closedIn,
-  closeQuietly,
-  collectReturns,
-  confirmChannel,
-  connect,
   drain,
   outcome,
   publishConfirmed,
@@ -18,25 +14,15 @@ import {
   uniq,
   type Returned,
   type TestConnection,
-  startTestBroker,
+  useTopologySuite,
+  type TopologySuite,
 } from '../../helpers/topology.js';
 
 let b: RunningBroker;
 let conn: TestConnection;
-let ch: ConfirmChannel & { errors: Error[] };
+let ch: TopologySuite['ch'];
 let returns: Returned[];
-
-beforeAll(async () => {
-  b = await startTestBroker();
-  conn = await connect(b.url);
-  ch = await confirmChannel(conn);
-  returns = collectReturns(ch);
-});
-afterAll(async () => {
-  expect(ch.errors.map((e) => e.message)).toEqual([]);
-  await closeQuietly(conn);
-  await b.close();
-});
+useTopologySuite((s) => ({ b, conn, ch, returns } = s));
 
 const noQueue = (q: string) => `NOT_FOUND - no queue '${q}' in vhost '/'`;
 const noExchange = (x: string) => `NOT_FOUND - no exchange '${x}' in vhost '/'`;

@@ -16,23 +16,14 @@ import {
   uniq,
   type MethodName,
   type TestConnection,
-  startTestBroker,
+  useTopologySuite,
+  type TopologySuite,
 } from '../../helpers/topology.js';
 
 let b: RunningBroker;
 let conn: TestConnection;
-let ch: ConfirmChannel & { errors: Error[] };
-
-beforeAll(async () => {
-  b = await startTestBroker();
-  conn = await connect(b.url);
-  ch = await confirmChannel(conn);
-});
-afterAll(async () => {
-  expect(ch.errors.map((e) => e.message)).toEqual([]);
-  await closeQuietly(conn);
-  await b.close();
-});
+let ch: TopologySuite['ch'];
+useTopologySuite((s) => ({ b, conn, ch } = s));
 
 const noQueue = (q: string) => `NOT_FOUND - no queue '${q}' in vhost '/'`;
 const NO_PREVIOUS = 'NOT_FOUND - no previously declared queue';
