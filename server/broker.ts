@@ -17,6 +17,7 @@ import { ControlServer } from './control.js';
 import { DataDirLock } from './ops/data-dir-lock.js';
 import { DiskAlarm, parseBytes } from './ops/disk-alarm.js';
 import { alarmReason, MemoryAlarm, totalMemory, type MemoryWatermark } from './ops/memory-alarm.js';
+import { MemoryReleaser } from './ops/memory-release.js';
 import { splitListener } from './ops/rabbitmq-conf.js';
 import { tlsServerSettings, validateSslOptions, type TlsServerSettings } from './access/tls/tls-options.js';
 import { MECHANISMS } from './connection/mechanisms.js';
@@ -98,6 +99,8 @@ export class Broker implements DefinitionsHost {
   private lastTick = 0;
   /** Periodic checks whose last run failed (logged once, until they work again). */
   private readonly failing = new Set<string>();
+  /** Collects garbage once a backlog has drained (ops/memory-release.ts). */
+  readonly memoryReleaser = new MemoryReleaser();
   private control: ControlServer | null = null;
   /** Held from the constructor to close(); null without a data directory. */
   private readonly lock: DataDirLock | null = null;
@@ -436,6 +439,7 @@ export class Broker implements DefinitionsHost {
     if (process.platform !== 'win32') this.guard('descriptor check', this.probeDescriptors);
     this.guard('memory check', this.checkPaging);
     this.guard('resource alarm check', this.checkAlarms);
+    this.guard('memory release', this.releaseMemory);
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -457,6 +461,13 @@ export class Broker implements DefinitionsHost {
       return;
     }
     if (this.failing.delete(what)) this.log.info({ check: what }, 'periodic check works again');
+  }
+
+  private releaseMemory(): void {
+    let queued = 0;
+    for (const v of this.vhosts.values()) for (const q of v.queues.values()) queued += q.messageCount;
+    const rss = this.memoryReleaser.tick(queued, this.now);
+    if (rss >= 0) this.log.info({ rss, queued }, 'backlog drained: garbage collected');
   }
 
   /** Re-reads free disk space and memory use; when an alarm goes on or off, every connection hears of it. */

@@ -16,9 +16,10 @@ import type { Broker } from '../broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
 import { PAUSE_ALARM } from '../ops/read-pause.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import type { ClientCapabilities, Session } from './session.js';
 import type { WheelTimer } from '../ops/timer-wheel.js';
-import { HEARTBEAT_SEND, HeartbeatState, PEER_SILENT, PEER_STALLED } from './heartbeat.js';
+import { HEARTBEAT_NONE, HEARTBEAT_SEND, HeartbeatState, PEER_SILENT } from './heartbeat.js';
 import { clientName, negotiate } from './tune.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 import type { AccessControl } from '../access/access-control.js';
@@ -82,13 +83,14 @@ export class Connection implements Session, FrameSink, WheelTimer {
   clientProperties: FieldTable = {};
   /** Bytes read from the socket (RabbitMQ's recv_oct): the heartbeat check looks for growth. */
   bytesIn = 0;
-  lastSent = Date.now();
   wheelSlot = 0;
   /** Deadlines and heartbeat bookkeeping, in the broker's wheel time (monotonic ms). */
   private readonly handshakeDeadline: number;
   private closeDeadline = 0;
   private readonly hb = new HeartbeatState();
   readonly remote: string;
+  /** Reads go into the shared read buffer (and large bodies straight into place), not 'data' events. */
+  readonly sharedReads: boolean;
 
   constructor(
     readonly socket: Socket,
@@ -105,7 +107,12 @@ export class Connection implements Session, FrameSink, WheelTimer {
     this.handshakeDeadline = limit > 0 ? broker.wheel.now + limit : Infinity;
     if (limit > 0) broker.wheel.schedule(this, this.handshakeDeadline);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.sharedReads = readIntoSharedBuffer(
+      socket,
+      (buf, n) => this.onData(buf, n),
+      (shared) => this.frames.nextReadBuffer(shared),
+    );
+    if (!this.sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClose());
@@ -127,16 +134,18 @@ export class Connection implements Session, FrameSink, WheelTimer {
     return this.broker.now;
   }
 
-  private onData(chunk: Buffer): void {
-    this.bytesIn += chunk.length;
+  /** The first len bytes of chunk were read; chunk may be the shared read buffer, so nothing keeps a view of it. */
+  private onData(chunk: Buffer, len: number): void {
+    this.bytesIn += len;
     if (this.state === State.Closed) return;
     try {
       if (this.state === State.Handshake) {
-        const rest = this.onHandshake(chunk);
+        const rest = this.onHandshake(Buffer.from(chunk.subarray(0, len)));
         if (rest === null) return;
         chunk = rest;
+        len = rest.length;
       }
-      this.frames.push(chunk);
+      this.frames.push(chunk, len);
     } catch (err) {
       this.onError(err);
       if (this.state === State.Closing) {
@@ -197,6 +206,12 @@ export class Connection implements Session, FrameSink, WheelTimer {
     }
   }
 
+  /** A body frame arriving in pieces: its payload can be put straight into the body being assembled. */
+  bodyTarget(channel: number, size: number): Buffer | null {
+    if (this.state !== State.Running) return null;
+    return this.channels.get(channel)?.assembler.bodyTarget(size) ?? null;
+  }
+
   private onFrameWhileClosing(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     if (channel !== 0 || type !== FRAME_METHOD || end - start < 4) return;
     const id = buf.readUInt32BE(start);
@@ -242,7 +257,9 @@ export class Connection implements Session, FrameSink, WheelTimer {
         const vhost = this.broker.vhosts.get(m.virtualHost)!;
         this.vhost = vhost;
         this.state = State.Running;
-        this.startHeartbeats();
+        // Heartbeat checks every half interval from now on (none with heartbeat 0).
+        if (this.heartbeat === 0) this.broker.wheel.cancel(this);
+        else this.broker.wheel.schedule(this, this.hb.start(this.bytesIn, this.socket, this.broker.wheel.now + this.heartbeat * 500));
         this.sendMethod(0, { id: M.ConnectionOpenOk, knownHosts: '' });
         this.log.info({ user: this.user, vhost: vhost.name, client: clientName(this.clientProperties) }, 'connection opened');
         return;
@@ -386,7 +403,6 @@ export class Connection implements Session, FrameSink, WheelTimer {
     for (let i = 0; i < pending.length; i++) pending[i]!.writePending();
     pending.length = 0;
     if (this.writer.length === 0 || this.socket.destroyed) return;
-    this.lastSent = this.broker.now;
     const chunks = this.writer.takeChunks();
     if (chunks.length === 1) {
       if (!this.socket.write(chunks[0]!)) this.writable = false;
@@ -486,16 +502,6 @@ export class Connection implements Session, FrameSink, WheelTimer {
     }
   }
 
-  private startHeartbeats(): void {
-    const wheel = this.broker.wheel;
-    if (this.heartbeat === 0) {
-      wheel.cancel(this);
-      return;
-    }
-    this.hb.start(this.bytesIn, this.socket);
-    wheel.schedule(this, wheel.now + this.heartbeat * 500);
-  }
-
   /**
    * Every half interval, as RabbitMQ's heartbeat sender and receiver: a heartbeat frame if
    * nothing else was written since the last check; the client is gone after two whole
@@ -507,12 +513,9 @@ export class Connection implements Session, FrameSink, WheelTimer {
     if (verdict === HEARTBEAT_SEND) {
       writeHeartbeat(this.writer);
       this.scheduleFlush();
-    } else if (verdict === PEER_SILENT) {
-      this.log.error({ timeout: this.heartbeat }, 'missed heartbeats from client, closing');
-      this.drop();
-      return;
-    } else if (verdict === PEER_STALLED) {
-      this.log.error({ timeout: this.heartbeat, pending: this.socket.writableLength }, 'client stopped reading: output not drained for two heartbeat intervals, closing');
+    } else if (verdict !== HEARTBEAT_NONE) {
+      const why = verdict === PEER_SILENT ? 'missed heartbeats from client' : 'client stopped reading: output not drained for two heartbeat intervals';
+      this.log.error({ timeout: this.heartbeat, pending: this.socket.writableLength }, `${why}, closing`);
       this.drop();
       return;
     }

@@ -30,13 +30,15 @@ export class HeartbeatState {
   private stalledSince = -1;
   missed = 0;
 
-  start(bytesIn: number, socket: Socket): void {
+  /** Starts counting from now; returns `firstCheck`, when the first check is due. */
+  start(bytesIn: number, socket: Socket, firstCheck: number): number {
     this.checks = 0;
     this.missed = 0;
     this.lastIn = bytesIn;
     this.lastOut = socket.bytesWritten;
     this.lastDrained = this.lastOut - socket.writableLength;
     this.stalledSince = -1;
+    return firstCheck;
   }
 
   /** One check, `half` ms after the previous one. `paused`: we are not reading the socket (flow control, alarms). */
