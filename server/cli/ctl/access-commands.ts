@@ -132,8 +132,7 @@ export const ACCESS_COMMANDS: CommandSpec[] = [
     name: 'set_user_tags',
     args: '<username> [tags...]',
     description: 'Sets user tags (none clears them)',
-    run: async (ctx, [user, tags]) => {
-      const list = tags as unknown as string[];
+    run: async (ctx, [user], list) => {
       ctx.out.banner(`Setting tags for user "${user}" to [${list.join(', ')}] ...`);
       const u = await getUser(ctx, user!);
       // The password stays: the API sets it from the hash it is given back.

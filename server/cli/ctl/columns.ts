@@ -69,7 +69,7 @@ export const QUEUE_COLUMNS = set(
     col('auto_delete'),
     col('durable'),
     col('exclusive'),
-    col('exclusive_consumer_pid', 'plain', (o) => (o['exclusive_consumer_tag'] === undefined ? undefined : '')),
+    col('exclusive_consumer_pid', 'plain', () => undefined),
     col('exclusive_consumer_tag'),
     col('head_message_timestamp'),
     col('leader'),

@@ -44,7 +44,7 @@ function transportFor(o: CommonOptions): Transport {
   return new SocketTransport(join(o.dataDir, 'warren.sock'));
 }
 
-async function run(spec: CommandSpec, cmd: Command, args: string[], io: CtlIo): Promise<number> {
+async function run(spec: CommandSpec, cmd: Command, args: unknown[], io: CtlIo): Promise<number> {
   const o = cmd.optsWithGlobals<CommonOptions>();
   const formatter = o.formatter as Formatter;
   const out = new Output(
@@ -61,7 +61,8 @@ async function run(spec: CommandSpec, cmd: Command, args: string[], io: CtlIo): 
     const ms = timeoutMs(spec, o);
     transport = transportFor(o);
     const api = new Api(transport, ms, () => out.flush());
-    await spec.run({ api, out, vhost: o.vhost, timeoutMs: ms, opts: cmd.opts(), io }, args);
+    const rest = Array.isArray(args[args.length - 1]) ? (args.pop() as string[]) : [];
+    await spec.run({ api, out, vhost: o.vhost, timeoutMs: ms, opts: cmd.opts(), io }, args as (string | undefined)[], rest);
     out.flush();
     return EXIT.ok;
   } catch (err) {
@@ -112,7 +113,7 @@ export function registerCtl(program: Command, io: CtlIo = processIo): void {
     }
     if (spec.columns !== undefined) c.addHelpText('after', `\n<column> must be one of ${spec.columns.join(', ')}`);
     c.action(async (...actionArgs: unknown[]) => {
-      const positional = actionArgs.slice(0, -2) as string[];
+      const positional = actionArgs.slice(0, -2);
       io.done(await run(spec, c, positional, io));
     });
   }

@@ -68,12 +68,12 @@ export const LIST_COMMANDS: CommandSpec[] = [
       { flags: '--offline', description: 'lists only queues on offline (unreachable) nodes (none: Warren is one node)' },
       { flags: '--local', description: 'only return queues hosted on the target node' },
     ],
-    run: (ctx, [cols]) =>
+    run: (ctx, _args, cols) =>
       list(ctx, {
         banner: [`Timeout: ${(ctx.timeoutMs / 1000).toFixed(1)} seconds ...`, `Listing queues for vhost ${ctx.vhost} ...`],
         path: vhostPath('queues', ctx),
         sort: 'name',
-        columns: pickColumns(QUEUE_COLUMNS, cols as unknown as string[]),
+        columns: pickColumns(QUEUE_COLUMNS, cols),
         missing: () => null,
         filter: ctx.opts['offline'] === true ? () => false : undefined,
       }),
@@ -82,12 +82,12 @@ export const LIST_COMMANDS: CommandSpec[] = [
     name: 'list_exchanges',
     description: 'Lists exchanges',
     ...columnsArg(EXCHANGE_COLUMNS),
-    run: (ctx, [cols]) =>
+    run: (ctx, _args, cols) =>
       list(ctx, {
         banner: `Listing exchanges for vhost ${ctx.vhost} ...`,
         path: vhostPath('exchanges', ctx),
         sort: 'name',
-        columns: pickColumns(EXCHANGE_COLUMNS, cols as unknown as string[]),
+        columns: pickColumns(EXCHANGE_COLUMNS, cols),
         missing: () => null,
       }),
   },
@@ -95,11 +95,11 @@ export const LIST_COMMANDS: CommandSpec[] = [
     name: 'list_bindings',
     description: 'Lists all bindings on a vhost',
     ...columnsArg(BINDING_COLUMNS),
-    run: (ctx, [cols]) =>
+    run: (ctx, _args, cols) =>
       list(ctx, {
         banner: `Listing bindings for vhost ${ctx.vhost}...`,
         path: vhostPath('bindings', ctx),
-        columns: pickColumns(BINDING_COLUMNS, cols as unknown as string[]),
+        columns: pickColumns(BINDING_COLUMNS, cols),
         missing: () => null,
       }),
   },
@@ -107,12 +107,12 @@ export const LIST_COMMANDS: CommandSpec[] = [
     name: 'list_connections',
     description: 'Lists AMQP 0.9.1 connections for the node',
     ...columnsArg(CONNECTION_COLUMNS),
-    run: (ctx, [cols]) =>
+    run: (ctx, _args, cols) =>
       list(ctx, {
         banner: 'Listing connections ...',
         path: '/api/connections',
         sort: 'name',
-        columns: pickColumns(CONNECTION_COLUMNS, cols as unknown as string[]),
+        columns: pickColumns(CONNECTION_COLUMNS, cols),
         // The API also lists a node's internal ("direct") connections; rabbitmqctl does not.
         filter: (c) => c['type'] !== 'direct',
       }),
@@ -121,18 +121,18 @@ export const LIST_COMMANDS: CommandSpec[] = [
     name: 'list_channels',
     description: 'Lists all channels in the node',
     ...columnsArg(CHANNEL_COLUMNS),
-    run: (ctx, [cols]) =>
-      list(ctx, { banner: 'Listing channels ...', path: '/api/channels', sort: 'name', columns: pickColumns(CHANNEL_COLUMNS, cols as unknown as string[]) }),
+    run: (ctx, _args, cols) =>
+      list(ctx, { banner: 'Listing channels ...', path: '/api/channels', sort: 'name', columns: pickColumns(CHANNEL_COLUMNS, cols) }),
   },
   {
     name: 'list_consumers',
     description: 'Lists all consumers for a vhost',
     ...columnsArg(CONSUMER_COLUMNS),
-    run: (ctx, [cols]) =>
+    run: (ctx, _args, cols) =>
       list(ctx, {
         banner: `Listing consumers in vhost ${ctx.vhost} ...`,
         path: vhostPath('consumers', ctx),
-        columns: pickColumns(CONSUMER_COLUMNS, cols as unknown as string[]),
+        columns: pickColumns(CONSUMER_COLUMNS, cols),
         missing: () => null,
       }),
   },
@@ -145,8 +145,8 @@ export const LIST_COMMANDS: CommandSpec[] = [
     name: 'list_vhosts',
     description: 'Lists virtual hosts',
     ...columnsArg(VHOST_COLUMNS),
-    run: (ctx, [cols]) =>
-      list(ctx, { banner: 'Listing vhosts ...', path: '/api/vhosts', sort: 'name', columns: pickColumns(VHOST_COLUMNS, cols as unknown as string[]) }),
+    run: (ctx, _args, cols) =>
+      list(ctx, { banner: 'Listing vhosts ...', path: '/api/vhosts', sort: 'name', columns: pickColumns(VHOST_COLUMNS, cols) }),
   },
   {
     name: 'list_permissions',

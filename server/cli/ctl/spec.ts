@@ -23,7 +23,8 @@ export interface CommandSpec {
   options?: { flags: string; description: string; default?: string | boolean }[];
   /** The columns it accepts, for its help. */
   columns?: string[];
-  run(ctx: Ctx, args: string[]): Promise<void>;
+  /** `args`: the positional arguments; `rest`: those of a variadic last one (`[column...]`). */
+  run(ctx: Ctx, args: (string | undefined)[], rest: string[]): Promise<void>;
 }
 
 /** rabbitmqctl's answer for a vhost that does not exist: the message alone, exit 65. */
