@@ -218,12 +218,10 @@ export const NODE_COMMANDS: CommandSpec[] = [
         try {
           const res = await ctx.api.raw({ method: 'GET', path: '/api/overview' });
           if (res.status === 200) return;
-          if (Date.now() >= deadline) throw new ApiStatusError(res.status, '', `the broker answered ${res.status}`);
+          if (Date.now() >= deadline) throw new CtlError(`the broker answered ${res.status} to GET /api/overview`, EXIT.unavailable);
         } catch (err) {
-          if (Date.now() >= deadline) {
-            if (err instanceof CtlError) throw err;
-            refused(err);
-          }
+          // Nothing listening yet (the broker is starting) is what this command waits out.
+          if (!(err instanceof CtlError && err.unreached === 'connect') || Date.now() >= deadline) throw err;
           ctx.api.transport.close();
         }
         await sleep(Math.min(500, Math.max(0, deadline - Date.now())));

@@ -45,8 +45,11 @@ export class CtlError extends Error {
     message: string,
     readonly exitCode: number,
     readonly bare = false,
-    /** The broker was not reached (or refused the login): nothing the command began says anything. */
-    readonly unreached = false,
+    /**
+     * Set when the broker was not reached, or refused the login: then nothing the command
+     * began is shown. `connect` (nothing listening, yet) is worth waiting out; the others not.
+     */
+    readonly unreached: false | 'connect' | 'login' | 'timeout' = false,
   ) {
     super(message);
   }
@@ -57,12 +60,12 @@ function unreachable(target: string, why: string, reasons: string[]): CtlError {
     `unable to perform an operation on ${target}: ${why}.\n\nMost common reasons for this are:\n\n` + reasons.map((r) => ` * ${r}`).join('\n'),
     EXIT.unavailable,
     false,
-    true,
+    'connect',
   );
 }
 
 function timedOut(target: string, timeoutMs: number): CtlError {
-  return new CtlError(`operation on ${target} timed out. Timeout value used: ${timeoutMs} ms`, EXIT.tempfail, false, true);
+  return new CtlError(`operation on ${target} timed out. Timeout value used: ${timeoutMs} ms`, EXIT.tempfail, false, 'timeout');
 }
 
 function parseBody(text: string): unknown {
@@ -131,7 +134,7 @@ export class HttpTransport implements Transport {
     const body = parseBody(text);
     if (res.status === 401) {
       const reason = (body as { reason?: string } | null)?.reason ?? 'Login failed';
-      throw new CtlError(`the management API at ${this.base} refused user '${this.user}': ${reason}`, EXIT.unavailable, false, true);
+      throw new CtlError(`the management API at ${this.base} refused user '${this.user}': ${reason}`, EXIT.unavailable, false, 'login');
     }
     return { status: res.status, body, headers: out };
   }

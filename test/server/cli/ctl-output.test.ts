@@ -105,7 +105,7 @@ describe('formatters', () => {
   test('a banner waits for the broker: an unreachable one prints only the error', () => {
     const c = capture({});
     c.o.banner('Listing queues ...');
-    c.o.error(new CtlError('unable to perform an operation on X', EXIT.unavailable, false, true));
+    c.o.error(new CtlError('unable to perform an operation on X', EXIT.unavailable, false, 'connect'));
     expect(c.out()).toBe('');
     expect(c.err()).toBe('Error: unable to perform an operation on X\n');
     const d = capture({});
