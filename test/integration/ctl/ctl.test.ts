@@ -487,3 +487,17 @@ describe('the control socket serves the management API to warren ctl only', () =
     expect((JSON.parse(ok.result.payload) as { name: string }).name).toBe('/');
   });
 });
+
+describe('warren ctl --url with wrong credentials', () => {
+  test('the login refused: exit 69 with the API\'s reason, no banner, and await_startup does not wait', async () => {
+    const url = warren.managementUrl!.replace('//', '//guest:wrong@');
+    expect(await ctl(['--url', url, 'list_vhosts'])).toEqual({
+      code: 69,
+      stdout: '',
+      stderr: `Error: the management API at ${warren.managementUrl!} refused user 'guest': Login failed\n`,
+    });
+    const started = Date.now();
+    expect((await ctl(['--url', url, 'await_startup', '-t', '30'])).code).toBe(69);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
