@@ -136,7 +136,7 @@ export const DEFINITIONS_COMMANDS: CommandSpec[] = [
             await ctx.api.call({ method: 'POST', path: '/api/definitions', body: p.body });
           } catch (err) {
             if (!(err instanceof ApiStatusError)) throw err;
-            failures.push(`${p.section}: ${apiErrorText(err).trimEnd()}`);
+            for (const line of apiErrorText(err).trimEnd().split('\n')) failures.push(`${p.section}: ${line}`);
           }
           done += p.entries;
           bar?.update(done, { section: p.section });

@@ -430,6 +430,17 @@ describe.each(TARGETS)('warren ctl against $label', (t) => {
       stderr: '',
     });
     expect((await ok('list_queues', '-p', W, '-s', 'name')).split('\n')).toContain('from-stdin');
+    // Each refused slice is listed, section by section; the others go in.
+    const refusedImport = await ctl(
+      [...t.args(), 'import_definitions'],
+      JSON.stringify({
+        permissions: [{ user: `${U}-ghost`, vhost: W, configure: '', write: '', read: '' }],
+        queues: [{ name: 'after-the-refusal', vhost: W, durable: true, auto_delete: false, arguments: {} }],
+      }),
+    );
+    expect(refusedImport.code).toBe(65);
+    expect(refusedImport.stderr).toMatch(new RegExp(`^Error:\nSome definitions could not be imported:\n  permissions: .*no_such_user.*${U}-ghost.*\n$`));
+    expect((await ok('list_queues', '-p', W, '-s', 'name')).split('\n')).toContain('after-the-refusal');
     expect(await run('import_definitions', join(dir, 'nope.json'))).toEqual({ code: 65, stdout: '', stderr: `Error:\nParent directory or file ${join(dir, 'nope.json')} does not exist\n` });
     expect(await ctl([...t.args(), 'import_definitions', '-'], '{not json')).toMatchObject({ code: 65, stdout: 'Importing definitions in JSON from standard input ...\n' });
   }, SLOW);
