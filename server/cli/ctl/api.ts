@@ -72,10 +72,12 @@ export class Api {
    * Endpoints that page answer with RabbitMQ's envelope (`items`, `page_count`); the others
    * ignore the paging parameters and answer with the whole array at once.
    */
-  async *pages<T>(path: string, sort?: string): AsyncGenerator<T[]> {
+  async *pages<T>(path: string, sort?: string, columns?: string[]): AsyncGenerator<T[]> {
     const sep = path.includes('?') ? '&' : '?';
+    // Only the fields the command prints: a long list of queues is a tenth of the bytes.
+    const cols = columns === undefined ? '' : `&columns=${columns.map(encodeURIComponent).join(',')}`;
     for (let page = 1; ; page++) {
-      const q = `page=${page}&page_size=${PAGE_SIZE}${sort === undefined ? '' : `&sort=${sort}`}`;
+      const q = `page=${page}&page_size=${PAGE_SIZE}${sort === undefined ? '' : `&sort=${sort}`}${cols}`;
       const body = await this.get<T[] | { items: T[]; page_count: number }>(`${path}${sep}${q}`);
       if (Array.isArray(body)) {
         yield body;

@@ -19,16 +19,23 @@ export function sortKeys(v: unknown): unknown {
   return out;
 }
 
-function field(name: string): (o: Obj) => unknown {
-  return (o) => o[name];
+type Getter = ((o: Obj) => unknown) & { fields?: string[] };
+
+function field(name: string): Getter {
+  return Object.assign((o: Obj) => o[name], { fields: [name] });
 }
 
-function nested(outer: string, inner: string): (o: Obj) => unknown {
-  return (o) => (o[outer] as Obj | undefined)?.[inner];
+function nested(outer: string, inner: string): Getter {
+  return Object.assign((o: Obj) => (o[outer] as Obj | undefined)?.[inner], { fields: [outer] });
 }
 
-function col(name: string, kind: Kind = 'plain', get: (o: Obj) => unknown = field(name)): Column {
-  return { name, kind, get };
+/** A value the API does not have: no field to ask for. */
+function constant(v: unknown): Getter {
+  return Object.assign(() => v, { fields: [] });
+}
+
+function col(name: string, kind: Kind = 'plain', get: Getter = field(name)): Column {
+  return get.fields === undefined ? { name, kind, get } : { name, kind, get, fields: get.fields };
 }
 
 export interface ColumnSet {
@@ -69,7 +76,7 @@ export const QUEUE_COLUMNS = set(
     col('auto_delete'),
     col('durable'),
     col('exclusive'),
-    col('exclusive_consumer_pid', 'plain', () => undefined),
+    col('exclusive_consumer_pid', 'plain', constant(undefined)),
     col('exclusive_consumer_tag'),
     col('head_message_timestamp'),
     col('leader'),
@@ -77,7 +84,7 @@ export const QUEUE_COLUMNS = set(
     col('name'),
     col('online', 'names'),
     col('owner_pid', 'plain', nested('owner_pid_details', 'name')),
-    col('pid', 'plain', () => undefined),
+    col('pid', 'plain', constant(undefined)),
     col('policy'),
     col('slave_pids', 'names', field('slave_nodes')),
     col('state'),
@@ -97,7 +104,7 @@ const BINDING_ORDER = ['source_name', 'source_kind', 'destination_name', 'destin
 export const BINDING_COLUMNS = set(
   [
     col('source_name', 'plain', field('source')),
-    col('source_kind', 'plain', () => 'exchange'),
+    col('source_kind', 'plain', constant('exchange')),
     col('destination_name', 'plain', field('destination')),
     col('destination_kind', 'plain', field('destination_type')),
     col('routing_key'),

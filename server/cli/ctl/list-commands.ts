@@ -37,7 +37,17 @@ interface Listing {
   /** What a 404 means: the vhost or user named is missing, or (streamed lists) nothing to list. */
   missing?: () => Error | null;
   filter?: (o: Obj) => boolean;
+  /** The fields `filter` reads. */
+  filterFields?: string[];
   header?: boolean;
+}
+
+/** The API fields a listing needs, when every column says which (else all of them). */
+function fieldsFor(l: Listing): string[] | undefined {
+  if (l.columns.some((c) => c.fields === undefined)) return undefined;
+  const all = new Set<string>([...l.columns.flatMap((c) => c.fields!), ...(l.filterFields ?? [])]);
+  if (l.sort !== undefined) all.add(l.sort);
+  return [...all];
 }
 
 /** Lists page by page, printing each as it arrives. */
@@ -45,7 +55,7 @@ async function list(ctx: Ctx, l: Listing): Promise<void> {
   for (const b of Array.isArray(l.banner) ? l.banner : [l.banner]) ctx.out.banner(b);
   const w = ctx.out.list(l.columns, l.blank === true, l.header ?? true);
   try {
-    for await (const page of ctx.api.pages<Obj>(l.path, l.sort)) w.rows(l.filter === undefined ? page : page.filter(l.filter));
+    for await (const page of ctx.api.pages<Obj>(l.path, l.sort, fieldsFor(l))) w.rows(l.filter === undefined ? page : page.filter(l.filter));
   } catch (err) {
     if (!isNotFound(err) || l.missing === undefined) throw err;
     const e = l.missing();
@@ -115,6 +125,7 @@ export const LIST_COMMANDS: CommandSpec[] = [
         columns: pickColumns(CONNECTION_COLUMNS, cols),
         // The API also lists a node's internal ("direct") connections; rabbitmqctl does not.
         filter: (c) => c['type'] !== 'direct',
+        filterFields: ['type'],
       }),
   },
   {

@@ -22,6 +22,8 @@ export interface Column {
   name: string;
   kind: Kind;
   get(o: Record<string, unknown>): unknown;
+  /** The API's top-level fields it reads (for the `columns` query), when known. */
+  fields?: string[];
 }
 
 export interface Sink {
