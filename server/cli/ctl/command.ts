@@ -8,7 +8,7 @@ import { LIST_COMMANDS } from './list-commands.js';
 import { NODE_COMMANDS } from './node-commands.js';
 import { FORMATTERS, Output, processIo, type CtlIo, type Formatter } from './output.js';
 import { POLICY_COMMANDS } from './policy-commands.js';
-import { refused, type CommandSpec } from './spec.js';
+import { apiErrorText, type CommandSpec } from './spec.js';
 import { CtlError, EXIT, HttpTransport, SocketTransport, type Transport } from './transport.js';
 
 /**
@@ -70,13 +70,8 @@ async function run(spec: CommandSpec, cmd: Command, args: unknown[], io: CtlIo):
       io.err.write(`Error (argument validation): ${err.message}\nColumns of ${spec.name}: ${err.cs.all.map((c) => c.name).join(', ')}\n`);
       return EXIT.usage;
     }
-    if (err instanceof ApiStatusError) {
-      try {
-        refused(err);
-      } catch (e) {
-        err = e;
-      }
-    }
+    // An answer no command expected: the API's reason, as rabbitmqctl prints a node's error.
+    if (err instanceof ApiStatusError) err = new CtlError(apiErrorText(err), EXIT.unavailable);
     if (err instanceof CtlError) {
       out.error(err);
       return err.exitCode;
