@@ -165,6 +165,7 @@ export class SocketTransport implements Transport {
 
   private open(): Promise<Socket> {
     if (this.socket !== null) return Promise.resolve(this.socket);
+    this.buffered = '';
     return new Promise((resolve, reject) => {
       const s = connect(this.path);
       s.setEncoding('utf8');
