@@ -127,10 +127,19 @@ function statusText(s: Status): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The API's `2026-12-02 8:42:32` as rabbitmqctl prints it: `2026-12-02 08:42:32`. */
+function padTimestamp(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  return v.replace(/(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+)/, (_m, ...p: string[]) => {
+    const [y, mo, d, h, mi, se] = p;
+    return `${y}-${mo!.padStart(2, '0')}-${d!.padStart(2, '0')} ${h!.padStart(2, '0')}:${mi!.padStart(2, '0')}:${se!.padStart(2, '0')}`;
+  });
+}
+
 const SHOVEL_COLUMNS: Column[] = [
   { name: 'destination', kind: 'plain', get: (o) => o['dest_uri'] },
   { name: 'destination_protocol', kind: 'plain', get: (o) => o['dest_protocol'] },
-  { name: 'last_changed', kind: 'plain', get: (o) => o['timestamp'] },
+  { name: 'last_changed', kind: 'plain', get: (o) => padTimestamp(o['timestamp']) },
   { name: 'name', kind: 'plain', get: (o) => o['name'] },
   { name: 'source', kind: 'plain', get: (o) => o['src_uri'] },
   { name: 'source_protocol', kind: 'plain', get: (o) => o['src_protocol'] },

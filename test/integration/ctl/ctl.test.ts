@@ -512,3 +512,26 @@ describe('warren ctl --url with wrong credentials', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
+
+describe.skipIf(rabbitMgmt === undefined || rabbitMgmt === '')('warren ctl shovel_status against RabbitMQ (its shovel plugin)', () => {
+  test('a dynamic shovel made with set_parameter shovel is listed with its state', async () => {
+    const V = `ctl-shovel-${process.pid}`;
+    const args = ['--url', rabbitMgmt!];
+    await ctlOk([...args, 'add_vhost', V]);
+    try {
+      await ctlOk([...args, 'set_permissions', '-p', V, 'guest', '.*', '.*', '.*']);
+      const value = `{"src-uri":"amqp:///${V}","src-queue":"a","dest-uri":"amqp:///${V}","dest-queue":"b"}`;
+      expect(await ctl([...args, 'set_parameter', '-p', V, 'shovel', 's1', value])).toEqual({
+        code: 0,
+        stdout: `Setting runtime parameter "s1" for component "shovel" to "${value}" in vhost "${V}" ...\n`,
+        stderr: '',
+      });
+      const row = new RegExp(`\namqp:///${V}\tamqp091\t\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\ts1\tamqp:///${V}\tamqp091\trunning\t\tdynamic\t${V}\n`);
+      await until(async () => row.test(await ctlOk([...args, 'shovel_status'])), 'the running shovel in shovel_status', 15000);
+      const status = await ctlOk([...args, 'shovel_status']);
+      expect(status).toMatch(/^Shovel status on node \S+\ndestination\tdestination_protocol\tlast_changed\tname\tsource\tsource_protocol\tstate\ttermination_reason\ttype\tvhost\n/);
+    } finally {
+      await ctl([...args, 'delete_vhost', V]);
+    }
+  }, SLOW);
+});
