@@ -1,0 +1,46 @@
+// Bundles the management web UI (ui/app/, preact and uPlot) into static files with esbuild.
+// `npm run build` runs it after tsc; the management server serves the output at `/`.
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+/** The repository root, found from this file in ui/ (source) or dist/ui/ (built). */
+export function repoRoot(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  return here.replace(/[\\/](dist[\\/])?ui[\\/]?$/, '');
+}
+
+/** Where the bundle goes and where the management server looks for it. */
+export function uiOutDir(root = repoRoot()): string {
+  return join(root, 'dist', 'ui', 'www');
+}
+
+export async function buildUi(outDir = uiOutDir()): Promise<string> {
+  const root = repoRoot();
+  const app = join(root, 'ui', 'app');
+  await mkdir(outDir, { recursive: true });
+  await build({
+    entryPoints: { app: join(app, 'main.tsx') },
+    outdir: outDir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome109', 'firefox115', 'safari16'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    sourcemap: true,
+    legalComments: 'linked',
+    logLevel: 'warning',
+    absWorkingDir: root,
+  });
+  await copyFile(join(app, 'index.html'), join(outDir, 'index.html'));
+  await copyFile(join(app, 'favicon.svg'), join(outDir, 'favicon.svg'));
+  return outDir;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const out = await buildUi(process.argv[2]);
+  console.log(`ui: bundled into ${out}`);
+}
