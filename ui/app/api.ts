@@ -81,7 +81,8 @@ export async function request<T>(
   headers: Record<string, string> = {},
   auth: string | null = credentials(),
 ): Promise<T> {
-  const h: Record<string, string> = { accept: 'application/json', ...headers };
+  // No Accept header: RabbitMQ answers 406 to DELETE …/contents with `accept: application/json`.
+  const h: Record<string, string> = { ...headers };
   if (auth !== null) h.authorization = auth;
   if (body !== undefined) h['content-type'] = 'application/json';
   let res: Response;
