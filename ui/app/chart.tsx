@@ -37,7 +37,7 @@ export function Chart({ title, labels, history, kind, height = 170, testId }: Ch
         y: { range: (_u, _min, max) => [0, Math.max(kind === 'rate' ? 1 : 5, (max ?? 0) * 1.1)] },
       },
       axes: [
-        { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
+        { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, values: (_u, vals) => vals.map(clock) },
         { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, size: 56, values: (_u, vals) => vals.map(tick) },
       ],
       series: [{}, ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false } }))],
@@ -83,6 +83,13 @@ export function Chart({ title, labels, history, kind, height = 170, testId }: Ch
       </div>
     </div>
   );
+}
+
+/** A time tick as the clock shows it: the charts span minutes to hours, never days. */
+function clock(sec: number): string {
+  const d = new Date(sec * 1000);
+  const p = (x: number): string => String(x).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}${d.getSeconds() === 0 ? '' : `:${p(d.getSeconds())}`}`;
 }
 
 function tick(v: number): string {

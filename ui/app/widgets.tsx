@@ -3,6 +3,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { value } from './format.js';
+import { errorText } from './state.js';
 
 export interface Column<T> {
   label: string;
@@ -113,7 +114,7 @@ export function Section(props: { title: string; open?: boolean; children: Compon
 }
 
 export function Loading({ error, what }: { error?: Error; what: string }) {
-  if (error !== undefined) return <p class="error">Could not load {what}: {error.message}</p>;
+  if (error !== undefined) return <p class="error">Could not load {what}: {errorText(error)}</p>;
   return <p class="muted">Loading {what}…</p>;
 }
 

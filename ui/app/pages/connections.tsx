@@ -4,7 +4,7 @@ import { del, get, seg } from '../api.js';
 import { bytes, num, rate, statRate, timestamp } from '../format.js';
 import { ListControls, usePagedList } from '../list.js';
 import { go, href } from '../router.js';
-import { act, useSettings, usePoll } from '../state.js';
+import { act, errorText, useSettings, usePoll } from '../state.js';
 import { KV, Loading, ObjectTable, Section, Table, type Column } from '../widgets.js';
 
 export interface ConnectionJson {
@@ -76,7 +76,7 @@ export function ConnectionsPage() {
       <h2>Connections</h2>
       <ListControls state={state} update={update} page={list.data} noun="connections" />
       <Table testId="connections" columns={columns} rows={list.data?.items} rowKey={(c) => c.name} sort={state.sort} onSort={(sort) => update({ sort })} empty="No connections." />
-      {list.error !== undefined && <p class="error">{list.error.message}</p>}
+      {list.error !== undefined && <p class="error">{errorText(list.error)}</p>}
     </div>
   );
 }
@@ -207,7 +207,7 @@ export function ChannelsPage() {
       <h2>Channels</h2>
       <ListControls state={state} update={update} page={list.data} noun="channels" />
       <Table testId="channels" columns={channelColumns(vhost === '')} rows={list.data?.items} rowKey={(c) => c.name} sort={state.sort} onSort={(sort) => update({ sort })} empty="No channels." />
-      {list.error !== undefined && <p class="error">{list.error.message}</p>}
+      {list.error !== undefined && <p class="error">{errorText(list.error)}</p>}
     </div>
   );
 }

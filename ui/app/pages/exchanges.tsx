@@ -5,7 +5,7 @@ import { del, get, put, seg } from '../api.js';
 import { rate, statRate } from '../format.js';
 import { ListControls, usePagedList } from '../list.js';
 import { go, href } from '../router.js';
-import { act, useSettings, usePoll } from '../state.js';
+import { act, errorText, useSettings, usePoll } from '../state.js';
 import { ArgsEditor, argsToObject, Check, ConfirmButton, Features, KV, Loading, Section, Select, Table, Text, type ArgRow, type Column } from '../widgets.js';
 import { AddBinding, Bindings, exchangePath, PublishForm, type BindingJson } from './messages.js';
 
@@ -42,7 +42,7 @@ export function ExchangesPage() {
       <h2>Exchanges</h2>
       <ListControls state={state} update={update} page={list.data} noun="exchanges" />
       <Table testId="exchanges" columns={columns} rows={list.data?.items} rowKey={(x) => `${x.vhost}\u0000${x.name}`} sort={state.sort} onSort={(sort) => update({ sort })} />
-      {list.error !== undefined && <p class="error">{list.error.message}</p>}
+      {list.error !== undefined && <p class="error">{errorText(list.error)}</p>}
       <Section title="Add a new exchange" open={false} testId="add-exchange">
         <AddExchange defaultVhost={vhost} onAdded={list.reload} />
       </Section>

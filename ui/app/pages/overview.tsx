@@ -3,7 +3,7 @@
 import { get } from '../api.js';
 import { Chart } from '../chart.js';
 import { bytes, duration, num, statRate } from '../format.js';
-import { history, record, usePoll } from '../state.js';
+import { errorText, history, record, usePoll } from '../state.js';
 import { KV, Loading, Section, Table } from '../widgets.js';
 
 export interface OverviewJson {
@@ -120,12 +120,12 @@ export function Overview() {
                 ['Memory', n.mem_used !== undefined ? <Meter used={n.mem_used} limit={n.mem_limit} alarm={n.mem_alarm} fmt={bytes} label="high watermark" /> : undefined],
                 ['Disk free', n.disk_free !== undefined ? <span class={n.disk_free_alarm ? 'error' : ''}>{bytes(n.disk_free)} <span class="muted">(limit {bytes(n.disk_free_limit)})</span></span> : undefined],
                 ['File descriptors', n.fd_used !== undefined ? `${num(n.fd_used)} of ${num(n.fd_total)}` : undefined],
-                ['Sockets', n.sockets_used !== undefined ? `${num(n.sockets_used)} of ${num(n.sockets_total)}` : undefined],
+                ['Sockets', n.sockets_used !== undefined ? `${num(n.sockets_used)}${n.sockets_total !== undefined ? ` of ${num(n.sockets_total)}` : ''}` : undefined],
                 ['Cores', num(n.processors)],
               ]}
             />
           ))}
-          {nodes.error !== undefined && <p class="error">{nodes.error.message}</p>}
+          {nodes.error !== undefined && <p class="error">{errorText(nodes.error)}</p>}
         </Section>
         <Section title="Listeners">
           <Table
@@ -147,7 +147,7 @@ export function Overview() {
               ['RabbitMQ version', o.rabbitmq_version],
               ['Cluster name', o.cluster_name],
               ['Node', o.node],
-              ['Erlang', o.erlang_version],
+              [o.product_name === 'RabbitMQ' ? 'Erlang' : 'Runtime', o.erlang_version],
             ]}
           />
         </Section>

@@ -5,7 +5,7 @@ import { get, put, seg } from '../api.js';
 import { num, rate, statRate } from '../format.js';
 import { ListControls, usePagedList } from '../list.js';
 import { href } from '../router.js';
-import { act, useSettings, usePoll } from '../state.js';
+import { act, errorText, useSettings, usePoll } from '../state.js';
 import { ArgsEditor, argsToObject, Features, Section, Select, Table, Text, type ArgRow, type Column } from '../widgets.js';
 import { State } from './connections.js';
 
@@ -66,7 +66,7 @@ export function QueuesPage() {
       <h2>Queues</h2>
       <ListControls state={state} update={update} page={list.data} noun="queues" />
       <Table testId="queues" columns={columns} rows={list.data?.items} rowKey={(q) => `${q.vhost}\u0000${q.name}`} sort={state.sort} onSort={(sort) => update({ sort })} empty="No queues." />
-      {list.error !== undefined && <p class="error">{list.error.message}</p>}
+      {list.error !== undefined && <p class="error">{errorText(list.error)}</p>}
       <Section title="Add a new queue" open={false} testId="add-queue">
         <AddQueue defaultVhost={vhost} onAdded={list.reload} />
       </Section>
