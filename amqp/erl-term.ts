@@ -102,3 +102,24 @@ export function erlValue(v: FieldValue): string {
   const entries = Object.keys(v).map((k) => `{${erlBinary(k)},${erlTypeAtom(v[k]!)},${erlValue(v[k]!)}}`);
   return '[' + entries.join(',') + ']';
 }
+
+/**
+ * A decoded JSON value as `~p` prints it in RabbitMQ's validation messages: strings are
+ * binaries, objects are maps and arrays lists (used for policy and limit texts).
+ */
+export function erlJson(v: unknown): string {
+  if (typeof v === 'string') return erlBinary(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : erlFloat(v);
+  if (typeof v === 'boolean') return String(v);
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return '[' + v.map(erlJson).join(',') + ']';
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).sort();
+  if (keys.length === 0) return '#{}';
+  return '#{' + keys.map((k) => `${erlBinary(k)} => ${erlJson(o[k])}`).join(',') + '}';
+}
+
+/** A JSON object as the proplist `maps:to_list` makes of it: [{<<"k">>,v},...], keys sorted. */
+export function erlProplist(o: Record<string, unknown>, keys: string[] = Object.keys(o)): string {
+  return '[' + [...keys].sort().map((k) => `{${erlBinary(k)},${erlJson(o[k])}}`).join(',') + ']';
+}

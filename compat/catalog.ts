@@ -8,6 +8,7 @@ import { queueScenarios } from './scenarios/queues.js';
 import { routingScenarios } from './scenarios/routing.js';
 import { txConfirmScenarios } from './scenarios/confirms-tx.js';
 import { persistentScenarios } from './scenarios/persistent.js';
+import { accessScenarios } from './scenarios/access.js';
 import type { Scenario } from './types.js';
 
 function unique(list: Scenario[]): Scenario[] {
@@ -29,6 +30,7 @@ export const CATALOG: readonly Scenario[] = unique([
   ...dlxScenarios,
   ...txConfirmScenarios,
   ...persistentScenarios,
+  ...accessScenarios,
 ]);
 
 /** Scenarios whose name contains any of `filters` (all when none is given). */

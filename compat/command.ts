@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { relative } from 'node:path';
 import { select } from './catalog.js';
 import { compare, summariseOutcome } from './diff.js';
-import { loadRecording } from './recorded.js';
+import { loadRecording, restrictedUserExists, RESTRICTED_USER } from './recorded.js';
 import { counts, progressBar, renderJson, renderTable, type Report, type Row } from './report.js';
 import { brokerInfo, runCatalog } from './runner.js';
 import type { Outcome } from './types.js';
@@ -34,8 +34,20 @@ function redact(url: string): string {
 }
 
 async function check(url: string, flags: Flags): Promise<number> {
-  const scenarios = select(flags.only);
+  let scenarios = select(flags.only);
   if (scenarios.length === 0) throw new Error(`no scenario matches ${flags.only.join(', ')}`);
+  // Scenarios run as the restricted user need it on every broker involved.
+  const restricted = scenarios.filter((s) => s.restricted === true).length;
+  if (restricted > 0) {
+    const there = await Promise.all([url, ...(flags.against !== undefined ? [flags.against] : [])].map(restrictedUserExists));
+    if (there.includes(false)) {
+      scenarios = scenarios.filter((s) => s.restricted !== true);
+      process.stderr.write(
+        `warren check: ${restricted} scenarios run as the user '${RESTRICTED_USER}', which cannot log in; skipped. ` +
+          'Create it with `warren definitions import compat/users.json` (Warren) or `rabbitmqadmin import compat/users.json` (RabbitMQ).\n',
+      );
+    }
+  }
   const bar = progressBar();
   const total = scenarios.length * (flags.against !== undefined ? 2 : 1);
   let done = 0;

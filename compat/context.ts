@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import amqp, { type ChannelModel } from 'amqplib';
 import { Ch, type Consumer } from './client.js';
 import { onServerClose } from './raw.js';
+import { restrictedUrl } from './recorded.js';
 import type { Event } from './types.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -45,11 +46,19 @@ export class Ctx {
     this.consumers.push(c);
   }
 
+  /** Connections (by label) opened as the restricted user of compat/users.json. */
+  private readonly restricted = new Set<string>();
+
+  /** Connection `label` will log in as the restricted user (call before using it). */
+  asRestricted(label: string): void {
+    this.restricted.add(label);
+  }
+
   /** The connection with this label, opened on first use; its connection.close is logged. */
   connection(label = 'c'): Promise<ChannelModel> {
     let p = this.conns.get(label);
     if (p === undefined) {
-      p = amqp.connect(this.url).then((model) => {
+      p = amqp.connect(this.restricted.has(label) ? restrictedUrl(this.url) : this.url).then((model) => {
         onServerClose(model, (c) => this.log({ conn: label, closed: { ...c } }));
         model.on('error', () => {});
         return model;

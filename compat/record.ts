@@ -2,14 +2,16 @@
 /**
  * Re-records the reference outcomes from a real RabbitMQ:
  *   npx tsc -p tsconfig.build.json && node dist/compat/record.js [amqp-url]
- * (default $RABBITMQ_URL, else amqp://guest:guest@127.0.0.1:5672). The catalog runs twice;
+ * (default $RABBITMQ_URL, else amqp://guest:guest@127.0.0.1:5672). The restricted user of
+ * compat/users.json is created first through the management API at $RABBITMQ_MGMT_URL
+ * (http://guest:guest@host:15672), or must already exist. The catalog runs twice;
  * a scenario whose two outcomes differ is not deterministic and fails the recording.
  * Writes compat/recorded/rabbitmq-<major>.<minor>.json.
  */
 import { writeFileSync } from 'node:fs';
 import { CATALOG } from './catalog.js';
 import { diffEvents } from './diff.js';
-import { recordedDir } from './recorded.js';
+import { provisionOnRabbitMQ, recordedDir, restrictedUserExists, RESTRICTED_USER } from './recorded.js';
 import { progressBar } from './report.js';
 import { brokerInfo, runCatalog } from './runner.js';
 import type { Outcome, Recording } from './types.js';
@@ -29,6 +31,12 @@ async function main(): Promise<number> {
   const broker = await brokerInfo(url);
   if (broker.product !== 'RabbitMQ') {
     console.error(`record: ${url} is ${broker.product}, not RabbitMQ`);
+    return 2;
+  }
+  const mgmt = process.env['RABBITMQ_MGMT_URL'] ?? '';
+  if (mgmt !== '') await provisionOnRabbitMQ(mgmt);
+  if (!(await restrictedUserExists(url))) {
+    console.error(`record: the user '${RESTRICTED_USER}' cannot log in to ${url}; set RABBITMQ_MGMT_URL to create it, or import compat/users.json`);
     return 2;
   }
   const bar = progressBar();

@@ -18,6 +18,8 @@ export interface Scenario {
   description: string;
   /** Milliseconds for the whole scenario (default 8000). */
   timeoutMs?: number;
+  /** Runs (partly) as the restricted user of compat/users.json, which must exist on the broker. */
+  restricted?: boolean;
   run(ctx: Ctx): Promise<void>;
 }
 

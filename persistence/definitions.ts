@@ -9,17 +9,70 @@ import { dirname } from 'node:path';
 export interface Definitions {
   warren_version?: string;
   rabbit_version?: string;
-  vhosts?: { name: string }[];
+  rabbitmq_version?: string;
+  product_name?: string;
+  product_version?: string;
+  users?: UserDefinitionJson[];
+  vhosts?: VhostDefinitionJson[];
+  permissions?: PermissionDefinitionJson[];
+  topic_permissions?: TopicPermissionDefinitionJson[];
+  parameters?: ParameterDefinitionJson[];
+  global_parameters?: { name: string; value: unknown }[];
   policies?: PolicyDefinitionJson[];
   queues?: QueueDefinitionJson[];
   exchanges?: ExchangeDefinitionJson[];
   bindings?: BindingDefinitionJson[];
 }
 
+/** A user: a hash (RabbitMQ's export) or, in a hand-written file, a plaintext `password`. */
+export interface UserDefinitionJson {
+  name: string;
+  password_hash?: string;
+  password?: string;
+  hashing_algorithm?: string;
+  tags: string[] | string;
+  limits?: { [key: string]: number | undefined };
+}
+
+export interface VhostDefinitionJson {
+  name: string;
+  description?: string;
+  tags?: string[];
+  default_queue_type?: string;
+  metadata?: { description?: string; tags?: string[]; default_queue_type?: string };
+  /** Accepted on import (some tools write them here); exported as a vhost-limits parameter. */
+  limits?: Record<string, number>;
+}
+
+export interface PermissionDefinitionJson {
+  user: string;
+  vhost: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+
+export interface TopicPermissionDefinitionJson {
+  user: string;
+  vhost: string;
+  exchange: string;
+  write: string;
+  read: string;
+}
+
+/** A runtime parameter: vhost-limits, operator_policy, shovel, federation-upstream, ... */
+export interface ParameterDefinitionJson {
+  vhost: string;
+  component: string;
+  name: string;
+  value: unknown;
+}
+
 export type JsonTable = Record<string, unknown>;
 
 export interface QueueDefinitionJson {
   name: string;
+  /** Absent in a per-vhost export. */
   vhost: string;
   durable: boolean;
   auto_delete: boolean;

@@ -1,10 +1,17 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { FieldTable } from '../amqp/table.js';
-import { resolveConfig, type BrokerConfig, type UserConfig } from './ops/config.js';
+import type { Definitions } from '../persistence/definitions.js';
+import { AccessControl } from './access/access-control.js';
+import { exportDefinitions, type DefinitionsHost } from './access/definitions-export.js';
+import { importDefinitions, type ImportReport } from './access/definitions-import.js';
+import { permissionFrom } from './access/permissions.js';
+import { userFromInput } from './access/users.js';
+import { resolveConfig, type BrokerConfig } from './ops/config.js';
 import { Connection } from './connection/connection.js';
 import { ControlServer } from './control.js';
 import { DiskAlarm, parseBytes } from './ops/disk-alarm.js';
@@ -15,7 +22,7 @@ import { MECHANISMS } from './connection/mechanisms.js';
 import { DurableDefinitions } from './vhost/durable-definitions.js';
 import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
-import { PolicyError, validatePolicy } from './vhost/policy.js';
+import { PolicyError, validatePolicy, type Policy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
 
 export const VERSION = '0.1.0';
@@ -36,12 +43,22 @@ export interface Listener {
   port: number;
 }
 
+/** Entries imported per section, for the start-up log line. */
+function counts(report: ImportReport): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [section, r] of Object.entries(report)) if (r.imported > 0) out[section] = r.imported;
+  return out;
+}
+
 /** The running broker: listener, vhosts, users and live connections. */
-export class Broker {
+export class Broker implements DefinitionsHost {
   readonly config: BrokerConfig;
   readonly log: Logger;
   readonly vhosts = new Map<string, VirtualHost>();
-  readonly users = new Map<string, UserConfig>();
+  /** Users, permissions and limits. */
+  readonly access: AccessControl;
+  /** Global runtime parameters from imported definitions (cluster_name, internal_cluster_id). */
+  readonly globalParameters = new Map<string, unknown>();
   readonly connections = new Set<Connection>();
   readonly serverProperties: FieldTable;
   readonly version = VERSION;
@@ -69,19 +86,29 @@ export class Broker {
     this.config = resolveConfig(config);
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
     setTurnErrorHandler((err, where) => this.log.error({ err, where }, 'internal error, carrying on'));
-    for (const v of this.config.vhosts) this.vhosts.set(v, new VirtualHost(v));
-    for (const u of this.config.users) this.users.set(u.name, u);
+    this.access = new AccessControl(this, this.config.loopbackUsers);
     this.memoryAlarm = new MemoryAlarm(this.config.vmMemoryHighWatermark, totalMemory(this.config.totalMemoryAvailableOverrideValue), this.log);
     this.checkAlarms();
     this.tls = this.checkListeners();
+    let stored: Definitions | null = null;
     if (this.config.dataDir !== '') {
       mkdirSync(this.config.dataDir, { recursive: true });
       this.diskAlarm = new DiskAlarm(this.config.dataDir, parseBytes(this.config.diskFreeLimit, 'disk_free_limit'), this.log);
       this.checkAlarms();
-      const defs = new DurableDefinitions(this, this.config.dataDir);
-      const n = defs.recover();
-      if (n.exchanges + n.queues + n.bindings + n.policies > 0) this.log.info({ path: defs.path, ...n }, 'definitions recovered');
+      const defs = new DurableDefinitions(this.config.dataDir, () => exportDefinitions(this, { durableOnly: true }), this.log);
       this.definitions = defs;
+      stored = defs.read();
+      if (stored !== null) {
+        const report = this.importQuietly(stored, 'recovery');
+        this.log.info({ path: defs.path, ...counts(report) }, 'definitions recovered');
+      }
+    }
+    if (this.config.loadDefinitions !== '') {
+      // RabbitMQ's rule: with definitions to load, nothing is seeded.
+      this.log.info({ path: this.config.loadDefinitions }, 'Will not seed default virtual host and user: have definitions to load');
+      this.loadDefinitionsAtBoot(this.config.loadDefinitions);
+    } else if (stored === null || stored.users === undefined) {
+      this.seed();
     }
     for (const p of this.config.policies) {
       const policy = validatePolicy(p);
@@ -91,9 +118,7 @@ export class Broker {
     }
     const defs = this.definitions;
     if (defs !== null) {
-      const changed = (): void => schedulePreFlush(defs);
-      for (const v of this.vhosts.values()) v.onDurableChange = changed;
-      // Persist config policies and anything the recovery normalised.
+      // Persist what the config seeded and anything the recovery normalised.
       defs.save();
       // Messages go back into the recovered queues, under the policies now in force.
       const store = new MessageStore(this.config.dataDir, this.config, this.log, this.vhosts);
@@ -121,6 +146,101 @@ export class Broker {
         direct_reply_to: true,
       },
     };
+  }
+
+  /** First start (RabbitMQ's default user and vhost): the configured vhosts and users, with their permissions. */
+  private seed(): void {
+    for (const v of this.config.vhosts) {
+      if (!this.vhosts.has(v)) this.access.addVhost(v, v === '/' ? { description: 'Default virtual host' } : {});
+    }
+    for (const u of this.config.users) {
+      this.access.putUser(userFromInput({ tags: [], ...u }));
+      const perms = u.permissions ?? Object.fromEntries(this.config.vhosts.map((v) => [v, { configure: '.*', write: '.*', read: '.*' }]));
+      for (const [vhost, p] of Object.entries(perms)) this.access.setPermissions(u.name, vhost, permissionFrom(p));
+    }
+  }
+
+  /** load_definitions: a file, or every .json file of a directory in name order. */
+  private loadDefinitionsAtBoot(path: string): void {
+    let isDir: boolean;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch (err) {
+      throw new Error(`cannot read definitions from ${path}: ${(err as Error).message}`);
+    }
+    const files = isDir
+      ? readdirSync(path)
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+          .map((f) => join(path, f))
+      : [path];
+    for (const file of files) {
+      let defs: Definitions;
+      try {
+        defs = JSON.parse(readFileSync(file, 'utf8')) as Definitions;
+      } catch (err) {
+        throw new Error(`cannot read definitions from ${file}: ${(err as Error).message}`);
+      }
+      const report = this.importQuietly(defs, 'boot');
+      this.log.info({ path: file, ...counts(report) }, 'definitions imported');
+    }
+  }
+
+  private importQuietly(defs: Definitions, mode: 'recovery' | 'boot'): ImportReport {
+    this.access.quiet = true;
+    try {
+      return importDefinitions(this, defs, { mode });
+    } finally {
+      this.access.quiet = false;
+    }
+  }
+
+  /** Creates an empty vhost wired to this broker (AccessHost). */
+  createVhost(name: string): VirtualHost {
+    const v = new VirtualHost(name);
+    const defs = this.definitions;
+    if (defs !== null) v.onDurableChange = () => schedulePreFlush(defs);
+    v.onInertPolicyKeys = (p, keys) => this.warnInertPolicyKeys(p, keys);
+    v.store = this.store;
+    this.vhosts.set(name, v);
+    return v;
+  }
+
+  /** Deletes a vhost with its queues (and their messages) and exchanges (AccessHost). */
+  destroyVhost(name: string): void {
+    const v = this.vhosts.get(name);
+    if (v === undefined) return;
+    for (const q of [...v.queues.values()]) v.deleteQueue(q);
+    this.vhosts.delete(name);
+    this.accessChanged();
+  }
+
+  /** Users, permissions, limits or parameters changed: save with this turn (AccessHost). */
+  accessChanged(): void {
+    const defs = this.definitions;
+    if (defs !== null) schedulePreFlush(defs);
+  }
+
+  /** Writes the durable definitions now (after a control-socket or HTTP change, before answering). */
+  saveDefinitions(): void {
+    this.definitions?.save();
+  }
+
+  /** Closes matching connections with 320 CONNECTION_FORCED (AccessHost). */
+  closeConnections(match: (user: string, vhost: string) => boolean, text: string): void {
+    for (const c of this.connections) {
+      if (c.user !== '' && match(c.user, c.vhost?.name ?? '')) c.closeForced(text);
+    }
+  }
+
+  private readonly warnedPolicyKeys = new Set<string>();
+
+  /** Policy keys Warren accepts without acting on them: one warning per key. */
+  private warnInertPolicyKeys(p: Policy, keys: string[]): void {
+    const fresh = keys.filter((k) => !this.warnedPolicyKeys.has(k));
+    if (fresh.length === 0) return;
+    for (const k of fresh) this.warnedPolicyKeys.add(k);
+    this.log.warn({ vhost: p.vhost, policy: p.name, keys: fresh }, 'policy keys accepted and stored, but they have no effect in Warren');
   }
 
   /** Starts listening (and the control socket, if configured); resolves with the first AMQP listener's address. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broker } from './broker.js';
 import { DEFAULT_CONFIG, type BrokerConfig } from './ops/config.js';
@@ -77,15 +77,15 @@ program
 
 interface ControlOptions {
   dataDir: string;
-  vhost: string;
+  vhost?: string;
 }
 
 /** Sends one request to the running broker; prints its error and exits non-zero on failure. */
-async function control(opts: ControlOptions, req: ControlRequest): Promise<unknown> {
+async function control(opts: ControlOptions, req: ControlRequest, timeoutMs?: number): Promise<unknown> {
   const path = join(opts.dataDir, 'warren.sock');
   let reply;
   try {
-    reply = await controlRequest(path, { ...req, vhost: opts.vhost });
+    reply = await controlRequest(path, { ...req, vhost: opts.vhost }, timeoutMs);
   } catch (err) {
     console.error(`warren: ${(err as Error).message}`);
     process.exit(2);
@@ -157,6 +157,94 @@ controlOpts(policy.command('list').description('list policies').option('--json',
     for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   },
 );
+
+const operatorPolicy = program
+  .command('operator-policy')
+  .description('manage operator policies of a running broker (like rabbitmqctl set_operator_policy): they cap what policies set');
+
+controlOpts(
+  operatorPolicy
+    .command('set <name> <pattern> <definition>')
+    .description('set an operator policy; keys: expires, message-ttl, max-length, max-length-bytes, max-in-memory-length, max-in-memory-bytes, delivery-limit')
+    .option('--priority <n>', 'priority (higher wins)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
+      return n;
+    })
+    .option('--apply-to <kind>', 'queues, exchanges or all', 'all'),
+).action(async (name: string, pattern: string, definition: string, opts: ControlOptions & { priority?: number; applyTo: string }) => {
+  let def: unknown;
+  try {
+    def = JSON.parse(definition);
+  } catch (err) {
+    console.error(`warren: the definition is not valid JSON: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  await control(opts, { cmd: 'operator_policy.set', name, pattern, definition: def, priority: opts.priority ?? 0, applyTo: opts.applyTo });
+  console.log(`Setting operator policy override "${name}" for pattern "${pattern}" to "${definition}" with priority "${opts.priority ?? 0}" for vhost "${opts.vhost}" ...`);
+});
+
+controlOpts(operatorPolicy.command('clear <name>').description('clear an operator policy')).action(async (name: string, opts: ControlOptions) => {
+  await control(opts, { cmd: 'operator_policy.clear', name });
+  console.log(`Clearing operator policy "${name}" on vhost "${opts.vhost}" ...`);
+});
+
+controlOpts(operatorPolicy.command('list').description('list operator policies')).action(async (opts: ControlOptions) => {
+  const list = (await control(opts, { cmd: 'operator_policy.list' })) as { vhost: string; name: string; pattern: string; applyTo: string; definition: unknown; priority: number }[];
+  const shown = list.map((p) => ({ vhost: p.vhost, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: sortKeys(p.definition as Record<string, unknown>), priority: p.priority }));
+  console.log(JSON.stringify(shown, null, 2));
+});
+
+const definitions = program.command('definitions').description("export or import a running broker's definitions (RabbitMQ's JSON format)");
+const definitionsOpts = (c: Command): Command =>
+  c.option('-d, --data-dir <dir>', 'data directory of the running broker', './data').option('--vhost <vhost>', "only this vhost's objects (objects without a vhost field)");
+
+definitionsOpts(
+  definitions
+    .command('export [file]')
+    .description('write users, vhosts, permissions, limits, parameters, policies, queues, exchanges and bindings as JSON (to stdout without a file, or with -)'),
+).action(async (file: string | undefined, opts: ControlOptions) => {
+  const defs = await control(opts, { cmd: 'definitions.export' });
+  const text = JSON.stringify(defs, null, 2) + '\n';
+  if (file === undefined || file === '-') {
+    process.stdout.write(text);
+    return;
+  }
+  console.log(`Exporting definitions in JSON to a file at "${file}" ...`);
+  try {
+    writeFileSync(file, text, { mode: 0o600 });
+  } catch (err) {
+    console.error(`warren: cannot write ${file}: ${(err as Error).message}`);
+    process.exit(2);
+  }
+});
+
+definitionsOpts(
+  definitions
+    .command('import <file>')
+    .description('import a definitions file (an export from RabbitMQ 3.x or Warren); entries that cannot be honoured are listed, and the exit code is 1'),
+).action(async (file: string, opts: ControlOptions) => {
+  let defs: unknown;
+  try {
+    defs = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    console.error(`warren: cannot read definitions from ${file}: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  console.log(`Importing definitions in JSON from a file at "${file}" ...`);
+  const report = (await control(opts, { cmd: 'definitions.import', definitions: defs }, 120_000)) as Record<string, { imported: number; skipped: string[]; errors: string[] }>;
+  let failed = 0;
+  for (const [section, r] of Object.entries(report)) {
+    for (const s of r.skipped) console.log(`  ${section}: skipped ${s}`);
+    for (const e of r.errors) console.error(`  ${section}: could not import ${e}`);
+    failed += r.errors.length;
+  }
+  if (failed > 0) {
+    console.error(`warren: ${failed} entries could not be imported`);
+    process.exit(1);
+  }
+  console.log('Successfully imported definitions.');
+});
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -1,6 +1,10 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Broker } from './broker.js';
+import { AccessError } from './access/errors.js';
+import { exportDefinitions } from './access/definitions-export.js';
+import { importDefinitions } from './access/definitions-import.js';
+import type { Definitions } from '../persistence/definitions.js';
 import { PolicyError, validatePolicy } from './vhost/policy.js';
 
 /**
@@ -18,7 +22,21 @@ export type ControlReply = { ok: true; result: unknown } | { ok: false; error: s
 
 export function handleControl(broker: Broker, req: ControlRequest): ControlReply {
   try {
-    const vhostName = typeof req['vhost'] === 'string' ? req['vhost'] : '/';
+    const only = typeof req['vhost'] === 'string' ? req['vhost'] : undefined;
+    switch (req.cmd) {
+      case 'definitions.export':
+        if (only !== undefined && !broker.vhosts.has(only)) return { ok: false, error: `no vhost '${only}'` };
+        return { ok: true, result: exportDefinitions(broker, only === undefined ? {} : { vhost: only }) };
+      case 'definitions.import': {
+        const defs = req['definitions'];
+        if (defs === null || typeof defs !== 'object' || Array.isArray(defs)) return { ok: false, error: 'the definitions must be a JSON object' };
+        const report = importDefinitions(broker, defs as Definitions, { mode: 'runtime', ...(only === undefined ? {} : { vhost: only }) });
+        broker.saveDefinitions();
+        broker.log.info({ vhost: only, sections: Object.keys(report) }, 'definitions imported');
+        return { ok: true, result: report };
+      }
+    }
+    const vhostName = only ?? '/';
     const vhost = broker.vhosts.get(vhostName);
     if (vhost === undefined) return { ok: false, error: `no vhost '${vhostName}'` };
     switch (req.cmd) {
@@ -36,11 +54,26 @@ export function handleControl(broker: Broker, req: ControlRequest): ControlReply
       }
       case 'policy.list':
         return { ok: true, result: vhost.policies.list() };
+      case 'operator_policy.set': {
+        const p = validatePolicy({ ...req, vhost: vhostName }, true);
+        vhost.setOperatorPolicy(p);
+        broker.log.info({ vhost: vhostName, policy: p.name, pattern: p.pattern, applyTo: p.applyTo }, 'operator policy set');
+        return { ok: true, result: p };
+      }
+      case 'operator_policy.clear': {
+        const name = String(req['name']);
+        if (!vhost.clearOperatorPolicy(name)) return { ok: false, error: `no operator policy '${name}' in vhost '${vhostName}'` };
+        broker.log.info({ vhost: vhostName, policy: name }, 'operator policy cleared');
+        return { ok: true, result: null };
+      }
+      case 'operator_policy.list':
+        return { ok: true, result: vhost.operatorPolicies.list() };
       default:
         return { ok: false, error: `unknown command '${req.cmd}'` };
     }
   } catch (err) {
     if (err instanceof PolicyError) return { ok: false, error: err.message };
+    if (err instanceof AccessError) return { ok: false, error: err.reason };
     throw err;
   }
 }

@@ -1,26 +1,30 @@
 import { isIP } from 'node:net';
 import { Reader } from '../../amqp/reader.js';
 import { readFieldValue } from '../../amqp/table.js';
-import type { Broker } from '../broker.js';
+import type { AccessControl } from '../access/access-control.js';
+import type { User } from '../access/users.js';
 
 export interface LoginRefused {
   user: string;
   reason: string;
 }
 
-/** Checks a PLAIN or AMQPLAIN response; returns the user name or why it was refused. */
-export function authenticate(broker: Broker, mechanism: string, response: Buffer, remoteAddress: string | undefined): string | LoginRefused {
+/**
+ * Checks a PLAIN or AMQPLAIN response through the broker's one authenticate path, then
+ * the loopback rule (judged on the address the client connected to, as RabbitMQ does);
+ * returns the user or why it was refused (RabbitMQ's log wording).
+ */
+export function authenticate(access: AccessControl, mechanism: string, response: Buffer, localAddress: string | undefined): User | LoginRefused {
   const creds = mechanism === 'PLAIN' ? parsePlain(response) : parseAmqplain(response);
   if (creds === null) return { user: '', reason: `malformed ${mechanism} response` };
-  const [user, password] = creds;
-  // As RabbitMQ's internal backend: a user without a password logs in only with EXTERNAL.
-  if (password === '') return { user, reason: `user '${user}' attempted to log in with a blank password, which is prohibited by the internal authN backend` };
-  const known = broker.users.get(user);
-  if (known === undefined || known.password !== password) {
-    return { user, reason: `user '${user}' - invalid credentials` };
+  const [name, password] = creds;
+  if (password === '') {
+    return { user: name, reason: `user '${name}' attempted to log in with a blank password, which is prohibited by the internal authN backend.` };
   }
-  if (broker.config.loopbackUsers.includes(user) && !isLoopback(remoteAddress)) {
-    return { user, reason: `user '${user}' can only connect via localhost` };
+  const user = access.authenticate(name, password);
+  if (user === null) return { user: name, reason: `user '${name}' - invalid credentials` };
+  if (access.isLoopbackOnly(name) && !isLoopback(localAddress)) {
+    return { user: name, reason: `user '${name}' can only connect via localhost` };
   }
   return user;
 }

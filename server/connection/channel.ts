@@ -22,6 +22,7 @@ import type { Queue } from '../queue/queue.js';
 import { generateName } from './naming.js';
 import type { Session } from './session.js';
 import { handleTopologyMethod } from './topology-methods.js';
+import { ChannelAuthz } from '../access/authz.js';
 
 const enum State {
   Open,
@@ -53,6 +54,8 @@ export class Channel implements ConsumerChannel {
   private globalPrefetch = 0;
   readonly assembler: ContentAssembler;
   readonly publisher: Publisher;
+  /** This channel's permission checks, cached. */
+  readonly authz: ChannelAuthz;
 
   constructor(
     readonly id: number,
@@ -60,6 +63,7 @@ export class Channel implements ConsumerChannel {
   ) {
     this.assembler = new ContentAssembler(this, session.maxMessageSize);
     this.publisher = new Publisher(this);
+    this.authz = new ChannelAuthz(session.access, session.account, session.vhost.name);
   }
 
   get open(): boolean {
@@ -241,7 +245,9 @@ export class Channel implements ConsumerChannel {
       if (!nowait) this.reply({ id: M.BasicConsumeOk, consumerTag: tag });
       return;
     }
-    const q = this.session.vhost.queueOrDie(this.queueName(queueName), this.session);
+    const name = this.queueName(queueName);
+    this.authz.read('queue', name);
+    const q = this.session.vhost.queueOrDie(name, this.session);
     if (q.hasExclusiveConsumer() || (exclusive && q.consumerCount > 0)) {
       throw new ChannelError(403, `${q.resource} in exclusive use`);
     }
@@ -264,7 +270,9 @@ export class Channel implements ConsumerChannel {
   }
 
   private get(queueName: string, noAck: boolean): void {
-    const q = this.session.vhost.queueOrDie(this.queueName(queueName), this.session);
+    const name = this.queueName(queueName);
+    this.authz.read('queue', name);
+    const q = this.session.vhost.queueOrDie(name, this.session);
     const entry = q.fetch();
     if (entry === undefined) {
       this.reply({ id: M.BasicGetEmpty, clusterId: '' });

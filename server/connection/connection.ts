@@ -17,6 +17,8 @@ import { scheduleFlush } from '../ops/scheduler.js';
 import { PAUSE_ALARM } from '../ops/read-pause.js';
 import type { ClientCapabilities, Session } from './session.js';
 import type { VirtualHost } from '../vhost/vhost.js';
+import type { AccessControl } from '../access/access-control.js';
+import type { User } from '../access/users.js';
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
 // RabbitMQ treats a 0-9 header as 0-9-1.
@@ -54,6 +56,10 @@ export class Connection implements Session, FrameSink {
   private readonly pendingChannels: Channel[] = [];
   vhost!: VirtualHost;
   user = '';
+  /** The authenticated user (set at start-ok). */
+  account!: User;
+  /** True once connection.open counted this connection against the user's and vhost's limits. */
+  private counted = false;
   frameMax: number;
   channelMax: number;
   heartbeat = 0;
@@ -90,6 +96,10 @@ export class Connection implements Session, FrameSink {
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClose());
+  }
+
+  get access(): AccessControl {
+    return this.broker.access;
   }
 
   get maxMessageSize(): number {
@@ -198,6 +208,8 @@ export class Connection implements Session, FrameSink {
         `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
       );
     }
+    // The user's max-channels counts channels over all of its connections.
+    this.broker.access.openChannel(this.account);
     this.channels.set(channel, new Channel(channel, this));
     this.sendMethod(channel, { id: M.ChannelOpenOk, channelId: '' });
   }
@@ -212,8 +224,10 @@ export class Connection implements Session, FrameSink {
         return this.onTuneOk(m.channelMax, m.frameMax, m.heartbeat);
       case M.ConnectionOpen: {
         if (this.state !== State.Opening) break;
-        const vhost = this.broker.vhosts.get(m.virtualHost);
-        if (vhost === undefined) throw new ConnectionError(530, `vhost ${m.virtualHost} not found`, 10, 40);
+        // Vhost and user connection limits, then the user's access to the vhost (530s).
+        this.broker.access.openConnection(this.account, m.virtualHost);
+        this.counted = true;
+        const vhost = this.broker.vhosts.get(m.virtualHost)!;
         this.vhost = vhost;
         this.state = State.Running;
         this.sendMethod(0, { id: M.ConnectionOpenOk, knownHosts: '' });
@@ -253,13 +267,14 @@ export class Connection implements Session, FrameSink {
     const result =
       mechanism === 'EXTERNAL'
         ? authenticateExternal(this.broker, this.socket)
-        : authenticate(this.broker, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
-    if (typeof result !== 'string') {
+        : authenticate(this.broker.access, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
+    if ('reason' in result) {
       this.log.warn({ user: result.user, reason: result.reason }, 'login refused');
       this.refuseLogin(mechanism);
       return;
     }
-    this.user = result;
+    this.account = result;
+    this.user = result.name;
     this.state = State.Tuning;
     const c = this.broker.config;
     this.sendMethod(0, { id: M.ConnectionTune, channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
@@ -423,7 +438,9 @@ export class Connection implements Session, FrameSink {
   }
 
   channelClosed(ch: Channel): void {
-    if (this.channels.get(ch.id) === ch) this.channels.delete(ch.id);
+    if (this.channels.get(ch.id) !== ch) return;
+    this.channels.delete(ch.id);
+    this.broker.access.channelClosed(this.user);
   }
 
   /** Called once a second by the broker: heartbeats and close timeouts. */
@@ -450,7 +467,12 @@ export class Connection implements Session, FrameSink {
 
   /** Broker shutdown: 320 CONNECTION_FORCED. */
   forceClose(reason: string): void {
-    this.closeWith(new ConnectionError(320, `broker forced connection closure with reason '${reason}'`));
+    this.closeForced(`broker forced connection closure with reason '${reason}'`);
+  }
+
+  /** 320 CONNECTION_FORCED with this text (a deleted user or vhost, an operator's close). */
+  closeForced(text: string): void {
+    this.closeWith(new ConnectionError(320, text));
     this.flush();
   }
 
@@ -478,7 +500,12 @@ export class Connection implements Session, FrameSink {
   /** Requeues what channels hold and deletes this connection's exclusive queues. Idempotent. */
   private cleanup(): void {
     for (const ch of this.channels.values()) ch.teardown();
+    if (this.channels.size > 0) this.broker.access.channelClosed(this.user, this.channels.size);
     this.channels.clear();
+    if (this.counted) {
+      this.counted = false;
+      this.broker.access.connectionClosed(this.user, this.vhost.name);
+    }
     this.pendingChannels.length = 0;
     if (this.vhost === undefined) return;
     for (const q of [...this.vhost.queues.values()]) if (q.owner === this) this.vhost.deleteQueue(q);

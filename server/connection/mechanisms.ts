@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { ConnectionError } from '../../amqp/errors.js';
 import { certificateLoginName } from '../access/tls/certificate.js';
+import type { User } from '../access/users.js';
 import type { Broker } from '../broker.js';
 import { isLoopback, type LoginRefused } from './auth.js';
 
@@ -30,17 +31,8 @@ export function checkMechanism(broker: Broker, socket: Socket, mechanism: string
   }
 }
 
-/**
- * Whether a user of that name exists. The EXTERNAL login's only question to the user
- * store (rabbit_auth_backend_internal with no password): one place to re-point when users
- * move to the access-control store.
- */
-export function userExists(broker: Broker, name: string): boolean {
-  return broker.users.has(name);
-}
-
-/** EXTERNAL: the client certificate's name, if that user exists; otherwise why not (for the log). */
-export function authenticateExternal(broker: Broker, socket: Socket): string | LoginRefused {
+/** EXTERNAL: the user the client certificate names, if it exists; otherwise why not (for the log). */
+export function authenticateExternal(broker: Broker, socket: Socket): User | LoginRefused {
   if (!(socket instanceof TLSSocket)) return { user: '', reason: 'not a TLS-enabled connection' };
   const cert = socket.getPeerCertificate(false);
   if (cert === null || cert.raw === undefined) {
@@ -58,9 +50,11 @@ export function authenticateExternal(broker: Broker, socket: Socket): string | L
     return { user: '', reason: `cannot read the peer certificate: ${(err as Error).message}` };
   }
   if (user === null) return { user: '', reason: 'no name found' };
-  if (!userExists(broker, user)) return { user, reason: `user '${user}' - invalid credentials` };
-  if (c.loopbackUsers.includes(user) && !isLoopback(socket.localAddress)) {
+  // rabbit_auth_backend_internal with no password: the user need only exist.
+  const known = broker.access.users.get(user);
+  if (known === undefined) return { user, reason: `user '${user}' - invalid credentials` };
+  if (broker.access.isLoopbackOnly(user) && !isLoopback(socket.localAddress)) {
     return { user, reason: `user '${user}' can only connect via localhost` };
   }
-  return user;
+  return known;
 }

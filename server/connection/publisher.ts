@@ -13,6 +13,7 @@ import type { DurableWaiter } from '../store/message-store.js';
 import { parseExpiration } from '../queue/queue-args.js';
 import type { Queue } from '../queue/queue.js';
 import { RingBuffer } from '../queue/ring-buffer.js';
+import { WRITE } from '../access/authz.js';
 
 const MODE_NONE = 0;
 const MODE_CONFIRM = 1;
@@ -85,8 +86,12 @@ export class Publisher implements DurableWaiter {
     const session = this.ch.session;
     session.publishReceived();
     const vhost = session.vhost;
+    const authz = this.ch.authz;
+    // RabbitMQ's order: write permission, the exchange, internal, topic permission.
+    authz.publish(p.exchange);
     const x = vhost.exchangeOrDie(p.exchange);
     if (x.internal) throw new ChannelError(403, `cannot publish to internal ${vhost.xres(x.name)}`);
+    if (x.type === 'topic') authz.topic(p.exchange, p.routingKey, WRITE);
     const properties = readProperties(reader.reset(props, 0, props.length));
     let rewritten = false;
     if (properties.replyTo === REPLY_TO) {
@@ -96,7 +101,7 @@ export class Publisher implements DurableWaiter {
       properties.replyTo = rc.address;
       rewritten = true;
     }
-    if (properties.userId !== undefined && properties.userId !== session.user) {
+    if (properties.userId !== undefined && properties.userId !== session.user && !authz.impersonator) {
       throw new ChannelError(406, `user_id property set to '${properties.userId}' but authenticated user was '${session.user}'`);
     }
     const ttl = properties.expiration === undefined ? -1 : parseExpiration(properties.expiration);

@@ -4,6 +4,8 @@ import type { Writer } from '../../amqp/writer.js';
 import type { Channel } from './channel.js';
 import type { QueueOwner } from '../queue/queue.js';
 import type { VirtualHost } from '../vhost/vhost.js';
+import type { AccessControl } from '../access/access-control.js';
+import type { User } from '../access/users.js';
 
 /** Client capabilities that change what the broker sends. */
 export interface ClientCapabilities {
@@ -27,6 +29,9 @@ export interface Session extends QueueOwner {
   readonly writable: boolean;
   readonly capabilities: ClientCapabilities;
   readonly user: string;
+  /** The authenticated user's record, and the access control that judges it. */
+  readonly account: User;
+  readonly access: AccessControl;
   readonly log: Logger;
   sendMethod(channel: number, m: Method): void;
   scheduleFlush(): void;

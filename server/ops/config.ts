@@ -2,10 +2,20 @@ import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import type { MemoryWatermark } from './memory-alarm.js';
 
+/**
+ * A user seeded at first start (no stored definitions, no loadDefinitions), as RabbitMQ
+ * seeds default_user. `password` is hashed at once and never stored; or give
+ * `password_hash` and `hashing_algorithm` as a RabbitMQ export has them.
+ */
 export interface UserConfig {
   name: string;
-  password: string;
-  tags?: string[];
+  password?: string;
+  password_hash?: string;
+  hashing_algorithm?: string;
+  tags?: string[] | string;
+  limits?: { 'max-connections'?: number; 'max-channels'?: number };
+  /** Permissions by vhost; without it the user may do everything in every configured vhost. */
+  permissions?: Record<string, { configure: string; write: string; read: string }>;
 }
 
 export interface BrokerConfig {
@@ -29,6 +39,11 @@ export interface BrokerConfig {
   consumerTimeout: number;
   /** Policies applied at start, as `rabbitmqctl set_policy` would set them. */
   policies: PolicyConfig[];
+  /**
+   * A definitions file (RabbitMQ's format, or a directory of them) imported at every start,
+   * as RabbitMQ's load_definitions; when set, the default users and vhosts are not seeded.
+   */
+  loadDefinitions: string;
   /** Path of the CLI control socket; '' = none. `warren start` uses <dataDir>/warren.sock. */
   controlSocket: string;
   /**
@@ -89,8 +104,6 @@ export interface BrokerConfig {
   managementPort: number;
   /** Prometheus /metrics port (served by server/http). */
   prometheusPort: number;
-  /** A definitions file imported at start (RabbitMQ's load_definitions); '' = none. */
-  loadDefinitions: string;
 }
 
 /** RabbitMQ's ssl_options, by its names. */
@@ -132,6 +145,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   loopbackUsers: ['guest'],
   consumerTimeout: 30 * 60 * 1000,
   policies: [],
+  loadDefinitions: '',
   controlSocket: '',
   diskFreeLimit: 50_000_000,
   storeSync: 'batch',
@@ -152,7 +166,6 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   authMechanisms: ['PLAIN', 'AMQPLAIN'],
   managementPort: 15672,
   prometheusPort: 15692,
-  loadDefinitions: '',
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -166,6 +179,7 @@ export const ALIASES: Record<string, keyof BrokerConfig> = {
   max_message_size: 'maxMessageSize',
   loopback_users: 'loopbackUsers',
   consumer_timeout: 'consumerTimeout',
+  load_definitions: 'loadDefinitions',
   disk_free_limit: 'diskFreeLimit',
   store_sync: 'storeSync',
   store_sync_interval_ms: 'storeSyncIntervalMs',
@@ -185,7 +199,6 @@ export const ALIASES: Record<string, keyof BrokerConfig> = {
   auth_mechanisms: 'authMechanisms',
   management_port: 'managementPort',
   prometheus_port: 'prometheusPort',
-  load_definitions: 'loadDefinitions',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

@@ -1,12 +1,16 @@
-import type { Overflow, QueuePolicyDefinition } from '../queue/queue-args.js';
+import { erlJson } from '../../amqp/erl-term.js';
+import type { QueuePolicyDefinition } from '../queue/queue-args.js';
+import { definitionError, EFFECTIVE_POLICY_KEYS, mergePolicyValue } from './policy-keys.js';
 
 export type ApplyTo = 'queues' | 'exchanges' | 'all';
 
 export interface PolicyDefinition extends QueuePolicyDefinition {
   'alternate-exchange'?: string;
+  /** Every other key RabbitMQ accepts (stored and exported; see policy-keys.ts). */
+  [key: string]: unknown;
 }
 
-/** A policy as `rabbitmqctl set_policy` defines one. */
+/** A policy as `rabbitmqctl set_policy` (or set_operator_policy) defines one. */
 export interface Policy {
   vhost: string;
   name: string;
@@ -16,68 +20,74 @@ export interface Policy {
   definition: PolicyDefinition;
 }
 
-/** A policy the broker refuses; the message is meant for a person at a terminal. */
+/**
+ * A policy the broker refuses. The message is RabbitMQ's, as its HTTP API gives it in
+ * `reason` ("Validation failed\n\n... are not recognised policy settings").
+ */
 export class PolicyError extends Error {}
 
-const NON_NEGATIVE = ['message-ttl', 'max-length', 'max-length-bytes'] as const;
-const STRINGS = ['dead-letter-exchange', 'dead-letter-routing-key', 'alternate-exchange'] as const;
-const OVERFLOWS: readonly Overflow[] = ['drop-head', 'reject-publish', 'reject-publish-dlx'];
-const KNOWN = new Set<string>([...NON_NEGATIVE, ...STRINGS, 'expires', 'overflow']);
 const APPLY_TO: readonly ApplyTo[] = ['queues', 'exchanges', 'all'];
 
-/** Checks a policy from the CLI or the config file; throws PolicyError saying what is wrong. */
-export function validatePolicy(p: {
-  vhost?: unknown;
-  name?: unknown;
-  pattern?: unknown;
-  applyTo?: unknown;
-  priority?: unknown;
-  definition?: unknown;
-}): Policy {
+/**
+ * Checks a policy (from the CLI, the config, a definitions file or the HTTP API) as
+ * rabbit_policy validates one; throws PolicyError with RabbitMQ's messages. `operator`
+ * checks an operator policy, which allows fewer keys.
+ */
+export function validatePolicy(
+  p: {
+    vhost?: unknown;
+    name?: unknown;
+    pattern?: unknown;
+    applyTo?: unknown;
+    priority?: unknown;
+    definition?: unknown;
+  },
+  operator = false,
+): Policy {
   const vhost = p.vhost ?? '/';
   if (typeof vhost !== 'string') throw new PolicyError('vhost must be a string');
   if (typeof p.name !== 'string' || p.name === '') throw new PolicyError('a policy needs a name');
-  if (typeof p.pattern !== 'string') throw new PolicyError(`policy '${p.name}': pattern must be a string`);
-  try {
-    new RegExp(p.pattern);
-  } catch (err) {
-    throw new PolicyError(`policy '${p.name}': invalid pattern ${JSON.stringify(p.pattern)}: ${(err as Error).message}`);
+  // rabbit_runtime_parameters lists every error, the definition's first.
+  const errors: string[] = [];
+  const def = p.definition;
+  if (def === null || typeof def !== 'object' || Array.isArray(def)) {
+    errors.push(def === undefined ? `Key "definition" not found in ${p.name}` : `definition must be a dictionary: ${erlJson(def)}`);
+  } else {
+    const err = definitionError(def as Record<string, unknown>, operator);
+    if (err !== null) errors.push(err);
   }
   const applyTo = p.applyTo ?? 'all';
   if (!APPLY_TO.includes(applyTo as ApplyTo)) {
-    throw new PolicyError(`policy '${p.name}': apply-to must be one of queues, exchanges, all (got ${JSON.stringify(applyTo)})`);
+    errors.push(`apply-to '${String(applyTo)}' unrecognised; should be 'queues', 'exchanges' or 'all'`);
+  }
+  if (typeof p.pattern !== 'string') {
+    errors.push(p.pattern === undefined ? `Key "pattern" not found in ${p.name}` : `pattern should be a binary but was ${erlJson(p.pattern)}`);
+  } else {
+    try {
+      new RegExp(p.pattern);
+    } catch (err) {
+      errors.push(`pattern should be regular expression but is invalid: ${(err as Error).message}`);
+    }
   }
   const priority = p.priority ?? 0;
-  if (!Number.isInteger(priority)) throw new PolicyError(`policy '${p.name}': priority must be an integer`);
-  const def = p.definition;
-  if (def === null || typeof def !== 'object' || Array.isArray(def)) {
-    throw new PolicyError(`policy '${p.name}': the definition must be a JSON object, e.g. {"max-length": 100}`);
-  }
-  const d = def as Record<string, unknown>;
-  if (Object.keys(d).length === 0) throw new PolicyError(`policy '${p.name}': the definition is empty`);
-  for (const key of Object.keys(d)) {
-    if (!KNOWN.has(key)) {
-      throw new PolicyError(`policy '${p.name}': '${key}' is not a recognised policy key (known: ${[...KNOWN].sort().join(', ')})`);
-    }
-  }
-  for (const key of NON_NEGATIVE) {
-    if (key in d && !(Number.isInteger(d[key]) && (d[key] as number) >= 0)) {
-      throw new PolicyError(`policy '${p.name}': ${key} must be a non-negative integer`);
-    }
-  }
-  if ('expires' in d && !(Number.isInteger(d['expires']) && (d['expires'] as number) > 0)) {
-    throw new PolicyError(`policy '${p.name}': expires must be a positive integer (ms)`);
-  }
-  for (const key of STRINGS) {
-    if (key in d && typeof d[key] !== 'string') throw new PolicyError(`policy '${p.name}': ${key} must be a string`);
-  }
-  if ('overflow' in d && !OVERFLOWS.includes(d['overflow'] as Overflow)) {
-    throw new PolicyError(`policy '${p.name}': overflow must be one of ${OVERFLOWS.join(', ')}`);
-  }
-  return { vhost, name: p.name, pattern: p.pattern, applyTo: applyTo as ApplyTo, priority: priority as number, definition: d as PolicyDefinition };
+  if (typeof priority !== 'number') errors.push(`priority should be a number, actually was ${erlJson(priority)}`);
+  if (errors.length > 0) throw new PolicyError(`Validation failed\n\n${errors.join('\n')}`);
+  return {
+    vhost,
+    name: p.name,
+    pattern: p.pattern as string,
+    applyTo: applyTo as ApplyTo,
+    priority: priority as number,
+    definition: def as PolicyDefinition,
+  };
 }
 
-/** The policies of one vhost, and which one applies to a queue or exchange. */
+/** The keys of a definition that Warren accepts but does not act on. */
+export function inertKeys(d: PolicyDefinition): string[] {
+  return Object.keys(d).filter((k) => !EFFECTIVE_POLICY_KEYS.has(k));
+}
+
+/** The policies of one vhost (or its operator policies), and which one applies to a queue or exchange. */
 export class PolicySet {
   private readonly policies = new Map<string, { policy: Policy; re: RegExp }>();
 
@@ -87,6 +97,14 @@ export class PolicySet {
 
   clear(name: string): boolean {
     return this.policies.delete(name);
+  }
+
+  get(name: string): Policy | undefined {
+    return this.policies.get(name)?.policy;
+  }
+
+  get size(): number {
+    return this.policies.size;
   }
 
   list(): Policy[] {
@@ -106,3 +124,15 @@ export class PolicySet {
     return best;
   }
 }
+
+/**
+ * The definition in force for a queue or exchange: its policy's, with each key of its
+ * operator policy merged in (the lower number wins, as rabbit_policy does), or null.
+ */
+export function effectiveDefinition(policy: Policy | null, operator: Policy | null): PolicyDefinition | null {
+  if (operator === null) return policy?.definition ?? null;
+  const out: PolicyDefinition = { ...(policy?.definition ?? {}) };
+  for (const [k, v] of Object.entries(operator.definition)) out[k] = k in out ? mergePolicyValue(out[k], v) : v;
+  return out;
+}
+

@@ -12,7 +12,7 @@ import {
 } from './equivalence.js';
 import { deadLetter } from '../queue/dead-letter.js';
 import { ReplyRegistry } from './direct-reply-to.js';
-import { PolicySet, type Policy } from './policy.js';
+import { effectiveDefinition, inertKeys, PolicySet, type Policy, type PolicyDefinition } from './policy.js';
 import { Exchange } from './exchange.js';
 import type { Message } from '../queue/message.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -38,6 +38,27 @@ export interface QueueSpec {
   args: FieldTable;
 }
 
+/** Vhost limits (RabbitMQ's `vhost-limits` parameter; a negative value means no limit). */
+export type VhostLimits = {
+  'max-connections'?: number;
+  'max-queues'?: number;
+};
+
+/** What RabbitMQ keeps about a vhost besides its contents. */
+export interface VhostMetadata {
+  description: string;
+  tags: string[];
+  /** Queue type given to queues declared without x-queue-type, when it fits them. */
+  defaultQueueType?: string;
+}
+
+/** A runtime parameter (shovel, federation-upstream, ...), kept as given. */
+export interface RuntimeParameter {
+  component: string;
+  name: string;
+  value: unknown;
+}
+
 /** A virtual host: its exchanges, queues and bindings, and the rules for changing them. */
 export class VirtualHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
@@ -48,8 +69,15 @@ export class VirtualHost implements QueueHost {
   /** The broker's message store; null when it keeps everything in memory. */
   store: MessageStore | null = null;
   readonly policies = new PolicySet();
+  readonly operatorPolicies = new PolicySet();
+  limits: VhostLimits = {};
+  readonly metadata: VhostMetadata = { description: '', tags: [] };
+  /** Runtime parameters other than limits and operator policies, by `component/name`. */
+  readonly parameters = new Map<string, RuntimeParameter>();
   /** Called when the durable topology changed (it must be saved before replies go out). */
   onDurableChange: () => void = () => {};
+  /** Called with the keys of a new policy that Warren accepts but does not act on. */
+  onInertPolicyKeys: (policy: Policy, keys: string[]) => void = () => {};
 
   constructor(readonly name: string) {
     this.router = new Router<Queue>((n) => this.exchanges.get(n));
@@ -92,18 +120,23 @@ export class VirtualHost implements QueueHost {
     if (q.owner !== null && q.owner !== owner) throw lockedError(q);
   }
 
-  declareExchange(spec: ExchangeSpec, passive: boolean): Exchange {
+  /**
+   * Declares (or checks) an exchange. `beforeCreate` runs for a new exchange once the name
+   * is known to be allowed, before it exists (the channel checks permissions there).
+   */
+  declareExchange(spec: ExchangeSpec, passive: boolean, beforeCreate?: () => void): Exchange {
     if (spec.name === '') throw defaultExchangeError();
     if (passive) return this.exchangeOrDie(spec.name);
     const matcher = createExchange<Queue | Exchange>(spec.type);
-    if (matcher === undefined) throw new ConnectionError(503, `${KNOWN_ATOMS.has(spec.type) ? 'invalid' : 'unknown'} exchange type '${spec.type}'`);
+    if (matcher === undefined) throw unknownTypeError(spec.type);
     let x = this.exchanges.get(spec.name);
     if (x === undefined) {
       if (spec.name.startsWith('amq.')) {
         throw new ChannelError(403, `exchange name '${spec.name}' contains reserved prefix 'amq.*'`);
       }
+      beforeCreate?.();
       x = new Exchange(spec.name, spec.type, spec.durable, spec.autoDelete, spec.internal, spec.args, matcher);
-      x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
+      x.applyPolicy(this.definitionFor('exchanges', x.name)?.['alternate-exchange'] as string | undefined);
       this.exchanges.set(spec.name, x);
       if (x.durable) this.onDurableChange();
       return x;
@@ -117,9 +150,11 @@ export class VirtualHost implements QueueHost {
     return x;
   }
 
-  deleteExchange(name: string, ifUnused: boolean): void {
+  /** Deletes an exchange; `authorize` runs after the system-exchange checks, as RabbitMQ's permission check does. */
+  deleteExchange(name: string, ifUnused: boolean, authorize?: () => void): void {
     if (name === '') throw defaultExchangeError();
     if (name.startsWith('amq.')) throw new ChannelError(403, `deletion of system ${this.xres(name)} not allowed`);
+    authorize?.();
     const x = this.exchanges.get(name);
     if (x === undefined) return;
     // Only bindings where it is the source count, as in RabbitMQ.
@@ -129,7 +164,14 @@ export class VirtualHost implements QueueHost {
     this.removeExchange(x);
   }
 
-  declareQueue(spec: QueueSpec, owner: QueueOwner): { queue: Queue; created: boolean } {
+  /**
+   * Declares (or checks) a queue. For a new queue `beforeCreate` runs before the arguments
+   * are validated: a client's declare checks max-queues (checkQueueLimit) and its
+   * dead-letter permissions there, in RabbitMQ's order. Definitions imports skip both, as
+   * RabbitMQ's do.
+   */
+  declareQueue(spec: QueueSpec, owner: QueueOwner, beforeCreate?: () => void): { queue: Queue; created: boolean } {
+    spec = this.withDefaultQueueType(spec);
     const existing = this.queues.get(spec.name);
     if (existing !== undefined) {
       // Strict: the exclusive flag must match as well as the owner.
@@ -141,10 +183,11 @@ export class VirtualHost implements QueueHost {
       existing.touch();
       return { queue: existing, created: false };
     }
+    beforeCreate?.();
     // Arguments are validated only for a new queue: a redeclare checks equivalence first.
     validateQueueArgs(spec.args, this.qres(spec.name));
     checkQueueType(spec, this.qres(spec.name));
-    const settings = queueSettings(spec.args, this.policies.match('queues', spec.name)?.definition ?? null);
+    const settings = queueSettings(spec.args, this.definitionFor('queues', spec.name));
     const q = new Queue(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
     this.queues.set(spec.name, q);
     if (isDurable(q)) this.onDurableChange();
@@ -160,8 +203,29 @@ export class VirtualHost implements QueueHost {
     return q.delete();
   }
 
+  /** 406 when the vhost's max-queues leaves no room for one more queue (client declares only). */
+  checkQueueLimit(name: string): void {
+    const max = this.limits['max-queues'];
+    if (max !== undefined && max >= 0 && this.queues.size + 1 > max) {
+      throw new ChannelError(406, `cannot declare queue '${name}': queue limit in vhost '${this.name}' (${max}) is reached`);
+    }
+  }
+
+  /**
+   * The vhost's default queue type goes into the arguments of a queue declared without
+   * x-queue-type, when that type can hold such a queue (rabbit_amqqueue:augment_declare_args).
+   */
+  private withDefaultQueueType(spec: QueueSpec): QueueSpec {
+    const t = this.metadata.defaultQueueType;
+    if (t === undefined || t === 'undefined' || spec.args['x-queue-type'] !== undefined) return spec;
+    if (t !== 'classic' && (!spec.durable || spec.exclusive || spec.autoDelete)) return spec;
+    return { ...spec, args: { ...spec.args, 'x-queue-type': t } };
+  }
+
   setPolicy(p: Policy): void {
     this.policies.set(p);
+    const inert = inertKeys(p.definition);
+    if (inert.length > 0) this.onInertPolicyKeys(p, inert);
     this.reapplyPolicies();
     this.onDurableChange();
   }
@@ -175,13 +239,37 @@ export class VirtualHost implements QueueHost {
     return had;
   }
 
+  /** An operator policy: its keys cap (lower wins) what the matching policy and arguments set. */
+  setOperatorPolicy(p: Policy): void {
+    this.operatorPolicies.set(p);
+    const inert = inertKeys(p.definition);
+    if (inert.length > 0) this.onInertPolicyKeys(p, inert);
+    this.reapplyPolicies();
+    this.onDurableChange();
+  }
+
+  clearOperatorPolicy(name: string): boolean {
+    const had = this.operatorPolicies.clear(name);
+    if (had) {
+      this.reapplyPolicies();
+      this.onDurableChange();
+    }
+    return had;
+  }
+
+  /** The policy definition in force for a queue or exchange name (policy merged with operator policy). */
+  definitionFor(kind: 'queues' | 'exchanges', name: string): PolicyDefinition | null {
+    if (this.operatorPolicies.size === 0) return this.policies.match(kind, name)?.definition ?? null;
+    return effectiveDefinition(this.policies.match(kind, name), this.operatorPolicies.match(kind, name));
+  }
+
   /** Re-resolves every queue's settings and exchange's alternate after a policy change. */
   private reapplyPolicies(): void {
     for (const q of this.queues.values()) {
-      q.applySettings(queueSettings(q.args, this.policies.match('queues', q.name)?.definition ?? null));
+      q.applySettings(queueSettings(q.args, this.definitionFor('queues', q.name)));
     }
     for (const x of this.exchanges.values()) {
-      if (x.name !== '') x.applyPolicy(this.policies.match('exchanges', x.name)?.definition['alternate-exchange']);
+      if (x.name !== '') x.applyPolicy(this.definitionFor('exchanges', x.name)?.['alternate-exchange'] as string | undefined);
     }
   }
 
@@ -276,6 +364,15 @@ const KNOWN_ATOMS: ReadonlySet<string> = new Set([
 /** Durable queues outlive connections; exclusive ones never survive a restart. */
 function isDurable(q: Queue): boolean {
   return q.durable && q.owner === null;
+}
+
+/** 503 for an exchange type no exchange can have (RabbitMQ checks it before anything else). */
+export function checkExchangeType(type: string): void {
+  if (createExchange(type) === undefined) throw unknownTypeError(type);
+}
+
+function unknownTypeError(type: string): ConnectionError {
+  return new ConnectionError(503, `${KNOWN_ATOMS.has(type) ? 'invalid' : 'unknown'} exchange type '${type}'`);
 }
 
 function defaultExchangeError(): ChannelError {

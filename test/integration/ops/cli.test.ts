@@ -232,7 +232,8 @@ describe('warren start --config rabbitmq.conf', () => {
           '',
         ].join('\n'),
       );
-      const w = await start(['--config', file]);
+      // A data directory of its own: default_user seeds only a first start, as in RabbitMQ.
+      const w = await start(['--config', file, '--data-dir', join(dir, 'data-tls')]);
       expect(w.port).toBe(port);
       const tls = { ca: [certs.read(certs.ca)], cert: certs.read(certs.alice.cert), key: certs.read(certs.alice.key) };
       const conn = await amqp.connect(`amqps://127.0.0.1:${port}`, { ...tls, credentials: amqp.credentials.external() });

@@ -96,7 +96,9 @@ describe('durable definitions survive a restart', () => {
     await conn.close();
     const defs = JSON.parse(readFileSync(join(dir, 'definitions.json'), 'utf8'));
     expect(defs.queues).toEqual([{ name: 'keep', vhost: '/', durable: true, auto_delete: false, arguments: { 'x-message-ttl': 1000 } }]);
-    expect(defs.vhosts).toEqual([{ name: '/' }]);
+    expect(defs.vhosts).toEqual([
+      { name: '/', description: 'Default virtual host', tags: [], metadata: { description: 'Default virtual host', tags: [] } },
+    ]);
     // A crash mid-write leaves a half-written temporary file beside the real one.
     writeFileSync(join(dir, 'definitions.json.tmp'), '{"queues": [{"na');
     const b2 = await restart();
