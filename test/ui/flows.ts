@@ -70,3 +70,67 @@ export async function queueTotal(page: Page, which: 'ready' | 'unacked' | 'total
   const text = (await page.locator(`[data-testid=queue-${which}]`).textContent()) ?? '';
   return Number(text.replace(/,/g, ''));
 }
+
+/** Admin → Virtual hosts → "Add a new virtual host". */
+export async function addVhost(page: Page, url: string, name: string): Promise<void> {
+  await page.goto(`${url}#/admin/vhosts`);
+  await openSection(page, 'add-vhost');
+  const form = page.locator('[data-testid=add-vhost] form');
+  await form.locator('input[name=name]').fill(name);
+  await form.locator('button[type=submit]').click();
+  await expectNotice(page, `Virtual host ${name} added.`);
+}
+
+/** Admin → Users → "Add a user", then the user's page. */
+export async function addUser(page: Page, url: string, name: string, password: string, tags: string): Promise<void> {
+  await page.goto(`${url}#/admin/users`);
+  await openSection(page, 'add-user');
+  const form = page.locator('[data-testid=add-user] form');
+  await form.locator('input[name=username]').fill(name);
+  await form.locator('input[name=password]').fill(password);
+  await form.locator('input[name=password2]').fill(password);
+  await form.locator('input[name=tags]').fill(tags);
+  await form.locator('button[type=submit]').click();
+  await expectNotice(page, `User ${name} added.`);
+  await page.locator('[data-testid=users]').getByRole('link', { name, exact: true }).click();
+}
+
+/** On a user's page: permissions in one vhost. */
+export async function setPermission(page: Page, vhost: string, configure: string, write: string, read: string): Promise<void> {
+  const form = page.locator('[data-testid=permission-form]');
+  await form.locator('select[name=vhost]').selectOption(vhost);
+  await form.locator('input[name=configure]').fill(configure);
+  await form.locator('input[name=write]').fill(write);
+  await form.locator('input[name=read]').fill(read);
+  await form.locator('button[type=submit]').click();
+  await expectNotice(page, /^Permissions of .* set\./);
+}
+
+/** On a user's or vhost's page: one limit. */
+export async function setLimit(page: Page, limit: string, value: number): Promise<void> {
+  const form = page.locator('[data-testid=limit-form]');
+  await form.locator('select[name=limit]').selectOption(limit);
+  await form.locator('input[name=value]').fill(String(value));
+  await form.locator('button[type=submit]').click();
+  await expectNotice(page, `Limit ${limit} set.`);
+}
+
+/** Definitions → download (all, or one vhost's); returns the parsed file. */
+export async function downloadDefinitions(page: Page, url: string, vhost = ''): Promise<Record<string, unknown>> {
+  await page.goto(`${url}#/definitions`);
+  const form = page.locator('[data-testid=export] form');
+  await form.locator('select').selectOption(vhost);
+  const [download] = await Promise.all([page.waitForEvent('download'), form.locator('button[type=submit]').click()]);
+  const { readFile } = await import('node:fs/promises');
+  return JSON.parse(await readFile(await download.path(), 'utf8')) as Record<string, unknown>;
+}
+
+/** Definitions → upload a definitions object (into one vhost, or all). */
+export async function uploadDefinitions(page: Page, url: string, defs: object, vhost = ''): Promise<void> {
+  await page.goto(`${url}#/definitions`);
+  const form = page.locator('[data-testid=import] form');
+  await form.locator('input[name=file]').setInputFiles({ name: 'defs.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(defs)) });
+  await form.locator('select').selectOption(vhost);
+  await form.locator('button[type=submit]').click();
+  await expectNotice(page, 'Definitions imported from defs.json');
+}

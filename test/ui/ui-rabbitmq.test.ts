@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from '../../ui/build.js';
 import { chromiumAvailable, launchChromium, type Browser } from '../../ui/chromium.js';
 import { startDevServer } from '../../ui/dev-server.js';
-import { addQueue, expectNotice, getMessages, login, openSection, publishToQueue } from './flows.js';
+import { addQueue, addUser, addVhost, downloadDefinitions, expectNotice, getMessages, login, openSection, publishToQueue, setLimit, setPermission, uploadDefinitions } from './flows.js';
 
 const MGMT = process.env.RABBITMQ_MGMT_URL;
 const ready = MGMT !== undefined && chromiumAvailable();
@@ -20,9 +20,17 @@ describe.skipIf(!ready)('web UI against RabbitMQ', () => {
   let server: Server;
   let url: string;
   let page: Page;
-  const queue = `ui-${randomBytes(4).toString('hex')}`;
+  const tag = randomBytes(4).toString('hex');
+  const queue = `ui-${tag}`;
+  const vhost = `ui-v-${tag}`;
+  const user = `ui-u-${tag}`;
+  let auth: string;
+  const api = async (path: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${new URL(MGMT!).origin}${path}`, { ...init, headers: { authorization: auth, 'content-type': 'application/json', ...init.headers } });
 
   beforeAll(async () => {
+    const base = new URL(MGMT!);
+    auth = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
     await buildUi();
     ({ server, url } = await startDevServer(MGMT!));
     browser = await launchChromium();
@@ -31,10 +39,10 @@ describe.skipIf(!ready)('web UI against RabbitMQ', () => {
   }, 60_000);
 
   afterAll(async () => {
-    // Whatever the test left behind on the shared RabbitMQ goes.
-    const base = new URL(MGMT!);
-    const auth = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
-    await fetch(`${base.origin}/api/queues/%2F/${queue}`, { method: 'DELETE', headers: { authorization: auth } }).catch(() => undefined);
+    // Whatever the tests left behind on the shared RabbitMQ goes.
+    for (const path of [`/api/queues/%2F/${queue}`, `/api/users/${user}`, `/api/vhosts/${vhost}`]) {
+      await api(path, { method: 'DELETE' }).catch(() => undefined);
+    }
     await browser?.close();
     server?.close();
   });
@@ -59,5 +67,40 @@ describe.skipIf(!ready)('web UI against RabbitMQ', () => {
     await page.locator('[data-testid=delete-queue]').click();
     await expectNotice(page, `Queue ${queue} deleted.`);
     await page.locator('[data-testid=queues]').waitFor();
+  }, 60_000);
+
+  it('adds a vhost and a user, sets permissions and limits, and moves definitions both ways', async () => {
+    await addVhost(page, url, vhost);
+    expect((await api(`/api/vhosts/${vhost}`)).status).toBe(200);
+
+    await addUser(page, url, user, 's3cret', 'monitoring');
+    expect(await (await api(`/api/users/${user}`)).json()).toMatchObject({ name: user, tags: ['monitoring'] });
+    await setPermission(page, vhost, '^ui-.*', '.*', '');
+    expect(await (await api(`/api/permissions/${vhost}/${user}`)).json()).toMatchObject({ configure: '^ui-.*', write: '.*', read: '' });
+    await page.locator('[data-testid=permissions] tbody tr', { hasText: vhost }).waitFor();
+    await openSection(page, 'limits-section');
+    await setLimit(page, 'max-connections', 5);
+    expect(await (await api(`/api/user-limits/${user}`)).json()).toMatchObject([{ user, value: { 'max-connections': 5 } }]);
+
+    await page.goto(`${url}#/vhosts/${encodeURIComponent(vhost)}`);
+    await setLimit(page, 'max-queues', 10);
+    expect(await (await api(`/api/vhost-limits/${vhost}`)).json()).toMatchObject([{ vhost, value: { 'max-queues': 10 } }]);
+
+    await uploadDefinitions(page, url, { queues: [{ name: 'ui-imported', durable: true, auto_delete: false, arguments: {} }] }, vhost);
+    expect((await api(`/api/queues/${vhost}/ui-imported`)).status).toBe(200);
+    const defs = await downloadDefinitions(page, url, vhost);
+    expect(defs.queues).toMatchObject([{ name: 'ui-imported', durable: true }]);
+
+    await page.goto(`${url}#/users/${encodeURIComponent(user)}`);
+    await openSection(page, 'delete-user');
+    await page.locator('[data-testid=delete-user] button').click();
+    await expectNotice(page, `User ${user} deleted.`);
+    expect((await api(`/api/users/${user}`)).status).toBe(404);
+
+    await page.goto(`${url}#/vhosts/${encodeURIComponent(vhost)}`);
+    await openSection(page, 'delete-vhost');
+    await page.locator('[data-testid=delete-vhost] button').click();
+    await expectNotice(page, `Virtual host ${vhost} deleted.`);
+    expect((await api(`/api/vhosts/${vhost}`)).status).toBe(404);
   }, 60_000);
 });

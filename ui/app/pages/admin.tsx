@@ -167,16 +167,17 @@ function PermissionForm(props: { user?: string; vhost?: string; onSaved: () => v
   return (
     <form
       class="form"
+      data-testid="permission-form"
       onSubmit={async (e) => {
         e.preventDefault();
         if (await act(`Permissions of ${u} in ${v} set.`, () => put(`/api/permissions/${seg(v)}/${seg(u)}`, { configure, write, read }))) props.onSaved();
       }}
     >
-      {props.vhost === undefined && <Select label="Virtual host" value={vhost} onChange={setVhost} options={(vhosts.data ?? [{ name: '/' }]).map((x) => x.name)} />}
-      {props.user === undefined && <Select label="User" value={user} onChange={setUser} options={['', ...(users.data ?? []).map((x) => x.name)]} />}
-      <Text label="Configure regexp" value={configure} onInput={setConfigure} />
-      <Text label="Write regexp" value={write} onInput={setWrite} />
-      <Text label="Read regexp" value={read} onInput={setRead} />
+      {props.vhost === undefined && <Select label="Virtual host" name="vhost" value={vhost} onChange={setVhost} options={(vhosts.data ?? [{ name: '/' }]).map((x) => x.name)} />}
+      {props.user === undefined && <Select label="User" name="user" value={user} onChange={setUser} options={['', ...(users.data ?? []).map((x) => x.name)]} />}
+      <Text label="Configure regexp" name="configure" value={configure} onInput={setConfigure} />
+      <Text label="Write regexp" name="write" value={write} onInput={setWrite} />
+      <Text label="Read regexp" name="read" value={read} onInput={setRead} />
       <div class="buttons">
         <button type="submit" class="primary">
           Set permission
@@ -233,13 +234,13 @@ export function UserPage({ name }: { name: string }) {
         <h4>Set permission</h4>
         <PermissionForm user={name} onSaved={perms.reload} />
       </Section>
-      <Section title="Limits" open={false}>
+      <Section title="Limits" open={false} testId="limits-section">
         <LimitsTable kind="user" owner={name} rows={limits.data?.map((l) => ({ owner: l.user, value: l.value }))} error={limits.error} reload={limits.reload} />
       </Section>
       <Section title="Update this user" open={false}>
         <UserForm name={name} tags={tagList(u.tags)} onSaved={user.reload} />
       </Section>
-      <Section title="Delete this user" open={false}>
+      <Section title="Delete this user" open={false} testId="delete-user">
         <ConfirmButton
           label="Delete"
           question={`Delete user ${name}?`}
@@ -331,7 +332,7 @@ export function VhostPage({ name }: { name: string }) {
       <Section title="Limits">
         <LimitsTable kind="vhost" owner={name} rows={limits.data?.map((l) => ({ owner: l.vhost, value: l.value }))} error={limits.error} reload={limits.reload} />
       </Section>
-      <Section title="Delete this virtual host" open={false}>
+      <Section title="Delete this virtual host" open={false} testId="delete-vhost">
         <ConfirmButton
           label="Delete"
           question={`Delete virtual host ${name} and everything in it?`}

@@ -173,14 +173,15 @@ export function LimitsTable(props: { kind: 'vhost' | 'user'; owner?: string; row
       )}
       <form
         class="form"
+        data-testid="limit-form"
         onSubmit={async (e) => {
           e.preventDefault();
           if (await act(`Limit ${limit} set.`, () => put(`${base}/${seg(owner)}/${limit}`, { value: Number(val) }))) props.reload();
         }}
       >
         {props.owner === undefined && <Text label={props.kind === 'vhost' ? 'Virtual host' : 'User'} value={owner} onInput={setOwner} required />}
-        <Select label="Limit" value={limit} onChange={setLimit} options={names} />
-        <Text label="Value" value={val} onInput={setVal} required size={8} placeholder="-1: no limit" />
+        <Select label="Limit" name="limit" value={limit} onChange={setLimit} options={names} />
+        <Text label="Value" name="value" value={val} onInput={setVal} required size={8} placeholder="-1: no limit" />
         <div class="buttons">
           <button type="submit" class="primary">
             Set limit
