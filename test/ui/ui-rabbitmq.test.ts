@@ -82,6 +82,15 @@ describe.skipIf(!ready)('web UI against RabbitMQ', () => {
     await setLimit(page, 'max-connections', 5);
     expect(await (await api(`/api/user-limits/${user}`)).json()).toMatchObject([{ user, value: { 'max-connections': 5 } }]);
 
+    // New tags, the password left empty: the password stays.
+    await openSection(page, 'update-user');
+    await page.locator('[data-testid=update-user] input[name=tags]').fill('management');
+    await page.locator('[data-testid=update-user] button[type=submit]').click();
+    await expectNotice(page, `User ${user} updated.`);
+    expect(await (await api(`/api/users/${user}`)).json()).toMatchObject({ tags: ['management'] });
+    const asUser = `Basic ${Buffer.from(`${user}:s3cret`).toString('base64')}`;
+    expect((await api('/api/whoami', { headers: { authorization: asUser } })).status).toBe(200);
+
     await page.goto(`${url}#/vhosts/${encodeURIComponent(vhost)}`);
     await setLimit(page, 'max-queues', 10);
     expect(await (await api(`/api/vhost-limits/${vhost}`)).json()).toMatchObject([{ vhost, value: { 'max-queues': 10 } }]);

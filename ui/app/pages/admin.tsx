@@ -12,6 +12,7 @@ import { LimitsPanel, LimitsTable, PoliciesPanel } from './policies.js';
 interface UserJson {
   name: string;
   tags: string[] | string;
+  password_hash?: string;
   hashing_algorithm?: string;
   limits?: Record<string, number>;
 }
@@ -81,7 +82,7 @@ function UsersPanel() {
             { label: 'Name', render: (u) => <a href={href('users', u.name)}>{u.name}</a> },
             { label: 'Tags', render: (u) => tagList(u.tags).join(', ') },
             { label: 'Can access virtual hosts', render: (u) => vhostsOf(u.name) || <span class="muted">No access</span> },
-            { label: 'Has password', render: (u) => ((u as { password_hash?: string }).password_hash ? '●' : '○') },
+            { label: 'Has password', render: (u) => (u.password_hash ? '●' : '○') },
           ]}
           rows={users.data}
           rowKey={(u) => u.name}
@@ -94,7 +95,7 @@ function UsersPanel() {
   );
 }
 
-function UserForm(props: { name?: string; tags?: string[]; onSaved: () => void }) {
+function UserForm(props: { name?: string; tags?: string[]; current?: UserJson; onSaved: () => void }) {
   const editing = props.name !== undefined;
   const [name, setName] = useState(props.name ?? '');
   const [password, setPassword] = useState('');
@@ -110,8 +111,13 @@ function UserForm(props: { name?: string; tags?: string[]; onSaved: () => void }
           return;
         }
         const body: Record<string, unknown> = { tags: tags.split(',').map((t) => t.trim()).filter((t) => t !== '').join(',') };
-        // Leaving the password empty while editing keeps the current one.
+        // A PUT without a password clears it: leaving the field empty while editing sends
+        // the current hash back instead, so only the tags change.
         if (password !== '' || !editing) body.password = password;
+        else {
+          body.password_hash = props.current?.password_hash ?? '';
+          if (props.current?.hashing_algorithm !== undefined) body.hashing_algorithm = props.current.hashing_algorithm;
+        }
         const ok = await act(editing ? `User ${name} updated.` : `User ${name} added.`, () => put(`/api/users/${seg(name)}`, body));
         if (ok) {
           setPassword('');
@@ -237,8 +243,8 @@ export function UserPage({ name }: { name: string }) {
       <Section title="Limits" open={false} testId="limits-section">
         <LimitsTable kind="user" owner={name} rows={limits.data?.map((l) => ({ owner: l.user, value: l.value }))} error={limits.error} reload={limits.reload} />
       </Section>
-      <Section title="Update this user" open={false}>
-        <UserForm name={name} tags={tagList(u.tags)} onSaved={user.reload} />
+      <Section title="Update this user" open={false} testId="update-user">
+        <UserForm name={name} tags={tagList(u.tags)} current={u} onSaved={user.reload} />
       </Section>
       <Section title="Delete this user" open={false} testId="delete-user">
         <ConfirmButton
