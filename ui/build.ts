@@ -1,6 +1,6 @@
 // Bundles the management web UI (ui/app/, preact and uPlot) into static files with esbuild.
 // `npm run build` runs it after tsc; the management server serves the output at `/`.
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -20,9 +20,10 @@ export async function buildUi(outDir = uiOutDir()): Promise<string> {
   const root = repoRoot();
   const app = join(root, 'ui', 'app');
   await mkdir(outDir, { recursive: true });
-  await build({
+  const result = await build({
     entryPoints: { app: join(app, 'main.tsx') },
     outdir: outDir,
+    write: false,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -35,8 +36,15 @@ export async function buildUi(outDir = uiOutDir()): Promise<string> {
     logLevel: 'warning',
     absWorkingDir: root,
   });
-  await copyFile(join(app, 'index.html'), join(outDir, 'index.html'));
-  await copyFile(join(app, 'favicon.svg'), join(outDir, 'favicon.svg'));
+  const files: [string, Uint8Array | string][] = result.outputFiles.map((f) => [f.path, f.contents]);
+  for (const name of ['index.html', 'favicon.svg']) files.push([join(outDir, name), await readFile(join(app, name))]);
+  // Each file is written aside and renamed into place, so that a server (or a second build
+  // running at the same time, as parallel test files do) never reads half a file.
+  for (const [path, contents] of files) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, contents);
+    await rename(tmp, path);
+  }
   return outDir;
 }
 

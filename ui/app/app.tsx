@@ -199,7 +199,7 @@ function Shell({ session }: { session: Session }) {
 }
 
 function NoticeLine() {
-  const [n] = useNotice();
+  const n = useNotice();
   const [shown, setShown] = useState<number | null>(null);
   useEffect(() => {
     if (n === null || n.text === '') return;

@@ -1,7 +1,7 @@
 // What every page shares: the refresh interval, the vhost filter, notices, and polling of
 // the API with a history of samples for the charts.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError } from './api.js';
+import { ApiError, get } from './api.js';
 
 interface Settings {
   /** ms between refreshes; 0 = never. */
@@ -58,14 +58,14 @@ export function errorText(err: unknown): string {
   return String((err as Error)?.message ?? err);
 }
 
-export function useNotice(): [Notice | null, () => void] {
+export function useNotice(): Notice | null {
   const [, bump] = useState(0);
   useEffect(() => {
     const l = (): void => bump((n) => n + 1);
     noticeListeners.add(l);
     return () => noticeListeners.delete(l);
   }, []);
-  return [notice, () => notify('ok', '') /* cleared by an empty text */];
+  return notice;
 }
 
 /** Runs an action, reports success or failure as a notice, and returns whether it worked. */
@@ -90,10 +90,10 @@ export interface Polled<T> {
 }
 
 /**
- * Calls `fetcher` now, whenever `key` changes, and every refresh interval; keeps the last
- * good answer while a refresh is in flight or fails.
+ * Calls `fetcher` now, whenever `key` changes, and (unless `poll` is false) every refresh
+ * interval; keeps the last good answer while a refresh is in flight or fails.
  */
-export function usePoll<T>(fetcher: () => Promise<T>, key: string, onData?: (d: T) => void): Polled<T> {
+export function usePoll<T>(fetcher: () => Promise<T>, key: string, onData?: (d: T) => void, poll = true): Polled<T> {
   const { refresh } = useSettings();
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<Error | undefined>(undefined);
@@ -132,15 +132,21 @@ export function usePoll<T>(fetcher: () => Promise<T>, key: string, onData?: (d: 
   }, [key, tick]);
 
   useEffect(() => {
-    if (refresh <= 0) return;
+    if (refresh <= 0 || !poll) return;
     const t = setInterval(() => {
       if (document.visibilityState !== 'hidden') setTick((n) => n + 1);
     }, refresh);
     return () => clearInterval(t);
-  }, [refresh, key]);
+  }, [refresh, key, poll]);
 
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { data, error, loading, reload };
+}
+
+/** The names of the vhosts, for the forms' vhost choosers: fetched once per page. */
+export function useVhostNames(): string[] | undefined {
+  const v = usePoll(() => get<{ name: string }[]>('/api/vhosts?columns=name'), 'vhost-names', undefined, false);
+  return v.data?.map((x) => x.name);
 }
 
 // ---- sample history for charts: kept per chart while the tab lives ----

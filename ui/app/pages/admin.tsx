@@ -5,7 +5,7 @@ import { del, get, put, seg, tagList } from '../api.js';
 import type { Session } from '../app.js';
 import { num } from '../format.js';
 import { go, href } from '../router.js';
-import { act, usePoll } from '../state.js';
+import { act, usePoll, useVhostNames } from '../state.js';
 import { ConfirmButton, KV, Loading, Section, Select, Table, Text } from '../widgets.js';
 import { LimitsPanel, LimitsTable, PoliciesPanel } from './policies.js';
 
@@ -161,7 +161,7 @@ function UserForm(props: { name?: string; tags?: string[]; current?: UserJson; o
 
 /** Sets configure/write/read for one user in one vhost; the other end is chosen from a list. */
 function PermissionForm(props: { user?: string; vhost?: string; onSaved: () => void }) {
-  const vhosts = usePoll(() => get<VhostJson[]>('/api/vhosts?columns=name'), 'vhost-names');
+  const vhosts = useVhostNames();
   const users = usePoll(() => (props.user === undefined ? get<UserJson[]>('/api/users') : Promise.resolve([] as UserJson[])), `user-names:${props.user ?? ''}`);
   const [vhost, setVhost] = useState(props.vhost ?? '/');
   const [user, setUser] = useState(props.user ?? '');
@@ -179,7 +179,7 @@ function PermissionForm(props: { user?: string; vhost?: string; onSaved: () => v
         if (await act(`Permissions of ${u} in ${v} set.`, () => put(`/api/permissions/${seg(v)}/${seg(u)}`, { configure, write, read }))) props.onSaved();
       }}
     >
-      {props.vhost === undefined && <Select label="Virtual host" name="vhost" value={vhost} onChange={setVhost} options={(vhosts.data ?? [{ name: '/' }]).map((x) => x.name)} />}
+      {props.vhost === undefined && <Select label="Virtual host" name="vhost" value={vhost} onChange={setVhost} options={vhosts ?? ['/']} />}
       {props.user === undefined && <Select label="User" name="user" value={user} onChange={setUser} options={['', ...(users.data ?? []).map((x) => x.name)]} />}
       <Text label="Configure regexp" name="configure" value={configure} onInput={setConfigure} />
       <Text label="Write regexp" name="write" value={write} onInput={setWrite} />

@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { get, post, seg } from '../api.js';
 import { num } from '../format.js';
-import { notify, errorText, usePoll } from '../state.js';
+import { notify, errorText, usePoll, useVhostNames } from '../state.js';
 import { Section, Select } from '../widgets.js';
 
 type Definitions = Record<string, unknown>;
@@ -17,8 +17,8 @@ function counts(d: Definitions): string {
 }
 
 export function DefinitionsPage() {
-  const vhosts = usePoll(() => get<{ name: string }[]>('/api/vhosts?columns=name'), 'vhost-names');
-  const options: [string, string][] = [['', 'All'], ...(vhosts.data ?? []).map((v): [string, string] => [v.name, v.name])];
+  const vhosts = useVhostNames();
+  const options: [string, string][] = [['', 'All'], ...(vhosts ?? []).map((v): [string, string] => [v, v])];
   const [exportVhost, setExportVhost] = useState('');
   const [importVhost, setImportVhost] = useState('');
   const [file, setFile] = useState<File | null>(null);

@@ -5,7 +5,7 @@ import { del, get, put, seg } from '../api.js';
 import { rate, statRate } from '../format.js';
 import { ListControls, usePagedList } from '../list.js';
 import { go, href } from '../router.js';
-import { act, errorText, useSettings, usePoll } from '../state.js';
+import { act, errorText, useSettings, usePoll, useVhostNames } from '../state.js';
 import { ArgsEditor, argsToObject, Check, ConfirmButton, Features, KV, Loading, Section, Select, Table, Text, type ArgRow, type Column } from '../widgets.js';
 import { AddBinding, Bindings, exchangePath, PublishForm, type BindingJson } from './messages.js';
 
@@ -51,7 +51,7 @@ export function ExchangesPage() {
 }
 
 function AddExchange(props: { defaultVhost: string; onAdded: () => void }) {
-  const vhosts = usePoll(() => get<{ name: string }[]>('/api/vhosts?columns=name'), 'vhost-names');
+  const vhosts = useVhostNames();
   const [vhost, setVhost] = useState(props.defaultVhost || '/');
   const [name, setName] = useState('');
   const [type, setType] = useState('direct');
@@ -73,7 +73,7 @@ function AddExchange(props: { defaultVhost: string; onAdded: () => void }) {
         }
       }}
     >
-      <Select label="Virtual host" value={vhost} onChange={setVhost} options={(vhosts.data ?? [{ name: vhost }]).map((v) => v.name)} />
+      <Select label="Virtual host" value={vhost} onChange={setVhost} options={vhosts ?? [vhost]} />
       <Text label="Name" name="name" value={name} onInput={setName} required />
       <Select label="Type" name="type" value={type} onChange={setType} options={['direct', 'fanout', 'headers', 'topic']} />
       <div class="field">

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { del, get, put, seg } from '../api.js';
 import { num, value } from '../format.js';
 import { href } from '../router.js';
-import { act, useSettings, usePoll } from '../state.js';
+import { act, useSettings, usePoll, useVhostNames } from '../state.js';
 import { ArgsEditor, argsToObject, Loading, Section, Select, Table, Text, type ArgRow } from '../widgets.js';
 
 interface PolicyJson {
@@ -88,7 +88,7 @@ function PolicyList(props: { kind: 'policies' | 'operator-policies'; title: stri
 }
 
 function PolicyForm(props: { base: string; keys: [string, ArgRow['type']][]; operator: boolean; onSaved: () => void }) {
-  const vhosts = usePoll(() => get<{ name: string }[]>('/api/vhosts?columns=name'), 'vhost-names');
+  const vhosts = useVhostNames();
   const [vhost, setVhost] = useState('/');
   const [name, setName] = useState('');
   const [pattern, setPattern] = useState('');
@@ -106,7 +106,7 @@ function PolicyForm(props: { base: string; keys: [string, ArgRow['type']][]; ope
         if (ok) props.onSaved();
       }}
     >
-      <Select label="Virtual host" value={vhost} onChange={setVhost} options={(vhosts.data ?? [{ name: '/' }]).map((v) => v.name)} />
+      <Select label="Virtual host" value={vhost} onChange={setVhost} options={vhosts ?? ['/']} />
       <Text label="Name" name="name" value={name} onInput={setName} required />
       <Text label="Pattern" name="pattern" value={pattern} onInput={setPattern} required placeholder="^amq." />
       <Select

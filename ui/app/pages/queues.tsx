@@ -5,7 +5,7 @@ import { get, put, seg } from '../api.js';
 import { num, rate, statRate } from '../format.js';
 import { ListControls, usePagedList } from '../list.js';
 import { href } from '../router.js';
-import { act, errorText, useSettings, usePoll } from '../state.js';
+import { act, errorText, useSettings, usePoll, useVhostNames } from '../state.js';
 import { ArgsEditor, argsToObject, Features, Section, Select, Table, Text, type ArgRow, type Column } from '../widgets.js';
 import { State } from './connections.js';
 
@@ -90,7 +90,7 @@ const QUEUE_ARGS: [string, ArgRow['type']][] = [
 ];
 
 function AddQueue(props: { defaultVhost: string; onAdded: () => void }) {
-  const vhosts = usePoll(() => get<{ name: string }[]>('/api/vhosts?columns=name'), 'vhost-names');
+  const vhosts = useVhostNames();
   const [vhost, setVhost] = useState(props.defaultVhost || '/');
   const [type, setType] = useState('classic');
   const [name, setName] = useState('');
@@ -120,7 +120,7 @@ function AddQueue(props: { defaultVhost: string; onAdded: () => void }) {
       }}
     >
       <Select label="Type" name="queue_type" value={type} onChange={setType} options={[['classic', 'Classic'], ['quorum', 'Quorum'], ['stream', 'Stream']]} />
-      <Select label="Virtual host" name="vhost" value={vhost} onChange={setVhost} options={(vhosts.data ?? [{ name: vhost }]).map((v) => v.name)} />
+      <Select label="Virtual host" name="vhost" value={vhost} onChange={setVhost} options={vhosts ?? [vhost]} />
       <Text label="Name" name="name" value={name} onInput={setName} required />
       {!replicated && (
         <>
