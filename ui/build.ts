@@ -16,6 +16,9 @@ export function uiOutDir(root = repoRoot()): string {
   return join(root, 'dist', 'ui', 'www');
 }
 
+/** Packages bundled into app.js. */
+const BUNDLED = ['preact', 'uplot'];
+
 export async function buildUi(outDir = uiOutDir()): Promise<string> {
   const root = repoRoot();
   const app = join(root, 'ui', 'app');
@@ -32,12 +35,15 @@ export async function buildUi(outDir = uiOutDir()): Promise<string> {
     jsxImportSource: 'preact',
     minify: true,
     sourcemap: true,
-    legalComments: 'linked',
+    legalComments: 'none',
     logLevel: 'warning',
     absWorkingDir: root,
   });
   const files: [string, Uint8Array | string][] = result.outputFiles.map((f) => [f.path, f.contents]);
   for (const name of ['index.html', 'favicon.svg']) files.push([join(outDir, name), await readFile(join(app, name))]);
+  // The bundle carries preact and uPlot: their MIT notices go with it.
+  const notices = await Promise.all(BUNDLED.map(async (pkg) => `${pkg}\n\n${await readFile(join(root, 'node_modules', pkg, 'LICENSE'), 'utf8')}`));
+  files.push([join(outDir, 'third-party-licenses.txt'), notices.join('\n---\n\n')]);
   // Each file is written aside and renamed into place, so that a server (or a second build
   // running at the same time, as parallel test files do) never reads half a file.
   for (const [path, contents] of files) {
