@@ -18,7 +18,7 @@ export interface ChartProps {
   testId?: string;
 }
 
-export function Chart({ title, labels, history, kind, height = 170, testId }: ChartProps) {
+export function Chart({ title, labels, history, kind, height = 180, testId }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const fmt = kind === 'rate' ? rate : num;
@@ -37,7 +37,7 @@ export function Chart({ title, labels, history, kind, height = 170, testId }: Ch
         y: { range: (_u, _min, max) => [0, Math.max(kind === 'rate' ? 1 : 5, (max ?? 0) * 1.1)] },
       },
       axes: [
-        { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, values: (_u, vals) => vals.map(clock) },
+        { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, space: 90, values: (_u, vals) => vals.map(clock) },
         { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, size: 56, values: (_u, vals) => vals.map(tick) },
       ],
       series: [{}, ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false } }))],
