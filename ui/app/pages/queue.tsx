@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { del, get, query, seg } from '../api.js';
 import { Chart } from '../chart.js';
-import { bytes, num, rate, statRate, value } from '../format.js';
+import { bytes, num, rate, statRate, timestamp, value } from '../format.js';
 import { go, href } from '../router.js';
 import { act, history, record, usePoll } from '../state.js';
 import { Check, ConfirmButton, Features, KV, Loading, ObjectTable, Section, Table } from '../widgets.js';
@@ -75,7 +75,7 @@ export function QueuePage({ vhost, name }: { vhost: string; name: string }) {
               ['Consumer capacity', d.consumer_capacity !== undefined ? `${Math.round(d.consumer_capacity * 100)}%` : undefined],
               ['Exclusive consumer', d.exclusive_consumer_tag ?? ''],
               ['Single active consumer', d.single_active_consumer_tag ?? ''],
-              ['Idle since', d.idle_since],
+              ['Idle since', timestamp(d.idle_since === undefined ? undefined : Date.parse(d.idle_since) || d.idle_since)],
             ]}
           />
         </Section>
