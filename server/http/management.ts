@@ -14,6 +14,7 @@ import type { ApiContext } from './api/context.js';
 import { authenticate, authorize, AccessAuthenticator, type Access, type HttpAuthenticator, type HttpUser } from './auth.js';
 import { badRequest, notFound, toHttpError } from './errors.js';
 import { Sampler } from './sampler.js';
+import { registerUi } from './ui-static.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -106,6 +107,7 @@ export class ManagementServer {
     ]) {
       register(app, this.ctx);
     }
+    registerUi(app);
   }
 
   private onError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
