@@ -10,6 +10,8 @@ import { registerOverview } from './api/overview.js';
 import { registerPolicies } from './api/policies.js';
 import { registerQueues } from './api/queues.js';
 import { registerVhosts } from './api/vhosts.js';
+import { registerUsers } from './api/users.js';
+import { registerDefinitions } from './api/definitions.js';
 import type { ApiContext } from './api/context.js';
 import { authenticate, authorize, AccessAuthenticator, type Access, type HttpAuthenticator, type HttpUser } from './auth.js';
 import { badRequest, notFound, toHttpError } from './errors.js';
@@ -104,6 +106,8 @@ export class ManagementServer {
       registerVhosts,
       registerPolicies,
       registerHealth,
+      registerUsers,
+      registerDefinitions,
     ]) {
       register(app, this.ctx);
     }
