@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../server/index.js';
 import { buildUi } from '../../ui/build.js';
 import { chromiumAvailable, launchChromium, type Browser } from '../../ui/chromium.js';
-import { addQueue, expectNotice, getMessages, login, openSection, publishToQueue, queueTotal } from './flows.js';
+import { addQueue, addUser, addVhost, downloadDefinitions, expectNotice, getMessages, login, openSection, publishToQueue, queueTotal, setLimit, setPermission, uploadDefinitions } from './flows.js';
 
 const ready = chromiumAvailable();
 if (!ready) console.warn('skipping the web UI tests: no Chromium at /usr/bin/chromium (Debian package chromium)');
@@ -220,6 +220,49 @@ describe.skipIf(!ready)('web UI', () => {
     await expectNotice(page, 'Policy ui-ttl cleared.');
     expect((await api('/api/policies/%2F/ui-ttl')).status).toBe(404);
   });
+
+  it('adds a vhost and a user, sets permissions and limits, and moves definitions both ways', async () => {
+    page.on('dialog', (d) => void d.accept());
+    await addVhost(page, url, 'ui-v');
+    expect(broker.broker.vhosts.has('ui-v')).toBe(true);
+    await addUser(page, url, 'ui-user', 's3cret', 'monitoring');
+    await setPermission(page, 'ui-v', '^ui-', '.*', '.*');
+    await page.locator('[data-testid=permissions] tbody tr', { hasText: 'ui-v' }).waitFor();
+    await openSection(page, 'limits-section');
+    await setLimit(page, 'max-connections', 5);
+    expect(await (await api('/api/user-limits/ui-user')).json()).toEqual([{ user: 'ui-user', value: { 'max-connections': 5 } }]);
+
+    // The new user logs in over AMQP, held to what the UI gave it.
+    const userConn = await amqp.connect(`${broker.url.replace('guest:guest', 'ui-user:s3cret')}/ui-v`);
+    const userCh = await userConn.createChannel();
+    expect((await userCh.assertQueue('ui-own')).queue).toBe('ui-own');
+    userCh.on('error', () => undefined);
+    await expect(userCh.assertQueue('other')).rejects.toThrow(/ACCESS_REFUSED/);
+    await userConn.close();
+
+    await page.goto(`${url}#/vhosts/ui-v`);
+    await setLimit(page, 'max-queues', 10);
+    expect(await (await api('/api/vhost-limits/ui-v')).json()).toEqual([{ vhost: 'ui-v', value: { 'max-queues': 10 } }]);
+
+    await uploadDefinitions(page, url, { queues: [{ name: 'ui-imported', durable: true, auto_delete: false, arguments: {} }] }, 'ui-v');
+    expect((await api('/api/queues/ui-v/ui-imported')).status).toBe(200);
+    const defs = await downloadDefinitions(page, url, 'ui-v');
+    expect((defs.queues as { name: string }[]).map((q) => q.name).sort()).toEqual(['ui-imported', 'ui-own']);
+    const all = await downloadDefinitions(page, url);
+    expect(all.users).toContainEqual(expect.objectContaining({ name: 'ui-user', tags: ['monitoring'] }));
+
+    await page.goto(`${url}#/users/ui-user`);
+    await openSection(page, 'delete-user');
+    await page.locator('[data-testid=delete-user] button').click();
+    await expectNotice(page, 'User ui-user deleted.');
+    expect(broker.broker.access.users.has('ui-user')).toBe(false);
+    await page.goto(`${url}#/vhosts/ui-v`);
+    await openSection(page, 'delete-vhost');
+    await page.locator('[data-testid=delete-vhost] button').click();
+    await expectNotice(page, 'Virtual host ui-v deleted.');
+    expect(broker.broker.vhosts.has('ui-v')).toBe(false);
+    page.removeAllListeners('dialog');
+  }, 60_000);
 
   it('logs out, and the session is gone', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
