@@ -68,6 +68,16 @@ export async function takeScreenshots(outDir: string): Promise<string[]> {
       headers: auth,
       body: JSON.stringify({ pattern: '^orders\\.', 'apply-to': 'queues', priority: 1, definition: { 'message-ttl': 86_400_000, 'max-length': 100_000 } }),
     });
+    // A few users and a second vhost, so that Admin has something to show.
+    const put = (path: string, body: unknown) => fetch(`${broker.managementUrl}${path}`, { method: 'PUT', headers: auth, body: JSON.stringify(body) });
+    await put('/api/vhosts/staging', { description: 'pre-production' });
+    await put('/api/vhost-limits/staging/max-queues', { value: 500 });
+    await put('/api/users/order-service', { password: 'demo', tags: '' });
+    await put('/api/users/grafana', { password: 'demo', tags: 'monitoring' });
+    await put('/api/users/ops-team', { password: 'demo', tags: 'policymaker,management' });
+    await put('/api/permissions/%2F/order-service', { configure: '^orders\\.', write: '^orders$', read: '^orders\\.' });
+    await put('/api/permissions/staging/ops-team', { configure: '.*', write: '.*', read: '.*' });
+    await put('/api/user-limits/order-service/max-connections', { value: 20 });
     const page = await browser.context.newPage();
     const url = `${broker.managementUrl}/`;
     await page.goto(url);

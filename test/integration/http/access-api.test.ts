@@ -3,6 +3,10 @@
 // call). One scripted sequence runs on Warren, with RabbitMQ 3.10's answers written out, and
 // on a live RabbitMQ when RABBITMQ_MGMT_URL is set, where every answer must be the same.
 import amqp from 'amqplib';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { apiClient, rabbitMgmt, startWithApi, type Api, type ApiBroker } from '../../helpers/http.js';
 
@@ -189,6 +193,35 @@ describe('users, permissions, limits, operator policies and definitions', () => 
       expect((await other.api('GET', '/api/whoami', undefined, { user: U, password: 'pw' })).status).toBe(200);
     } finally {
       await other.close();
+    }
+  });
+
+  const ADMIN = '/usr/bin/rabbitmqadmin';
+  test.skipIf(!existsSync(ADMIN))('rabbitmqadmin exports the definitions of one Warren and imports them into another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-rabbitmqadmin-'));
+    const file = join(dir, 'defs.json');
+    const other = await startWithApi();
+    const admin = (base: string, args: string[]) =>
+      new Promise<string>((resolve) => {
+        const u = new URL(base);
+        execFile(ADMIN, ['-H', u.hostname, '-P', u.port, '-u', 'guest', '-p', 'guest', ...args], { encoding: 'utf8' }, (err, out, stderr) =>
+          resolve(err === null ? out : `exit ${String(err.code)}: ${out}${stderr}`),
+        );
+      });
+    try {
+      await b.api('PUT', '/api/vhosts/uiapi-adm', {});
+      await b.api('PUT', '/api/queues/uiapi-adm/uiapi-adm-q', { durable: true, arguments: { 'x-message-ttl': 1000 } });
+      await b.api('PUT', '/api/users/uiapi-adm-u', { password: 'pw', tags: 'management' });
+      expect(await admin(b.managementUrl, ['export', file])).toBe(`Exported definitions for 127.0.0.1 to "${file}"\n`);
+      expect(JSON.parse(readFileSync(file, 'utf8')).queues).toContainEqual(expect.objectContaining({ name: 'uiapi-adm-q', vhost: 'uiapi-adm' }));
+      expect(await admin(other.managementUrl, ['import', file])).toBe(`Uploaded definitions from "127.0.0.1" to ${file}. The import process may take some time. Consult server logs to track progress.\n`);
+      expect((await other.api('GET', '/api/queues/uiapi-adm/uiapi-adm-q')).body).toMatchObject({ durable: true, arguments: { 'x-message-ttl': 1000 } });
+      expect((await other.api('GET', '/api/whoami', undefined, { user: 'uiapi-adm-u', password: 'pw' })).status).toBe(200);
+    } finally {
+      await other.close();
+      await b.api('DELETE', '/api/vhosts/uiapi-adm');
+      await b.api('DELETE', '/api/users/uiapi-adm-u');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
