@@ -1,4 +1,5 @@
 import { AmqpError } from '../../amqp/errors.js';
+import { AccessError } from '../access/errors.js';
 import { PolicyError } from '../vhost/policy.js';
 
 /**
@@ -55,5 +56,7 @@ export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof AmqpError) return fromAmqp(err);
   // The reason is rabbit_policy's, with the newline the management API ends it with.
   if (err instanceof PolicyError) return badRequest(`${err.message}\n`);
+  // A refused change to users, permissions, limits or definitions, in RabbitMQ's words.
+  if (err instanceof AccessError) return err.kind === 'not_found' ? notFound() : badRequest(err.reason);
   return null;
 }

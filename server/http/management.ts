@@ -11,10 +11,13 @@ import { registerOverview } from './api/overview.js';
 import { registerPolicies } from './api/policies.js';
 import { registerQueues } from './api/queues.js';
 import { registerVhosts } from './api/vhosts.js';
+import { registerUsers } from './api/users.js';
+import { registerDefinitions } from './api/definitions.js';
 import type { ApiContext } from './api/context.js';
 import { authenticate, authorize, AccessAuthenticator, type Access, type HttpAuthenticator, type HttpUser } from './auth.js';
 import { badRequest, notFound, toHttpError } from './errors.js';
 import { Sampler } from './sampler.js';
+import { registerUi } from './ui-static.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -114,9 +117,12 @@ export class ManagementServer {
       registerVhosts,
       registerPolicies,
       registerHealth,
+      registerUsers,
+      registerDefinitions,
     ]) {
       register(app, this.ctx);
     }
+    registerUi(app);
   }
 
   private onError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
