@@ -1,4 +1,5 @@
-export { createExchange, EXCHANGE_TYPES } from './exchange.js';
+export { createExchange, EXCHANGE_TYPES, PLUGIN_EXCHANGE_TYPES } from './exchange.js';
+export { FederationUpstreamExchange, shouldForward, alreadySeen, federationUpstreamArgsError } from './federation-upstream.js';
 export type { Binding, Exchange, ExchangeType, Routable, RouteTarget } from './exchange.js';
 export { BindingIndex, bindingId } from './binding-set.js';
 export { DirectExchange } from './direct.js';

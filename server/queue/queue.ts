@@ -40,6 +40,15 @@ export interface QueueHost {
   readonly store: StoredMessages | null;
 }
 
+/**
+ * Follows whether a queue wants messages from elsewhere: queue federation pulls from an
+ * upstream only while the queue is empty and a consumer could take more (wantsMessages).
+ * Told after anything that may change that; it should coalesce the calls.
+ */
+export interface QueueStateObserver {
+  queueStateChanged(q: Queue): void;
+}
+
 /** Deliveries one queue makes per dispatch turn before yielding to I/O. */
 const DISPATCH_BUDGET = 512;
 
@@ -60,6 +69,8 @@ export class Queue implements Routable {
   dispatchScheduled = false;
   /** The definition of the policy in force (the vhost's to set); null when none applies. */
   policy: object | null = null;
+  /** Queue federation's link, while one pulls into this queue. */
+  stateObserver: QueueStateObserver | null = null;
   protected nextSeq = 0;
   private hadConsumer = false;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -122,7 +133,10 @@ export class Queue implements Routable {
     }
     // Nothing waiting: hand it straight to a consumer, as RabbitMQ's deliver_or_enqueue does.
     // (So a TTL of 0 means "delivered now, or expired".)
-    if (this.backing.length === 0 && this.consumers.length > 0 && this.deliverNow(entry)) return true;
+    if (this.backing.length === 0 && this.consumers.length > 0 && this.deliverNow(entry)) {
+      if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
+      return true;
+    }
     this.backing.publish(entry);
     this.afterChange();
     if (this.consumers.length > 0) scheduleDispatch(this);
@@ -211,6 +225,7 @@ export class Queue implements Routable {
   /** basic.get: the next live ready entry, ignoring prefetch. */
   fetch(): QueueEntry | undefined {
     this.touch();
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
     if (!this.ttlSeen) return this.backing.fetch();
     const now = Date.now();
     this.dropExpired(now);
@@ -303,6 +318,7 @@ export class Queue implements Routable {
   purge(): number {
     const n = this.backing.purge();
     this.cancelExpiryTimer();
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
     return n;
   }
 
@@ -315,6 +331,7 @@ export class Queue implements Routable {
     this.hadConsumer = true;
     this.touch();
     scheduleDispatch(this);
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
   }
 
   removeConsumer(c: Consumer): void {
@@ -330,6 +347,7 @@ export class Queue implements Routable {
     this.touch();
     // Another consumer (the next single active one, or a lower priority) may now take messages.
     if (this.consumers.length > 0) scheduleDispatch(this);
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
   }
 
   /** The next single active consumer: the highest priority, then the oldest (the list's order). */
@@ -368,6 +386,7 @@ export class Queue implements Routable {
    * round-robin among equals. Returns true when the budget ran out with work left.
    */
   dispatch(): boolean {
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
     if (this.backing.length === 0 || this.consumers.length === 0) return false;
     const ttl = this.ttlSeen;
     const now = ttl ? Date.now() : 0;
@@ -390,6 +409,17 @@ export class Queue implements Routable {
     // The head changed: its expiry (if any) needs the timer.
     if (ttl && sent > 0 && this.backing.length > 0) this.armExpiry(now);
     return more;
+  }
+
+  /**
+   * Whether the queue would take messages from elsewhere now: it is empty and a consumer
+   * of priority 0 or more could take one (rabbit_federation_queue's run condition; links
+   * consume upstream at priority -1, so they do not count).
+   */
+  wantsMessages(): boolean {
+    if (this.backing.length > 0 || this.deleted) return false;
+    for (const c of this.consumers) if (c.priority >= 0 && c.channel.canDeliver(c)) return true;
+    return false;
   }
 
   /** Index of the consumer that should get the next message, or -1 if none can take one. */
