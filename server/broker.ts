@@ -24,6 +24,8 @@ import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
 import { PolicyError, validatePolicy, type Policy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
+import { Federation } from './federation/federation.js';
+import type { PipeEnd } from './federation/link/in-process-pipe.js';
 
 export const VERSION = '0.1.0';
 
@@ -43,6 +45,10 @@ export interface Listener {
   port: number;
 }
 
+function stringOr(v: unknown, fallback: string): string {
+  return typeof v === 'string' && v !== '' ? v : fallback;
+}
+
 /** Entries imported per section, for the start-up log line. */
 function counts(report: ImportReport): Record<string, number> {
   const out: Record<string, number> = {};
@@ -57,6 +63,8 @@ export class Broker implements DefinitionsHost {
   readonly vhosts = new Map<string, VirtualHost>();
   /** Users, permissions and limits. */
   readonly access: AccessControl;
+  /** Federation links: the federation-upstream(-set) parameters, applied by policies. */
+  readonly federation: Federation;
   /** Global runtime parameters from imported definitions (cluster_name, internal_cluster_id). */
   readonly globalParameters = new Map<string, unknown>();
   readonly connections = new Set<Connection>();
@@ -87,6 +95,9 @@ export class Broker implements DefinitionsHost {
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
     setTurnErrorHandler((err, where) => this.log.error({ err, where }, 'internal error, carrying on'));
     this.access = new AccessControl(this, this.config.loopbackUsers);
+    this.federation = new Federation(this);
+    this.access.registerComponent('federation-upstream', this.federation.upstreamComponent);
+    this.access.registerComponent('federation-upstream-set', this.federation.upstreamSetComponent);
     this.memoryAlarm = new MemoryAlarm(this.config.vmMemoryHighWatermark, totalMemory(this.config.totalMemoryAvailableOverrideValue), this.log);
     this.checkAlarms();
     this.tls = this.checkListeners();
@@ -133,7 +144,8 @@ export class Broker implements DefinitionsHost {
       platform: `Node.js ${process.version}`,
       copyright: 'Copyright (c) the Warren authors',
       information: 'Licensed under the MIT licence',
-      cluster_name: `warren@${hostname()}`,
+      // As rabbit_nodes:cluster_name: the global parameter, else the configured name, else the node's.
+      cluster_name: stringOr(this.globalParameters.get('cluster_name'), this.config.clusterName || `warren@${hostname()}`),
       capabilities: {
         publisher_confirms: true,
         exchange_exchange_bindings: true,
@@ -201,6 +213,7 @@ export class Broker implements DefinitionsHost {
     const defs = this.definitions;
     if (defs !== null) v.onDurableChange = () => schedulePreFlush(defs);
     v.onInertPolicyKeys = (p, keys) => this.warnInertPolicyKeys(p, keys);
+    v.observer = this.federation;
     v.store = this.store;
     this.vhosts.set(name, v);
     return v;
@@ -210,6 +223,7 @@ export class Broker implements DefinitionsHost {
   destroyVhost(name: string): void {
     const v = this.vhosts.get(name);
     if (v === undefined) return;
+    this.federation.vhostDeleted(name);
     for (const q of [...v.queues.values()]) v.deleteQueue(q);
     this.vhosts.delete(name);
     this.accessChanged();
@@ -256,6 +270,7 @@ export class Broker implements DefinitionsHost {
       this.timer.unref();
     }
     const more = await this.listenMore();
+    this.federation.start();
     return first ?? more!;
   }
 
@@ -360,6 +375,16 @@ export class Broker implements DefinitionsHost {
     this.connections.add(new Connection(socket, this));
   }
 
+  /** An in-process client (a link's URI with no host): served like a TCP client. */
+  acceptLocal(socket: PipeEnd): void {
+    this.accept(socket as unknown as Socket);
+  }
+
+  /** cluster_name, as federation links name this broker (x-received-from, cycle detection). */
+  get clusterName(): string {
+    return String(this.serverProperties.cluster_name);
+  }
+
   private tick(): void {
     const now = (this.now = Date.now());
     this.checkPaging();
@@ -420,6 +445,8 @@ export class Broker implements DefinitionsHost {
 
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
   async close(reason = 'shutdown'): Promise<void> {
+    // Links first, while both ends are up: on-confirm ones settle what is in flight.
+    await this.federation.close();
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     const server = this.server;

@@ -104,6 +104,12 @@ export interface BrokerConfig {
   managementPort: number;
   /** Prometheus /metrics port (served by server/http). */
   prometheusPort: number;
+  /**
+   * The cluster's name (RabbitMQ's cluster_name), sent in connection.start and used by
+   * federation to know brokers apart; '' means `warren@<host name>`. A `cluster_name`
+   * global parameter in imported definitions wins, as in RabbitMQ.
+   */
+  clusterName: string;
 }
 
 /** RabbitMQ's ssl_options, by its names. */
@@ -166,6 +172,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   authMechanisms: ['PLAIN', 'AMQPLAIN'],
   managementPort: 15672,
   prometheusPort: 15692,
+  clusterName: '',
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -199,6 +206,7 @@ export const ALIASES: Record<string, keyof BrokerConfig> = {
   auth_mechanisms: 'authMechanisms',
   management_port: 'managementPort',
   prometheus_port: 'prometheusPort',
+  cluster_name: 'clusterName',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

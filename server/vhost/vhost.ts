@@ -71,7 +71,7 @@ export interface TopologyObserver {
   queueAdded(v: VirtualHost, q: Queue): void;
   queueRemoved(v: VirtualHost, q: Queue): void;
   /** Whether it wants bindingRemoved for the bindings of `src` that go with a deleted destination. */
-  followsBindings(src: Exchange): boolean;
+  followsBindings(v: VirtualHost, src: Exchange): boolean;
   bindingAdded(v: VirtualHost, src: Exchange, dest: Queue | Exchange, routingKey: string, args: FieldTable): void;
   bindingRemoved(v: VirtualHost, src: Exchange, dest: Queue | Exchange, routingKey: string, args: FieldTable): void;
 }
@@ -386,7 +386,7 @@ export class VirtualHost implements QueueHost {
     const m = src.router as ExchangeMatcher;
     const observer = this.observer;
     // The observer hears of each binding that goes; copied first, as unbindAll empties them.
-    const gone = observer !== null && observer.followsBindings(src) ? [...m.bindingsTo(dest)] : null;
+    const gone = observer !== null && observer.followsBindings(this, src) ? [...m.bindingsTo(dest)] : null;
     if (m.unbindAll(dest) === 0) return;
     if (gone !== null) for (const b of gone) observer!.bindingRemoved(this, src, dest, b.routingKey, b.args);
     this.maybeAutoDelete(src);
