@@ -100,7 +100,18 @@ export class ExchangeLink extends FederationLink {
   }
 
   private async ensureUpstreamBindings(gen: number): Promise<void> {
-    const old = this.xhost.suffix(this.suffixKey) ?? 'A';
+    // Not known after a restart (RabbitMQ keeps it with the exchange): B, if it is there upstream.
+    let old = this.xhost.suffix(this.suffixKey);
+    if (old === undefined) {
+      let bThere = true;
+      await this.disposable(
+        (c) => c.checkExchange(`${this.queueName} B`),
+        () => {
+          bThere = false;
+        },
+      );
+      old = bThere ? 'B' : 'A';
+    }
     const suffix = old === 'A' ? 'B' : 'A';
     const internal = `${this.queueName} ${suffix}`;
     await this.ensureUpstreamExchange();
