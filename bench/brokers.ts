@@ -39,7 +39,8 @@ async function waitPort(port: number, timeoutMs: number, child?: ChildProcess): 
   throw new Error(`nothing listening on port ${port} after ${timeoutMs} ms`);
 }
 
-export async function startWarren(port: number, dir: string, cpuProfDir?: string): Promise<RunningBroker> {
+/** `env`: extra environment for the broker (e.g. GLIBC_TUNABLES, which glibc reads only at start-up). */
+export async function startWarren(port: number, dir: string, cpuProfDir?: string, env: Record<string, string> = {}): Promise<RunningBroker> {
   mkdirSync(join(dir, 'data'), { recursive: true });
   const args = [
     ...(cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
@@ -55,7 +56,7 @@ export async function startWarren(port: number, dir: string, cpuProfDir?: string
     join(dir, 'data'),
   ];
   const log = openSync(join(dir, 'warren.log'), 'a');
-  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
   let stopping = false;
   child.once('exit', (code, signal) => {
     if (!stopping) process.stderr.write(`warren (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}\n`);

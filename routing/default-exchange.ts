@@ -33,6 +33,10 @@ export class DefaultExchange<Q extends Routable> implements Exchange<Q> {
     return false;
   }
 
+  matches(): boolean {
+    return false;
+  }
+
   *bindings(): IterableIterator<Binding<Q>> {}
 
   bindingsTo(): Iterable<Binding<Q>> {

@@ -1,7 +1,7 @@
 import type { FieldTable } from '../amqp/table.js';
 import { DirectExchange } from './direct.js';
 import { FanoutExchange } from './fanout.js';
-import { FederationUpstreamExchange } from './federation-upstream.js';
+import { FederationUpstreamExchange } from './plugins/federation-upstream.js';
 import { HeadersExchange } from './headers.js';
 import { TopicExchange } from './topic.js';
 
@@ -42,6 +42,11 @@ export interface Exchange<D extends Routable> {
   /** The bindings to one destination (none: empty). */
   bindingsTo(dest: D): Iterable<Binding<D>>;
   readonly bindingCount: number;
+  /**
+   * Whether this one binding matches the key and headers on its own. For explanations
+   * (warren/routing): slower than route(), never on the publish path.
+   */
+  matches(binding: Binding<D>, routingKey: string, headers: FieldTable | undefined): boolean;
 }
 
 export const EXCHANGE_TYPES: readonly string[] = Object.freeze(['direct', 'fanout', 'topic', 'headers']);

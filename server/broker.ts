@@ -16,6 +16,7 @@ import { Connection } from './connection/connection.js';
 import { ControlServer } from './control.js';
 import { DiskAlarm, parseBytes } from './ops/disk-alarm.js';
 import { alarmReason, MemoryAlarm, totalMemory, type MemoryWatermark } from './ops/memory-alarm.js';
+import { MemoryReleaser } from './ops/memory-release.js';
 import { splitListener } from './ops/rabbitmq-conf.js';
 import { tlsServerSettings, validateSslOptions, type TlsServerSettings } from './access/tls/tls-options.js';
 import { MECHANISMS } from './connection/mechanisms.js';
@@ -84,6 +85,8 @@ export class Broker implements DefinitionsHost {
   now = Date.now();
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Collects garbage once a backlog has drained (ops/memory-release.ts). */
+  readonly memoryReleaser = new MemoryReleaser();
   private control: ControlServer | null = null;
   /** Listeners besides `server`: extraTcpListeners and sslListeners. */
   private readonly moreServers: { server: Server; protocol: Listener['protocol'] }[] = [];
@@ -389,6 +392,7 @@ export class Broker implements DefinitionsHost {
     const now = (this.now = Date.now());
     this.checkPaging();
     this.checkAlarms();
+    this.releaseMemory(now);
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -396,6 +400,13 @@ export class Broker implements DefinitionsHost {
         this.log.error({ err, conn: c.id }, 'internal error in connection tick, carrying on');
       }
     }
+  }
+
+  private releaseMemory(now: number): void {
+    let queued = 0;
+    for (const v of this.vhosts.values()) for (const q of v.queues.values()) queued += q.messageCount;
+    const rss = this.memoryReleaser.tick(queued, now);
+    if (rss >= 0) this.log.info({ rss, queued }, 'backlog drained: garbage collected');
   }
 
   /** Re-reads free disk space and memory use; when an alarm goes on or off, every connection hears of it. */

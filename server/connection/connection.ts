@@ -15,6 +15,7 @@ import type { Broker } from '../broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
 import { PAUSE_ALARM } from '../ops/read-pause.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import type { ClientCapabilities, Session } from './session.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 import type { AccessControl } from '../access/access-control.js';
@@ -80,6 +81,8 @@ export class Connection implements Session, FrameSink {
   lastSent = Date.now();
   private closeDeadline = 0;
   readonly remote: string;
+  /** Reads go into the shared read buffer (and large bodies straight into place), not 'data' events. */
+  readonly sharedReads: boolean;
 
   constructor(
     readonly socket: Socket,
@@ -92,7 +95,12 @@ export class Connection implements Session, FrameSink {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = broker.log.child({ conn: this.id, remote: this.remote });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.sharedReads = readIntoSharedBuffer(
+      socket,
+      (buf, n) => this.onData(buf, n),
+      (shared) => this.frames.nextReadBuffer(shared),
+    );
+    if (!this.sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClose());
@@ -114,17 +122,19 @@ export class Connection implements Session, FrameSink {
     return this.broker.now;
   }
 
-  private onData(chunk: Buffer): void {
+  /** The first len bytes of chunk were read; chunk may be the shared read buffer, so nothing keeps a view of it. */
+  private onData(chunk: Buffer, len: number): void {
     // Exact, not the coarse clock: a dead peer is judged on it.
     this.lastReceived = Date.now();
     if (this.state === State.Closed) return;
     try {
       if (this.state === State.Handshake) {
-        const rest = this.onHandshake(chunk);
+        const rest = this.onHandshake(Buffer.from(chunk.subarray(0, len)));
         if (rest === null) return;
         chunk = rest;
+        len = rest.length;
       }
-      this.frames.push(chunk);
+      this.frames.push(chunk, len);
     } catch (err) {
       this.onError(err);
       if (this.state === State.Closing) {
@@ -183,6 +193,12 @@ export class Connection implements Session, FrameSink {
     } catch (err) {
       this.onError(err);
     }
+  }
+
+  /** A body frame arriving in pieces: its payload can be put straight into the body being assembled. */
+  bodyTarget(channel: number, size: number): Buffer | null {
+    if (this.state !== State.Running) return null;
+    return this.channels.get(channel)?.assembler.bodyTarget(size) ?? null;
   }
 
   private onFrameWhileClosing(type: number, channel: number, buf: Buffer, start: number, end: number): void {

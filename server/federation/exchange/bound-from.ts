@@ -1,5 +1,5 @@
 import { Typed, type FieldTable, type FieldValue } from '../../../amqp/table.js';
-import { alreadySeen, BOUND_FROM } from '../../../routing/federation-upstream.js';
+import { alreadySeen, BOUND_FROM } from '../../../routing/plugins/federation-upstream.js';
 
 /**
  * How far a binding travels up a chain of federated exchanges

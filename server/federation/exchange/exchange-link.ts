@@ -1,7 +1,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { FieldTable } from '../../../amqp/table.js';
 import { bindingId } from '../../../routing/binding-set.js';
-import { BOUND_FROM, DOWNSTREAM_NAME_ARG, DOWNSTREAM_VHOST_ARG, MAX_HOPS_ARG, RECEIVED_FROM, shouldForward } from '../../../routing/federation-upstream.js';
+import { BOUND_FROM, DOWNSTREAM_NAME_ARG, DOWNSTREAM_VHOST_ARG, MAX_HOPS_ARG, RECEIVED_FROM, shouldForward } from '../../../routing/plugins/federation-upstream.js';
 import type { Exchange } from '../../vhost/exchange.js';
 import { sortedTable, toAmqplibTable } from '../link/amqplib-table.js';
 import { openAmqp } from '../link/open-amqp.js';

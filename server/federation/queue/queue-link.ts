@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import { RECEIVED_FROM } from '../../../routing/federation-upstream.js';
+import { RECEIVED_FROM } from '../../../routing/plugins/federation-upstream.js';
 import type { Queue } from '../../queue/queue.js';
 import { sortedTable, toAmqplibTable } from '../link/amqplib-table.js';
 import { FederationLink, publishOptions, type LinkHost } from '../upstream/link.js';

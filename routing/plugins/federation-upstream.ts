@@ -1,7 +1,7 @@
-import { Typed, type FieldTable, type FieldValue } from '../amqp/table.js';
-import { BindingIndex } from './binding-set.js';
-import { DestBag } from './dest-bag.js';
-import type { Binding, Routable, RouteTarget } from './exchange.js';
+import { Typed, type FieldTable, type FieldValue } from '../../amqp/table.js';
+import { BindingIndex } from '../binding-set.js';
+import { DestBag } from '../dest-bag.js';
+import type { Binding, Routable, RouteTarget } from '../exchange.js';
 
 /** The header in which exchange federation records each hop a message made. */
 export const RECEIVED_FROM = 'x-received-from';
@@ -84,6 +84,11 @@ export class FederationUpstreamExchange<D extends Routable> extends BindingIndex
 
   route(_routingKey: string, headers: FieldTable | undefined, out: RouteTarget<D>): void {
     if (shouldForward(headers, this.maxHops, this.downstreamName, this.downstreamVhost)) this.all.addTo(out);
+  }
+
+  /** Every binding matches whatever the key, unless the hop rules drop the message. */
+  matches(_binding: Binding<D>, _routingKey: string, headers: FieldTable | undefined): boolean {
+    return shouldForward(headers, this.maxHops, this.downstreamName, this.downstreamVhost);
   }
 
   protected added(b: Binding<D>): void {
