@@ -148,6 +148,23 @@ describe('exchange federation (Warren to Warren)', () => {
     expect(down.broker.federation.status('n')).toEqual([]);
   });
 
+  it('starts over when its internal exchange is deleted upstream (the periodic check)', async () => {
+    down.broker.federation.internalExchangeCheckMs = 100;
+    await dch.assertExchange('x5', 'fanout');
+    const q = (await dch.assertQueue('', { exclusive: true })).queue;
+    await dch.bindQueue(q, 'x5', '');
+    federate(down.broker, 'u5', { uri: `${up.url}/%2f`, 'reconnect-delay': 0.2 }, '^x5$');
+    await linksRunning(down.broker, 1);
+    await uch.deleteExchange('federation: x5 -> down-cluster B');
+    await waitUntil(() => upVhost().exchanges.has('federation: x5 -> down-cluster A'), 'the link to set up again');
+    await linksRunning(down.broker, 1);
+    uch.publish('x5', '', Buffer.from('after the restart'));
+    expect(((await getWithin(dch, q)) || { content: '' }).content.toString()).toBe('after the restart');
+    down.broker.vhosts.get('/')!.clearPolicy('fed-u5');
+    down.broker.federation.internalExchangeCheckMs = 90_000;
+    await waitUntil(() => down.broker.federation.status('n').length === 0, 'the link stopped');
+  });
+
   it('names the queue after the downstream vhost and exchange when they differ from the upstream', async () => {
     down.broker.access.addVhost('other');
     down.broker.access.setPermissions('guest', 'other', { configure: '.*', write: '.*', read: '.*' });
