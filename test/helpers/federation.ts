@@ -64,3 +64,22 @@ export async function drain(ch: Channel, queue: string, settle = 300): Promise<G
     out.push(m);
   }
 }
+
+/** The live RabbitMQ of heavy tests (RABBITMQ_URL, RABBITMQ_MGMT_URL with credentials; CI starts one). */
+export const rmqUrl = process.env['RABBITMQ_URL'] ?? '';
+export const rmqMgmt = process.env['RABBITMQ_MGMT_URL'] ?? '';
+
+/** One request to RabbitMQ's HTTP API; the body is parsed JSON (or null). */
+export async function rmqApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const u = new URL(rmqMgmt);
+  const res = await fetch(`${u.origin}/api${path}`, {
+    method,
+    headers: {
+      authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`,
+      'content-type': 'application/json',
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
+}
