@@ -54,6 +54,11 @@ export async function startWarren(port: number, dir: string, cpuProfDir?: string
     'warn',
     '--data-dir',
     join(dir, 'data'),
+    // The management plane runs as under `warren start`, on free ports; WARREN_PLANE=off measures without it.
+    '--management-port',
+    process.env['WARREN_PLANE'] === 'off' ? 'none' : '0',
+    '--prometheus-port',
+    process.env['WARREN_PLANE'] === 'off' ? 'none' : '0',
   ];
   const log = openSync(join(dir, 'warren.log'), 'a');
   const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, ...env } });

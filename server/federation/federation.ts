@@ -12,7 +12,7 @@ import { QueueLink, type QueueLinkHost } from './queue/queue-link.js';
 import type { FederationLink } from './upstream/link.js';
 import { linkStatus, type LinkStatusJson } from './upstream/link-status.js';
 import { validateUpstreamSetValue, validateUpstreamValue } from './upstream/upstream-params.js';
-import { sameUpstream, upstreamsFor, type Upstream } from './upstream/upstreams.js';
+import { federates, sameUpstream, upstreamsFor, type Upstream } from './upstream/upstreams.js';
 
 /** What federation needs of the broker (Broker implements it). */
 export interface FederationHost {
@@ -142,7 +142,7 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
   private reconcileExchange(v: VirtualHost, x: Exchange): void {
     // The default exchange cannot be bound to; internal ones (links' own among them) are never federated.
     const def = x.name === '' || x.internal ? null : v.definitionFor('exchanges', x.name);
-    const policy = def === null ? '' : (v.policies.match('exchanges', x.name)?.name ?? '');
+    const policy = !federates(def) ? '' : (v.policies.match('exchanges', x.name)?.name ?? '');
     this.apply(v, 'exchange', x.name, def, policy);
   }
 
@@ -150,7 +150,7 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
     // A queue with an internal purpose (a federation link's own) is never federated.
     const internal = typeof q.args['x-internal-purpose'] === 'string';
     const def = internal ? null : (q.policy as PolicyDefinition | null);
-    const policy = def === null ? '' : (v.policies.match('queues', q.name, (d) => policyApplies(q.type, d))?.name ?? '');
+    const policy = !federates(def) ? '' : (v.policies.match('queues', q.name, (d) => policyApplies(q.type, d))?.name ?? '');
     this.apply(v, 'queue', q.name, def, policy);
     const links = this.links.get(key(v.name, 'queue', q.name));
     q.stateObserver = links === undefined ? null : queueObserver(links);

@@ -100,14 +100,16 @@ export interface BrokerConfig {
   sslHandshakeTimeout: number;
   /** SASL mechanisms offered: PLAIN, AMQPLAIN, EXTERNAL (EXTERNAL only on TLS connections). */
   authMechanisms: string[];
-  /** Management HTTP API port (served by server/http). */
-  managementPort: number;
-  /** Prometheus /metrics port (served by server/http). */
-  prometheusPort: number;
+  /** Port of the management HTTP API (RabbitMQ's management.tcp.port); 0 picks a free one, null: none. */
+  managementPort: number | null;
+  /** Port of the Prometheus /metrics endpoint (prometheus.tcp.port); 0 picks a free one, null: none. */
+  prometheusPort: number | null;
+  /** ms between two samples of the statistics counters, for rates (RabbitMQ's collect_statistics_interval). */
+  collectStatisticsInterval: number;
   /**
    * The cluster's name (RabbitMQ's cluster_name), sent in connection.start and used by
-   * federation to know brokers apart; '' means `warren@<host name>`. A `cluster_name`
-   * global parameter in imported definitions wins, as in RabbitMQ.
+   * federation to know brokers apart; '' means the node's name (`warren@<host name>`). A
+   * `cluster_name` global parameter in imported definitions wins, as in RabbitMQ.
    */
   clusterName: string;
 }
@@ -172,6 +174,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   authMechanisms: ['PLAIN', 'AMQPLAIN'],
   managementPort: 15672,
   prometheusPort: 15692,
+  collectStatisticsInterval: 5000,
   clusterName: '',
 };
 
@@ -206,6 +209,7 @@ export const ALIASES: Record<string, keyof BrokerConfig> = {
   auth_mechanisms: 'authMechanisms',
   management_port: 'managementPort',
   prometheus_port: 'prometheusPort',
+  collect_statistics_interval: 'collectStatisticsInterval',
   cluster_name: 'clusterName',
 };
 
