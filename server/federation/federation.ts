@@ -120,6 +120,25 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
     return [...(this.links.get(key(vhost, kind, name))?.values() ?? [])];
   }
 
+  /**
+   * Restarts one link (DELETE /api/federation-links/vhost/{vhost}/{id}/{node}/restart): it
+   * stops, keeping what it made upstream, and starts afresh. False when there is no such link.
+   */
+  restart(vhost: string, id: string): boolean {
+    for (const links of this.links.values()) {
+      for (const [name, l] of links) {
+        if (l.vhost !== vhost || l.id !== id) continue;
+        const fresh = l.kind === 'exchange' ? new ExchangeLink(this, l.vhost, l.resource, l.upstream, l.policy) : new QueueLink(this, l.vhost, l.resource, l.upstream, l.policy);
+        links.set(name, fresh);
+        void l.stop(false).then(() => {
+          if (links.get(name) === fresh) fresh.start();
+        });
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The vhost is being deleted: its links stop and clean up. */
   vhostDeleted(vhost: string): void {
     for (const [k, links] of this.links) {

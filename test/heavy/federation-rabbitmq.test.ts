@@ -74,7 +74,7 @@ async function consumeAll(url: string, queue: string, expected: number): Promise
 
 describe.runIf(haveRabbit)('federation with RabbitMQ 3.10', () => {
   beforeAll(async () => {
-    warren = await startBroker({ port: 0, clusterName: warrenCluster });
+    warren = await startBroker({ port: 0, managementPort: 0, clusterName: warrenCluster });
     expect((await rmqApi('PUT', `/vhosts/${enc(vhost)}`)).status).toBe(201);
     await rmqApi('PUT', `/permissions/${enc(vhost)}/guest`, { configure: '.*', write: '.*', read: '.*' });
     rabbitCluster = ((await rmqApi('GET', '/overview')).body as { cluster_name: string }).cluster_name;
@@ -215,6 +215,18 @@ describe.runIf(haveRabbit)('federation with RabbitMQ 3.10', () => {
     // Both links' bindings in place before publishing.
     await waitUntil(() => warren.broker.vhosts.get('/')!.exchanges.get('fed.c')!.router.bindingCount === 2, "RabbitMQ's binding on Warren");
     await waitUntil(async () => ((await rmqApi('GET', `/exchanges/${enc(vhost)}/fed.c/bindings/source`)).body as unknown[]).length === 2, "Warren's binding on RabbitMQ");
+
+    // Both sides' status entries have the same fields, in the same order (RabbitMQ adds
+    // local_channel once its statistics have seen the channel, within a few seconds).
+    let rabbitLink: Record<string, unknown> = {};
+    await waitUntil(async () => {
+      rabbitLink = ((await rmqApi('GET', `/federation-links/${enc(vhost)}`)).body as Record<string, unknown>[]).find((l) => l['exchange'] === 'fed.c')!;
+      return 'local_channel' in rabbitLink;
+    }, "RabbitMQ's local_channel", 20_000);
+    const res = await fetch(`${warren.managementUrl}/api/federation-links/%2F`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+    const warrenLink = ((await res.json()) as Record<string, unknown>[]).find((l) => l['exchange'] === 'fed.c')!;
+    expect(Object.keys(warrenLink)).toEqual(Object.keys(rabbitLink));
+    expect([warrenLink['type'], warrenLink['status'], warrenLink['upstream_exchange']]).toEqual([rabbitLink['type'], rabbitLink['status'], rabbitLink['upstream_exchange']]);
 
     const n = 200;
     const wc = await amqp.connect(warren.url);
