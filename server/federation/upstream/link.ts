@@ -116,12 +116,15 @@ export abstract class FederationLink {
     try {
       const ep = parseUpstreamUri(uri, this.vhost);
       this.endpoint = ep;
-      this.down = await openAmqp(inProcess(this.vhost), this.connectionName, this.host);
-      this.watch(this.down, gen, 'local');
-      if (!this.current(gen)) throw new Error('stopped');
-      this.up = await openAmqp(ep, this.connectionName, this.host);
-      this.watch(this.up, gen, 'upstream');
-      if (!this.current(gen)) throw new Error('stopped');
+      // Kept only while this attempt is the current one: a stop or a failure meanwhile closes it.
+      const down = await openAmqp(inProcess(this.vhost), this.connectionName, this.host);
+      if (!this.current(gen)) return void closeQuietly(down);
+      this.down = down;
+      this.watch(down, gen, 'local');
+      const up = await openAmqp(ep, this.connectionName, this.host);
+      if (!this.current(gen)) return void closeQuietly(up);
+      this.up = up;
+      this.watch(up, gen, 'upstream');
       const props = (this.up as unknown as { connection: { serverProperties?: Record<string, unknown> } }).connection.serverProperties;
       const cluster = props?.['cluster_name'];
       this.upstreamCluster = typeof cluster === 'string' ? cluster : null;
@@ -217,14 +220,15 @@ export abstract class FederationLink {
     const conns = [this.up, this.down];
     this.up = null;
     this.down = null;
-    for (const c of conns) {
-      if (c === null) continue;
-      try {
-        await c.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    for (const c of conns) if (c !== null) await closeQuietly(c);
+  }
+}
+
+async function closeQuietly(c: ChannelModel): Promise<void> {
+  try {
+    await c.close();
+  } catch {
+    // Already closed.
   }
 }
 
