@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire as requireFrom } from 'node:module';
 import { dirname, join } from 'node:path';
 import amqp, { type ChannelModel, type Options } from 'amqplib';
 import { PipeEnd } from './in-process-pipe.js';
@@ -17,14 +17,27 @@ export interface InProcessAcceptor {
 }
 
 // amqplib's connect() only dials TCP or TLS; over a pipe its Connection and ChannelModel
-// are used as connect() uses them after dialling (they are not in its exports map).
-const require = createRequire(import.meta.url);
-const amqplibDir = dirname(require.resolve('amqplib'));
+// are used as connect() uses them after dialling (they are not in its exports map). Loaded
+// on first use: a bundle of the broker (the crash tests') has no amqplib to find on disk.
 interface RawConnection {
   open(fields: Record<string, unknown>, cb: (err: Error | null) => void): void;
 }
-const { Connection: RawConnectionClass } = require(join(amqplibDir, 'lib/connection.js')) as { Connection: new (stream: PipeEnd) => RawConnection };
-const { ChannelModel: ChannelModelClass } = require(join(amqplibDir, 'lib/channel_model.js')) as { ChannelModel: new (c: RawConnection) => ChannelModel };
+interface AmqplibInternals {
+  Connection: new (stream: PipeEnd) => RawConnection;
+  ChannelModel: new (c: RawConnection) => ChannelModel;
+}
+let internals: AmqplibInternals | null = null;
+
+function amqplibInternals(): AmqplibInternals {
+  if (internals !== null) return internals;
+  // Named apart from `require`: bundles declare their own.
+  const cjsRequire = requireFrom(import.meta.url);
+  const dir = dirname(cjsRequire.resolve('amqplib'));
+  const { Connection } = cjsRequire(join(dir, 'lib/connection.js')) as Pick<AmqplibInternals, 'Connection'>;
+  const { ChannelModel } = cjsRequire(join(dir, 'lib/channel_model.js')) as Pick<AmqplibInternals, 'ChannelModel'>;
+  internals = { Connection, ChannelModel };
+  return internals;
+}
 
 function clientProperties(connectionName: string): Record<string, unknown> {
   return {
@@ -98,7 +111,8 @@ function openInProcess(ep: UpstreamEndpoint, connectionName: string, local: InPr
   const [client, server] = PipeEnd.pair(trusted);
   local.acceptLocal(server);
   const creds = trusted ? amqp.credentials.plain('', '') : credentials(ep);
-  const raw = new RawConnectionClass(client);
+  const { Connection, ChannelModel } = amqplibInternals();
+  const raw = new Connection(client);
   return new Promise((resolve, reject) => {
     raw.open(
       {
@@ -115,7 +129,7 @@ function openInProcess(ep: UpstreamEndpoint, connectionName: string, local: InPr
         insist: 0,
       },
       (err) => {
-        if (err === null) resolve(new ChannelModelClass(raw));
+        if (err === null) resolve(new ChannelModel(raw));
         else {
           client.destroy();
           reject(err);
