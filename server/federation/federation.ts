@@ -230,15 +230,17 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
   }
 
   followsBindings(v: VirtualHost, src: Exchange): boolean {
-    return this.links.has(key(v.name, 'exchange', src.name));
+    return this.links.size > 0 && this.links.has(key(v.name, 'exchange', src.name));
   }
 
   bindingAdded(v: VirtualHost, src: Exchange, dest: Queue | Exchange, routingKey: string, args: FieldTable): void {
+    if (this.links.size === 0) return;
     const links = this.links.get(key(v.name, 'exchange', src.name));
     if (links !== undefined) for (const l of links.values()) (l as ExchangeLink).bindingAdded(dest, routingKey, args);
   }
 
   bindingRemoved(v: VirtualHost, src: Exchange, dest: Queue | Exchange, routingKey: string, args: FieldTable): void {
+    if (this.links.size === 0) return;
     const links = this.links.get(key(v.name, 'exchange', src.name));
     if (links !== undefined) for (const l of links.values()) (l as ExchangeLink).bindingRemoved(dest, routingKey, args);
   }
