@@ -148,6 +148,21 @@ describe('exchange federation (Warren to Warren)', () => {
     expect(down.broker.federation.status('n')).toEqual([]);
   });
 
+  it('federates a headers exchange: the binding arguments go upstream with x-bound-from, which matching ignores', async () => {
+    await dch.assertExchange('xh', 'headers');
+    const q = (await dch.assertQueue('', { exclusive: true })).queue;
+    await dch.bindQueue(q, 'xh', '', { 'x-match': 'all', kind: 'order' });
+    federate(down.broker, 'uh', { uri: `${up.url}/%2f` }, '^xh$');
+    await linksRunning(down.broker, 1);
+    const [b] = [...upVhost().exchanges.get('xh')!.router.bindings()];
+    expect(Object.keys(b!.args)).toEqual(['kind', 'x-bound-from', 'x-match']);
+    uch.publish('xh', '', Buffer.from('order'), { headers: { kind: 'order' } });
+    uch.publish('xh', '', Buffer.from('invoice'), { headers: { kind: 'invoice' } });
+    expect((await drain(dch, q, 500)).map((m) => m.content.toString())).toEqual(['order']);
+    down.broker.vhosts.get('/')!.clearPolicy('fed-uh');
+    await waitUntil(() => down.broker.federation.status('n').length === 0, 'the link stopped');
+  });
+
   it('starts over when its internal exchange is deleted upstream (the periodic check)', async () => {
     down.broker.federation.internalExchangeCheckMs = 100;
     await dch.assertExchange('x5', 'fanout');
