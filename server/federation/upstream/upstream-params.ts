@@ -82,8 +82,9 @@ function proplistErrors(name: string, constraints: [string, Check, boolean][], o
   return found;
 }
 
+/** The refusal, framed as RabbitMQ's HTTP API gives it in `reason`. */
 function fail(errors: string[]): never {
-  throw new AccessError('bad_request', errors.join('\n'));
+  throw new AccessError('bad_request', `Validation failed\n\n${errors.join('\n')}\n`);
 }
 
 /** A federation-upstream value: {uri (mandatory), exchange, queue, prefetch-count, ...}. */

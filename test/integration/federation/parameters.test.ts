@@ -33,13 +33,15 @@ afterAll(async () => {
   await up.close();
 });
 
-/** The refusal setParameter throws, as RabbitMQ's HTTP API words it under "Validation failed". */
+/** The refusal setParameter throws, as RabbitMQ's HTTP API words it (framed by "Validation failed"). */
 function refusal(component: string, value: unknown): string {
   try {
     down.broker.access.setParameter('/', component, 'bad1', value);
   } catch (err) {
     expect(err).toBeInstanceOf(AccessError);
-    return (err as Error).message;
+    const m = /^Validation failed\n\n([^]*)\n$/.exec((err as Error).message);
+    expect(m).not.toBeNull();
+    return m![1]!;
   }
   return 'accepted';
 }
