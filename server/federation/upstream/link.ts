@@ -224,11 +224,24 @@ export abstract class FederationLink {
   }
 }
 
+/** RabbitMQ's MAX_CONNECTION_CLOSE_TIMEOUT: a peer that does not answer close is cut off. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
 async function closeQuietly(c: ChannelModel): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const cutOff = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      resolve();
+    }, CLOSE_TIMEOUT_MS);
+    timer.unref();
+  });
   try {
-    await c.close();
+    await Promise.race([c.close(), cutOff]);
   } catch {
     // Already closed.
+  } finally {
+    clearTimeout(timer);
   }
 }
 
