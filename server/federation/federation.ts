@@ -207,26 +207,36 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
   }
 
   // ---- TopologyObserver -------------------------------------------------------------------
+  // Called in the middle of a client's declare, bind or delete: a failure here is logged and
+  // never reaches that client.
+
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.broker.log.error({ err, what }, 'federation: internal error, carrying on');
+    }
+  }
 
   policiesChanged(v: VirtualHost): void {
-    this.reconcileVhost(v.name);
+    this.guard('policies changed', () => this.reconcileVhost(v.name));
   }
 
   exchangeAdded(v: VirtualHost, x: Exchange): void {
-    if (this.started && !this.closed) this.reconcileExchange(v, x);
+    if (this.started && !this.closed) this.guard('exchange added', () => this.reconcileExchange(v, x));
   }
 
   exchangeRemoved(v: VirtualHost, x: Exchange): void {
-    this.stopAll(v.name, 'exchange', x.name);
+    this.guard('exchange removed', () => this.stopAll(v.name, 'exchange', x.name));
   }
 
   queueAdded(v: VirtualHost, q: Queue): void {
-    if (this.started && !this.closed) this.reconcileQueue(v, q);
+    if (this.started && !this.closed) this.guard('queue added', () => this.reconcileQueue(v, q));
   }
 
   queueRemoved(v: VirtualHost, q: Queue): void {
     q.stateObserver = null;
-    this.stopAll(v.name, 'queue', q.name);
+    this.guard('queue removed', () => this.stopAll(v.name, 'queue', q.name));
   }
 
   followsBindings(v: VirtualHost, src: Exchange): boolean {
@@ -236,13 +246,13 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
   bindingAdded(v: VirtualHost, src: Exchange, dest: Queue | Exchange, routingKey: string, args: FieldTable): void {
     if (this.links.size === 0) return;
     const links = this.links.get(key(v.name, 'exchange', src.name));
-    if (links !== undefined) for (const l of links.values()) (l as ExchangeLink).bindingAdded(dest, routingKey, args);
+    if (links !== undefined) for (const l of links.values()) this.guard('binding added', () => (l as ExchangeLink).bindingAdded(dest, routingKey, args));
   }
 
   bindingRemoved(v: VirtualHost, src: Exchange, dest: Queue | Exchange, routingKey: string, args: FieldTable): void {
     if (this.links.size === 0) return;
     const links = this.links.get(key(v.name, 'exchange', src.name));
-    if (links !== undefined) for (const l of links.values()) (l as ExchangeLink).bindingRemoved(dest, routingKey, args);
+    if (links !== undefined) for (const l of links.values()) this.guard('binding removed', () => (l as ExchangeLink).bindingRemoved(dest, routingKey, args));
   }
 }
 

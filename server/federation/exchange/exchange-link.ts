@@ -301,7 +301,12 @@ export class ExchangeLink extends FederationLink {
     const c = this.cmd;
     if (c === null) return;
     const gen = this.generation;
-    call(c).catch((err: unknown) => this.fail(gen, err));
+    try {
+      call(c).catch((err: unknown) => this.fail(gen, err));
+    } catch (err) {
+      // A channel that closed meanwhile refuses at once.
+      this.fail(gen, err);
+    }
   }
 
   // ---- lifecycle ------------------------------------------------------------------------
