@@ -51,9 +51,6 @@ export interface Exchange<D extends Routable> {
 
 export const EXCHANGE_TYPES: readonly string[] = Object.freeze(['direct', 'fanout', 'topic', 'headers']);
 
-/** Types a plugin brings in RabbitMQ (rabbitmq_federation's); declared by links, not by applications. */
-export const PLUGIN_EXCHANGE_TYPES: readonly string[] = Object.freeze(['x-federation-upstream']);
-
 /**
  * A new, empty exchange of the named type, or undefined for a type this broker does not
  * know. `args`: the exchange's arguments, for a type that routes by them.
