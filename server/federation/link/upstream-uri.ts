@@ -54,7 +54,10 @@ function unescape(uri: string, s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
-    throw refused(uri, `{invalid_entitiy,"${s}"}`);
+    // amqp_uri names the first bad escape as Erlang prints it: ['%',122,122].
+    const bad = /%(?![0-9A-Fa-f]{2})(.?)(.?)/.exec(s);
+    const codes = bad === null ? '' : [bad[1], bad[2]].filter((c) => c !== '').map((c) => `,${c!.charCodeAt(0)}`).join('');
+    throw refused(uri, `{invalid_entitiy,['%'${codes}]}`);
   }
 }
 
