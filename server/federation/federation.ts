@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { FieldTable } from '../../amqp/table.js';
 import type { ParameterComponent } from '../access/access-control.js';
 import { policyApplies } from '../queue/arg-validation.js';
-import type { Queue, QueueStateObserver } from '../queue/queue.js';
+import type { QueueStateObserver } from '../queue/consumer.js';
+import type { Queue } from '../queue/queue.js';
 import type { Exchange } from '../vhost/exchange.js';
 import type { PolicyDefinition } from '../vhost/policy.js';
 import type { TopologyObserver, VirtualHost } from '../vhost/vhost.js';
@@ -18,8 +19,8 @@ import { federates, sameUpstream, upstreamsFor, type Upstream } from './upstream
 export interface FederationHost {
   readonly vhosts: ReadonlyMap<string, VirtualHost>;
   readonly log: Logger;
-  readonly clusterName: string;
-  acceptLocal(socket: PipeEnd): void;
+  readonly serverProperties: FieldTable;
+  readonly access: { registerComponent(component: string, c: ParameterComponent): void };
 }
 
 /** The links of one federated exchange or queue, by upstream name. */
@@ -47,7 +48,11 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
   readonly upstreamComponent: ParameterComponent;
   readonly upstreamSetComponent: ParameterComponent;
 
-  constructor(private readonly broker: FederationHost) {
+  constructor(
+    private readonly broker: FederationHost,
+    /** Serves the broker's end of an in-process pipe as a client connection. */
+    private readonly accept: (socket: PipeEnd) => void,
+  ) {
     this.upstreamComponent = {
       validate: (_vhost, name, value) => validateUpstreamValue(name, value),
       set: (vhost) => this.reconcileVhost(vhost),
@@ -58,6 +63,8 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
       set: (vhost) => this.reconcileVhost(vhost),
       clear: (vhost) => this.reconcileVhost(vhost),
     };
+    broker.access.registerComponent('federation-upstream', this.upstreamComponent);
+    broker.access.registerComponent('federation-upstream-set', this.upstreamSetComponent);
   }
 
   // ---- LinkHost ---------------------------------------------------------------------------
@@ -66,12 +73,13 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
     return this.broker.log;
   }
 
+  /** This broker's cluster_name, as it tells clients (rabbit_nodes:cluster_name). */
   get clusterName(): string {
-    return this.broker.clusterName;
+    return String(this.broker.serverProperties['cluster_name']);
   }
 
   acceptLocal(socket: PipeEnd): void {
-    this.broker.acceptLocal(socket);
+    this.accept(socket);
   }
 
   exchange(vhost: string, name: string): Exchange | undefined {

@@ -71,7 +71,7 @@ export function overviewJson(ctx: ApiContext, t: Totals, node: Totals): Json {
     product_version: ctx.broker.version,
     product_name: 'Warren',
     rabbitmq_version: RABBITMQ_VERSION,
-    cluster_name: ctx.broker.clusterName,
+    cluster_name: String(ctx.broker.serverProperties['cluster_name']),
     erlang_version: process.versions.node,
     erlang_full_version: `Node.js ${process.version}`,
     release_series_support_status: 'supported',

@@ -2,7 +2,7 @@ import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import type { Routable } from '../../routing/exchange.js';
 import { MemoryBackingQueue, type BackingQueue, type StoredMessages } from './backing-queue.js';
-import type { Consumer } from './consumer.js';
+import type { Consumer, ConsumerChannel, QueueStateObserver } from './consumer.js';
 import { QueueEntry, type Message } from './message.js';
 import { PriorityBackingQueue } from './priority-backing-queue.js';
 import type { QueueSettings } from './queue-args.js';
@@ -39,15 +39,6 @@ export interface QueueHost {
   deleteQueue(q: Queue): number;
   /** Where stored messages are read back from; null without a message store. */
   readonly store: StoredMessages | null;
-}
-
-/**
- * Follows whether a queue wants messages from elsewhere: queue federation pulls from an
- * upstream only while the queue is empty and a consumer could take more (wantsMessages).
- * Told after anything that may change that; it should coalesce the calls.
- */
-export interface QueueStateObserver {
-  queueStateChanged(q: Queue): void;
 }
 
 /** Deliveries one queue makes per dispatch turn before yielding to I/O. */
@@ -434,17 +425,6 @@ export class Queue implements Routable {
     return more;
   }
 
-  /**
-   * Whether the queue would take messages from elsewhere now: it is empty and a consumer
-   * of priority 0 or more could take one (rabbit_federation_queue's run condition; links
-   * consume upstream at priority -1, so they do not count).
-   */
-  wantsMessages(): boolean {
-    if (this.backing.length > 0 || this.deleted) return false;
-    for (const c of this.consumers) if (c.priority >= 0 && c.channel.canDeliver(c)) return true;
-    return false;
-  }
-
   /** Index of the consumer that should get the next message, or -1 if none can take one. */
   private nextConsumer(): number {
     const list = this.consumers;
@@ -468,6 +448,26 @@ export class Queue implements Routable {
       c.blocked = false;
       const i = this.consumers.indexOf(c);
       if (i >= 0) this.rotate(i);
+    }
+    scheduleDispatch(this);
+  }
+
+  /**
+   * A channel can take deliveries again: its consumers that a dispatch found blocked rejoin
+   * behind the others of their priority, in the order they were in, as
+   * rabbit_queue_consumers:unblock moves a channel's consumers back. (Unblocking them one by
+   * one in creation order would put the first-created one in front every time.)
+   */
+  channelUnblocked(ch: ConsumerChannel): void {
+    if (this.deleted) return;
+    const list = this.consumers;
+    let blocked: Consumer[] | null = null;
+    for (const c of list) if (c.blocked && c.channel === ch) (blocked ??= []).push(c);
+    if (blocked !== null) {
+      for (const c of blocked) {
+        c.blocked = false;
+        this.rotate(list.indexOf(c));
+      }
     }
     scheduleDispatch(this);
   }

@@ -1,5 +1,6 @@
 import type { ConsumeMessage } from 'amqplib';
 import { RECEIVED_FROM } from '../../../routing/plugins/federation-upstream.js';
+import { wantsMessages } from '../../queue/consumer.js';
 import type { Queue } from '../../queue/queue.js';
 import { sortedTable, toAmqplibTable } from '../link/amqplib-table.js';
 import { FederationLink, publishOptions, type LinkHost } from '../upstream/link.js';
@@ -59,7 +60,7 @@ export class QueueLink extends FederationLink {
     if (missing) await ch.assertQueue(this.upstream.queue, { durable: q.durable, autoDelete: q.autoDelete, arguments: toAmqplibTable(q.args) });
     if (this.upstream.ackMode !== 'no-ack') await ch.prefetch(this.upstream.prefetchCount);
     this.ready = true;
-    this.run = q.wantsMessages();
+    this.run = wantsMessages(q);
     if (this.run) await this.consume(gen);
   }
 
@@ -74,7 +75,7 @@ export class QueueLink extends FederationLink {
     setImmediate(() => {
       this.checkScheduled = false;
       const q = this.qhost.queue(this.vhost, this.resource);
-      const want = q !== undefined && q.wantsMessages();
+      const want = q !== undefined && wantsMessages(q);
       if (want === this.run) return;
       this.run = want;
       if (!this.ready) return;
