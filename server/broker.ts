@@ -28,6 +28,7 @@ import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
 import { TimerWheel } from './ops/timer-wheel.js';
 import { PolicyError, validatePolicy, type Policy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
+import { Federation } from './federation/federation.js';
 import { NodeCounters } from './ops/stats.js';
 import type { ManagementServer } from './http/management.js';
 import type { MetricsServer } from './http/prometheus/server.js';
@@ -77,6 +78,8 @@ export class Broker implements DefinitionsHost {
   readonly vhosts = new Map<string, VirtualHost>();
   /** Users, permissions and limits. */
   readonly access: AccessControl;
+  /** Federation links: the federation-upstream(-set) parameters, applied by policies. */
+  readonly federation: Federation;
   /** Global runtime parameters from imported definitions (cluster_name, internal_cluster_id). */
   readonly globalParameters = new Map<string, unknown>();
   readonly connections = new Set<Connection>();
@@ -129,6 +132,7 @@ export class Broker implements DefinitionsHost {
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
     setTurnErrorHandler((err, where) => this.log.error({ err, where }, 'internal error, carrying on'));
     this.access = new AccessControl(this, this.config.loopbackUsers);
+    this.federation = new Federation(this, (socket) => this.accept(socket as unknown as Socket));
     this.memoryAlarm = new MemoryAlarm(this.config.vmMemoryHighWatermark, totalMemory(this.config.totalMemoryAvailableOverrideValue), this.log);
     this.checkAlarms();
     this.tls = this.checkListeners();
@@ -181,7 +185,8 @@ export class Broker implements DefinitionsHost {
       platform: `Node.js ${process.version}`,
       copyright: 'Copyright (c) the Warren authors',
       information: 'Licensed under the MIT licence',
-      cluster_name: this.nodeName,
+      // As rabbit_nodes:cluster_name: the global parameter, else the configured name, else the node's.
+      cluster_name: [this.globalParameters.get('cluster_name'), this.config.clusterName].find((n): n is string => typeof n === 'string' && n !== '') ?? this.nodeName,
       capabilities: {
         publisher_confirms: true,
         exchange_exchange_bindings: true,
@@ -249,6 +254,7 @@ export class Broker implements DefinitionsHost {
     const defs = this.definitions;
     if (defs !== null) v.onDurableChange = () => schedulePreFlush(defs);
     v.onInertPolicyKeys = (p, keys) => this.warnInertPolicyKeys(p, keys);
+    v.observer = this.federation;
     v.store = this.store;
     this.vhosts.set(name, v);
     return v;
@@ -258,6 +264,7 @@ export class Broker implements DefinitionsHost {
   destroyVhost(name: string): void {
     const v = this.vhosts.get(name);
     if (v === undefined) return;
+    this.federation.vhostDeleted(name);
     for (const q of [...v.queues.values()]) v.deleteQueue(q);
     this.vhosts.delete(name);
     this.keepVhostCounters(v);
@@ -321,6 +328,7 @@ export class Broker implements DefinitionsHost {
     let first: AddressInfo | null = null;
     if (this.config.tcpListener) first = await this.listenAmqp();
     const more = await this.listenMore();
+    this.federation.start();
     return first ?? more!;
   }
 
@@ -557,6 +565,7 @@ export class Broker implements DefinitionsHost {
 
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
   async close(reason = 'shutdown'): Promise<void> {
+    await this.federation.close(); // links first, while both ends are up
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.management?.close();

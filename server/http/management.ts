@@ -6,6 +6,7 @@ import type { Broker } from '../broker.js';
 import { registerBindings } from './api/bindings.js';
 import { registerConnections } from './api/connections.js';
 import { registerExchanges } from './api/exchanges.js';
+import { registerFederation } from './api/federation.js';
 import { registerHealth } from './api/health.js';
 import { registerOverview } from './api/overview.js';
 import { registerPolicies } from './api/policies.js';
@@ -119,6 +120,7 @@ export class ManagementServer {
       registerHealth,
       registerUsers,
       registerDefinitions,
+      registerFederation,
     ]) {
       register(app, this.ctx);
     }

@@ -111,6 +111,12 @@ export interface BrokerConfig {
   prometheusPort: number | null;
   /** ms between two samples of the statistics counters, for rates (RabbitMQ's collect_statistics_interval). */
   collectStatisticsInterval: number;
+  /**
+   * The cluster's name (RabbitMQ's cluster_name), sent in connection.start and used by
+   * federation to know brokers apart; '' means the node's name (`warren@<host name>`). A
+   * `cluster_name` global parameter in imported definitions wins, as in RabbitMQ.
+   */
+  clusterName: string;
 }
 
 /** RabbitMQ's ssl_options, by its names. */
@@ -176,6 +182,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   managementPort: 15672,
   prometheusPort: 15692,
   collectStatisticsInterval: 5000,
+  clusterName: '',
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -211,6 +218,7 @@ export const ALIASES: Record<string, keyof BrokerConfig> = {
   management_port: 'managementPort',
   prometheus_port: 'prometheusPort',
   collect_statistics_interval: 'collectStatisticsInterval',
+  cluster_name: 'clusterName',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

@@ -2,7 +2,7 @@ import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import type { Routable } from '../../routing/exchange.js';
 import { MemoryBackingQueue, type BackingQueue, type StoredMessages } from './backing-queue.js';
-import type { Consumer, ConsumerChannel } from './consumer.js';
+import type { Consumer, ConsumerChannel, QueueStateObserver } from './consumer.js';
 import { QueueEntry, type Message } from './message.js';
 import { PriorityBackingQueue } from './priority-backing-queue.js';
 import type { QueueSettings } from './queue-args.js';
@@ -67,6 +67,8 @@ export class Queue implements Routable {
   dispatchScheduled = false;
   /** The definition of the policy in force (the vhost's to set); null when none applies. */
   policy: object | null = null;
+  /** Queue federation's link, while one pulls into this queue. */
+  stateObserver: QueueStateObserver | null = null;
   protected nextSeq = 0;
   private hadConsumer = false;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -130,7 +132,10 @@ export class Queue implements Routable {
     }
     // Nothing waiting: hand it straight to a consumer, as RabbitMQ's deliver_or_enqueue does.
     // (So a TTL of 0 means "delivered now, or expired".)
-    if (this.backing.length === 0 && this.consumers.length > 0 && this.deliverNow(entry)) return true;
+    if (this.backing.length === 0 && this.consumers.length > 0 && this.deliverNow(entry)) {
+      if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
+      return true;
+    }
     this.backing.publish(entry);
     this.afterChange();
     if (this.consumers.length > 0) scheduleDispatch(this);
@@ -231,6 +236,7 @@ export class Queue implements Routable {
   /** basic.get: the next live ready entry, ignoring prefetch. */
   fetch(): QueueEntry | undefined {
     this.touch();
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
     if (!this.ttlSeen) return this.backing.fetch();
     const now = Date.now();
     this.dropExpired(now);
@@ -326,6 +332,7 @@ export class Queue implements Routable {
   purge(): number {
     const n = this.backing.purge();
     this.cancelExpiryTimer();
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
     return n;
   }
 
@@ -338,6 +345,7 @@ export class Queue implements Routable {
     this.hadConsumer = true;
     this.touch();
     scheduleDispatch(this);
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
   }
 
   removeConsumer(c: Consumer): void {
@@ -353,6 +361,7 @@ export class Queue implements Routable {
     this.touch();
     // Another consumer (the next single active one, or a lower priority) may now take messages.
     if (this.consumers.length > 0) scheduleDispatch(this);
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
   }
 
   /** The next single active consumer: the highest priority, then the oldest (the list's order). */
@@ -391,6 +400,7 @@ export class Queue implements Routable {
    * round-robin among equals. Returns true when the budget ran out with work left.
    */
   dispatch(): boolean {
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
     if (this.backing.length === 0 || this.consumers.length === 0) return false;
     const ttl = this.ttlSeen;
     const now = ttl ? Date.now() : 0;
