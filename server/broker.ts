@@ -24,6 +24,8 @@ import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
 import { PolicyError, validatePolicy, type Policy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
+import { Shovels } from './federation/shovel/shovels.js';
+import type { LocalSocket } from './federation/link/local-socket.js';
 
 export const VERSION = '0.1.0';
 
@@ -57,6 +59,8 @@ export class Broker implements DefinitionsHost {
   readonly vhosts = new Map<string, VirtualHost>();
   /** Users, permissions and limits. */
   readonly access: AccessControl;
+  /** Dynamic shovels: the `shovel` runtime parameters, running. */
+  readonly shovels: Shovels;
   /** Global runtime parameters from imported definitions (cluster_name, internal_cluster_id). */
   readonly globalParameters = new Map<string, unknown>();
   readonly connections = new Set<Connection>();
@@ -87,6 +91,8 @@ export class Broker implements DefinitionsHost {
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
     setTurnErrorHandler((err, where) => this.log.error({ err, where }, 'internal error, carrying on'));
     this.access = new AccessControl(this, this.config.loopbackUsers);
+    this.shovels = new Shovels(this);
+    this.access.registerComponent('shovel', this.shovels);
     this.memoryAlarm = new MemoryAlarm(this.config.vmMemoryHighWatermark, totalMemory(this.config.totalMemoryAvailableOverrideValue), this.log);
     this.checkAlarms();
     this.tls = this.checkListeners();
@@ -256,6 +262,7 @@ export class Broker implements DefinitionsHost {
       this.timer.unref();
     }
     const more = await this.listenMore();
+    this.shovels.start();
     return first ?? more!;
   }
 
@@ -360,6 +367,16 @@ export class Broker implements DefinitionsHost {
     this.connections.add(new Connection(socket, this));
   }
 
+  /** An in-process client (a shovel's URI with no host): served like a TCP client. */
+  acceptLocal(socket: LocalSocket): void {
+    this.accept(socket as unknown as Socket);
+  }
+
+  /** cluster_name, as shovels put it in x-shovelled and status shows it as the node. */
+  get clusterName(): string {
+    return String(this.serverProperties.cluster_name);
+  }
+
   private tick(): void {
     const now = (this.now = Date.now());
     this.checkPaging();
@@ -420,6 +437,8 @@ export class Broker implements DefinitionsHost {
 
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
   async close(reason = 'shutdown'): Promise<void> {
+    // Shovels first: on-confirm ones settle what is in flight while both ends are up.
+    await this.shovels.close();
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     const server = this.server;

@@ -21,6 +21,18 @@ export interface AccessHost {
   closeConnections(match: (user: string, vhost: string) => boolean, text: string): void;
 }
 
+/**
+ * A runtime parameter component that acts on its values (RabbitMQ's rabbit_runtime_parameter
+ * behaviour), such as `shovel`: its values are validated before they are stored, and it
+ * hears when one is set or cleared (also at a definitions import and at recovery).
+ */
+export interface ParameterComponent {
+  /** Throws AccessError('bad_request', …) with RabbitMQ's validation text; `user` is the acting user (null at an import). */
+  validate(vhost: string, name: string, value: unknown, user: User | null): void;
+  set(vhost: string, name: string, value: unknown): void;
+  clear(vhost: string, name: string): void;
+}
+
 export interface PermissionEntry {
   user: string;
   vhost: string;
@@ -62,6 +74,14 @@ export class AccessControl {
   private readonly channelsByUser = new Map<string, number>();
   /** While set (a definitions import), changes are not logged one by one: the import sums them up. */
   quiet = false;
+  private readonly components = new Map<string, ParameterComponent>();
+  /**
+   * The broker's own user, for in-process links (shovels, federation) whose URI names no
+   * user, as RabbitMQ's direct connections run as `none`: every permission in every vhost,
+   * and it may publish messages with any user_id (they keep the one they had).
+   */
+  readonly internalUser: User = { name: 'none', passwordHash: '', hashingAlgorithm: 'rabbit_password_hashing_sha256', tags: ['impersonator'], limits: {} };
+  private static readonly ALL = permissionFrom({ configure: '.*', write: '.*', read: '.*' });
 
   constructor(
     private readonly host: AccessHost,
@@ -93,6 +113,7 @@ export class AccessControl {
   }
 
   permissions(user: User | string, vhost: string): Permission | undefined {
+    if (user === this.internalUser) return AccessControl.ALL;
     return this.perms.get(this.userName(user))?.get(vhost);
   }
 
@@ -104,7 +125,7 @@ export class AccessControl {
   /** connection.open's check: 530 when the vhost is missing or the user has no permissions there. */
   checkVhostAccess(user: User | string, vhost: string): void {
     const name = this.userName(user);
-    if (!this.host.vhosts.has(vhost) || this.permissions(name, vhost) === undefined) {
+    if (!this.host.vhosts.has(vhost) || this.permissions(user, vhost) === undefined) {
       throw new ConnectionError(530, `access to vhost '${vhost}' refused for user '${name}'`, 10, 40);
     }
   }
@@ -321,7 +342,7 @@ export class AccessControl {
    * policy (its value is {pattern, definition, priority, apply-to}); anything else (shovel,
    * federation-upstream, ...) is kept as given and exported.
    */
-  setParameter(vhost: string, component: string, name: string, value: unknown): void {
+  setParameter(vhost: string, component: string, name: string, value: unknown, user: User | null = null): void {
     const v = this.vhostOrDie(vhost);
     if (component === 'vhost-limits') {
       if (name !== 'limits') throw new AccessError('bad_request', `vhost-limits parameter must be named 'limits', not '${name}'`);
@@ -333,8 +354,21 @@ export class AccessControl {
       v.setOperatorPolicy(validatePolicy({ vhost, name, pattern: o['pattern'], applyTo: o['apply-to'], priority: o['priority'], definition: o['definition'] }, true));
       return;
     }
+    const c = this.components.get(component);
+    c?.validate(vhost, name, value, user);
     v.parameters.set(`${component}/${name}`, { component, name, value });
     this.changed();
+    c?.set(vhost, name, value);
+  }
+
+  /** Registers the component that acts on parameters of that name (the broker does, for `shovel`). */
+  registerComponent(component: string, c: ParameterComponent): void {
+    this.components.set(component, c);
+  }
+
+  /** Whether a component acts on this parameter's values (others are only kept). */
+  hasComponent(component: string): boolean {
+    return this.components.has(component);
   }
 
   /** Clears a runtime parameter; false when there was none. */
@@ -347,7 +381,10 @@ export class AccessControl {
     }
     if (component === 'operator_policy') return v.clearOperatorPolicy(name);
     const had = v.parameters.delete(`${component}/${name}`);
-    if (had) this.changed();
+    if (had) {
+      this.changed();
+      this.components.get(component)?.clear(vhost, name);
+    }
     return had;
   }
 
@@ -367,7 +404,8 @@ export class AccessControl {
 
   /** Deletes a vhost, its objects, and every permission on it; its connections are closed. */
   deleteVhost(name: string): void {
-    this.vhostOrDie(name);
+    const vh = this.vhostOrDie(name);
+    for (const p of vh.parameters.values()) this.components.get(p.component)?.clear(name, p.name);
     this.host.closeConnections((_, v) => v === name, `vhost '${name}' is deleted`);
     this.host.destroyVhost(name);
     for (const m of this.perms.values()) m.delete(name);

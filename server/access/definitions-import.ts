@@ -142,8 +142,8 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
       const v = vhostOrFail(e);
       const component = String(e['component']);
       access.setParameter(v.name, component, String(e['name']), e['value']);
-      // Shovels, federation upstreams and anything else are kept as given, not acted on.
-      if (component !== 'vhost-limits' && component !== 'operator_policy') kept.add(component);
+      // Components nothing in Warren acts on (federation upstreams, ...) are kept as given.
+      if (component !== 'vhost-limits' && component !== 'operator_policy' && !access.hasComponent(component)) kept.add(component);
       r.imported++;
     },
     queues: (e, r) => {
@@ -192,7 +192,7 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
       }
     }
     if (kept.size > 0) {
-      host.log.warn({ section, components: [...kept].sort() }, 'definitions: runtime parameters kept as they are but not acted on (Warren has no shovels or federation yet)');
+      host.log.warn({ section, components: [...kept].sort() }, 'definitions: runtime parameters kept as they are but not acted on (Warren has no component for them)');
     }
     if (r.errors.length > 0) host.log.warn({ section, errors: r.errors }, `definitions: ${r.errors.length} ${section} entries could not be honoured`);
     if (r.skipped.length > 0) host.log.info({ section, skipped: r.skipped }, `definitions: ${r.skipped.length} ${section} entries skipped`);

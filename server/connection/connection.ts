@@ -263,9 +263,13 @@ export class Connection implements Session, FrameSink {
         connectionBlocked: c['connection.blocked'] === true,
       };
     }
-    checkMechanism(this.broker, this.socket, mechanism);
-    const result =
-      mechanism === 'EXTERNAL'
+    // An in-process link (a shovel's or federation link's URI with no host and no user) is the broker's own.
+    const local = this.socket as Socket & { inProcess?: boolean; trusted?: boolean };
+    const trusted = local.inProcess === true && local.trusted === true;
+    if (!trusted) checkMechanism(this.broker, this.socket, mechanism);
+    const result = trusted
+      ? this.broker.access.internalUser
+      : mechanism === 'EXTERNAL'
         ? authenticateExternal(this.broker, this.socket)
         : authenticate(this.broker.access, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
     if ('reason' in result) {
