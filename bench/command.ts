@@ -49,7 +49,7 @@ interface Flags {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('load generator: run scenarios S1–S8 (or a custom mix) against any AMQP URL')
+    .description('load generator: run scenarios S1–S9 (or a custom mix) against any AMQP URL')
     .option('-u, --url <url>', 'broker URL', 'amqp://guest:guest@127.0.0.1:5672')
     .option('-s, --scenario <names...>', `scenarios to run: ${SCENARIOS.join(' ')} (or "all"); none = custom`, [])
     .option('-x, --producers <n>', 'publishing connections', int(0))

@@ -4,7 +4,7 @@
  */
 import type { FieldTable } from '../amqp/table.js';
 
-export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8'] as const;
+export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number] | 'custom';
 
 export interface BenchOptions {
@@ -82,6 +82,8 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Partial<BenchOptions>> = {
   S6: { size: 100, count: 1_000_000, consumers: 1 },
   S7: { connections: 1000, maxConnections: 10000, producers: 0 },
   S8: { size: 1024 * 1024, confirm: 8 },
+  // S2 on a quorum queue (issue 14: at least 80 % of S2).
+  S9: { size: 1024, durable: true, persistent: true, confirm: 1000, prefetch: 1000, queueArgs: { 'x-queue-type': 'quorum' } },
 };
 
 /** Scenario defaults, then explicit flags (keys present in `given`) on top. */

@@ -9,6 +9,7 @@ import { routingScenarios } from './scenarios/routing.js';
 import { txConfirmScenarios } from './scenarios/confirms-tx.js';
 import { persistentScenarios } from './scenarios/persistent.js';
 import { accessScenarios } from './scenarios/access.js';
+import { quorumScenarios } from './scenarios/quorum.js';
 import type { Scenario } from './types.js';
 
 function unique(list: Scenario[]): Scenario[] {
@@ -31,6 +32,7 @@ export const CATALOG: readonly Scenario[] = unique([
   ...txConfirmScenarios,
   ...persistentScenarios,
   ...accessScenarios,
+  ...quorumScenarios,
 ]);
 
 /** Scenarios whose name contains any of `filters` (all when none is given). */

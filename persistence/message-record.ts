@@ -5,7 +5,8 @@
  *
  *   u8  version (1)
  *   u8  flags: bit 0 = a routing-key list follows (CC/BCC were used);
- *              bit 1 = transient (paged out under memory pressure, dropped at recovery)
+ *              bit 1 = transient (paged out under memory pressure, dropped at recovery);
+ *              bit 2 = not persistent (stored for a quorum queue, which alone recovers it)
  *   f64 publishedAt, epoch ms (per-queue expiry is recomputed from it)
  *   shortstr vhost
  *   u16 queue count N, then N shortstr queue names: slot i is queue i
@@ -20,10 +21,13 @@
 const VERSION = 1;
 const FLAG_KEYS = 1;
 const FLAG_TRANSIENT = 2;
+const FLAG_NOT_PERSISTENT = 4;
 
 export interface MessageHead {
   /** Written only to save memory: not to be recovered. */
   transient: boolean;
+  /** Published without delivery mode 2: only queues that store every message recover it. */
+  notPersistent: boolean;
   publishedAt: number;
   vhost: string;
   queues: string[];
@@ -53,6 +57,7 @@ export function encodeHead(
   routingKeys: string | readonly string[],
   props: Uint8Array,
   transient = false,
+  notPersistent = false,
 ): Buffer {
   const keys = typeof routingKeys === 'string' ? null : routingKeys;
   let need = 1 + 1 + 8 + 1 + 255 + 2 + 256 * queues.length + 512 + 4 + props.length;
@@ -60,7 +65,7 @@ export function encodeHead(
   if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
   const b = scratch;
   b[0] = VERSION;
-  b[1] = (keys === null ? 0 : FLAG_KEYS) | (transient ? FLAG_TRANSIENT : 0);
+  b[1] = (keys === null ? 0 : FLAG_KEYS) | (transient ? FLAG_TRANSIENT : 0) | (notPersistent ? FLAG_NOT_PERSISTENT : 0);
   b.writeDoubleBE(publishedAt, 2);
   let at = shortstr(b, 10, vhost);
   b.writeUInt16BE(queues.length, at);
@@ -105,7 +110,7 @@ export function decodeHead(p: Uint8Array): MessageHead {
   const propsAt = r.at + 4;
   const bodyAt = propsAt + propsLength;
   if (bodyAt > b.length) throw new Error('message record shorter than its head');
-  return { transient: (flags & FLAG_TRANSIENT) !== 0, publishedAt, vhost, queues, exchange, routingKey, routingKeys, propsAt, propsLength, bodyAt };
+  return { transient: (flags & FLAG_TRANSIENT) !== 0, notPersistent: (flags & FLAG_NOT_PERSISTENT) !== 0, publishedAt, vhost, queues, exchange, routingKey, routingKeys, propsAt, propsLength, bodyAt };
 }
 
 function shortstr(b: Buffer, at: number, s: string): number {

@@ -157,6 +157,9 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
       v.declareQueue(
         { name, durable: e['durable'] !== false, exclusive: false, autoDelete: e['auto_delete'] === true, args: fromJson(e['arguments'] as JsonTable | undefined) },
         IMPORT_OWNER,
+        undefined,
+        // Declared once already: a queue that an older version took must come back anyway.
+        opts.mode !== 'recovery',
       );
       r.imported++;
     },

@@ -10,15 +10,14 @@ import {
   type BasicPublish,
   type Method,
 } from '../../amqp/generated/methods.js';
-import type { FieldTable, FieldValue } from '../../amqp/table.js';
-import { expectInteger, raw } from '../queue/queue-args.js';
+import type { FieldTable } from '../../amqp/table.js';
+import { CrashError, validateConsumeArgs } from '../queue/arg-validation.js';
 import { ContentAssembler } from './content-assembler.js';
 import { Consumer, type ConsumerChannel } from '../queue/consumer.js';
-import type { Message, QueueEntry } from '../queue/message.js';
+import { withDeliveryCount, type Message, type QueueEntry } from '../queue/message.js';
 import { REPLY_TO, type ReplyConsumer } from '../vhost/direct-reply-to.js';
 import { ACK, DISCARD, REQUEUE } from './ack-actions.js';
 import { Publisher, settledAll } from './publisher.js';
-import type { Queue } from '../queue/queue.js';
 import { generateName } from './naming.js';
 import type { Session } from './session.js';
 import { handleTopologyMethod } from './topology-methods.js';
@@ -46,7 +45,7 @@ export class Channel implements ConsumerChannel {
   /** Set once the channel has let go of its consumers and deliveries. */
   private tornDown = false;
   private pendingOutput = false;
-  /** Unacked consumer deliveries (basic.get ones do not count against prefetch). */
+  /** Unacked deliveries to consumers the global prefetch limits (basic.get ones do not count). */
   private consumerUnacked = 0;
   /** Prefetch for consumers created from now on (basic.qos global=false). */
   private consumerPrefetch = 0;
@@ -183,7 +182,7 @@ export class Channel implements ConsumerChannel {
         if (!m.requeue) throw new ConnectionError(540, 'requeue=false');
         // RabbitMQ answers recover-ok before the redeliveries arrive.
         if (m.id === M.BasicRecover) this.reply({ id: M.BasicRecoverOk });
-        this.requeueAll();
+        this.requeueAll(false);
         return;
       case M.ChannelClose:
         this.teardown();
@@ -248,11 +247,9 @@ export class Channel implements ConsumerChannel {
     const name = this.queueName(queueName);
     this.authz.read('queue', name);
     const q = this.session.vhost.queueOrDie(name, this.session);
-    if (q.hasExclusiveConsumer() || (exclusive && q.consumerCount > 0)) {
-      throw new ChannelError(403, `${q.resource} in exclusive use`);
-    }
-    const priority = integerArg(args['x-priority'], 'x-priority', q) ?? 0;
-    const c = new Consumer(tag, this, q, noAck, exclusive, priority, this.consumerPrefetch, args);
+    const priority = validateConsumeArgs(q.type, args, q.resource);
+    q.checkConsume(exclusive, this.globalPrefetch);
+    const c = new Consumer(tag, this, q, noAck, exclusive, priority, q.consumerPrefetch(this.consumerPrefetch), args);
     this.consumers.set(tag, c);
     if (!nowait) this.reply({ id: M.BasicConsumeOk, consumerTag: tag });
     q.addConsumer(c);
@@ -273,6 +270,7 @@ export class Channel implements ConsumerChannel {
     const name = this.queueName(queueName);
     this.authz.read('queue', name);
     const q = this.session.vhost.queueOrDie(name, this.session);
+    q.checkGet();
     const entry = q.fetch();
     if (entry === undefined) {
       this.reply({ id: M.BasicGetEmpty, clusterId: '' });
@@ -285,7 +283,7 @@ export class Channel implements ConsumerChannel {
     const at = beginMethod(w, this.id);
     encodeBasicGetOk(w, this.peekDeliveryTag(), entry.redelivered, msg.exchange, msg.routingKey, q.messageCount);
     endFrame(w, at);
-    writeContent(w, this.id, CLASS.basic, props, body, this.session.frameMax);
+    writeContent(w, this.id, CLASS.basic, q.getProps(entry, props), body, this.session.frameMax);
     this.track(entry, null, noAck);
     this.session.scheduleFlush();
   }
@@ -293,7 +291,7 @@ export class Channel implements ConsumerChannel {
   canDeliver(c: Consumer): boolean {
     if (this.state !== State.Open || this.tornDown || !this.session.writable) return false;
     if (c.noAck) return true;
-    return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || this.consumerUnacked < this.globalPrefetch);
+    return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || !c.queue.globalQos || this.consumerUnacked < this.globalPrefetch);
   }
 
   deliver(c: Consumer, entry: QueueEntry): void {
@@ -302,7 +300,9 @@ export class Channel implements ConsumerChannel {
     const { props, body } = msg.content();
     const w = this.session.writer;
     writeBasicDeliver(w, this.id, c.tagBytes, this.peekDeliveryTag(), entry.redelivered, msg.exchangeAndKey);
-    writeContent(w, this.id, CLASS.basic, props, body, this.session.frameMax);
+    // Only a quorum queue counts deliveries; it adds the count once the message came back.
+    const p = entry.deliveryCount > 0 ? withDeliveryCount(props, entry.deliveryCount) : props;
+    writeContent(w, this.id, CLASS.basic, p, body, this.session.frameMax);
     this.track(entry, c, c.noAck);
     this.session.scheduleFlush();
   }
@@ -321,15 +321,17 @@ export class Channel implements ConsumerChannel {
   /** Assigns the next delivery tag and, unless no-ack, holds the entry until it is settled. */
   private track(entry: QueueEntry, c: Consumer | null, noAck: boolean): number {
     const tag = ++this.deliveryTag;
+    if (!noAck) {
+      entry.deliveryTag = tag;
+      entry.consumer = c;
+    }
     entry.queue.delivered(entry, noAck);
     if (!noAck) {
       // Exact time: the consumer timeout must never fire early.
       entry.deliveredAt = Date.now();
-      entry.deliveryTag = tag;
-      entry.consumer = c;
       if (c !== null) {
         c.unacked++;
-        this.consumerUnacked++;
+        if (c.queue.globalQos) this.consumerUnacked++;
       }
       this.unacked.set(tag, entry);
     }
@@ -342,7 +344,7 @@ export class Channel implements ConsumerChannel {
     const c = entry.consumer;
     if (c === null) return;
     c.unacked--;
-    this.consumerUnacked--;
+    if (c.queue.globalQos) this.consumerUnacked--;
     if (this.globalPrefetch !== 0) this.scheduleConsumerQueues();
     else c.queue.creditReturned(c);
   }
@@ -400,12 +402,15 @@ export class Channel implements ConsumerChannel {
     this.session.scheduleFlush();
   }
 
-  /** Puts every unacked delivery back in its queue, oldest first (basic.recover, close). */
-  requeueAll(): void {
+  /**
+   * Puts every unacked delivery back in its queue, oldest first: basic.recover, or (`down`)
+   * the channel going away.
+   */
+  requeueAll(down: boolean): void {
     const entries = [...this.unacked.values()];
     for (const e of entries) {
       this.release(e);
-      e.queue.requeue(e);
+      e.queue.requeue(e, down);
     }
     settledAll(entries, REQUEUE);
   }
@@ -451,13 +456,13 @@ export class Channel implements ConsumerChannel {
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
     for (const c of consumers) c.queue.removeConsumer(c);
-    this.requeueAll();
+    this.requeueAll(true);
   }
 }
 
-/** Fills in the failing method's ids on an AMQP error that has none. */
+/** Fills in the failing method's ids on an AMQP error that has none (a crash keeps none). */
 function withMethod(err: unknown, methodId: number): unknown {
-  if (err instanceof AmqpError && err.classId === 0 && err.methodId === 0) {
+  if (err instanceof AmqpError && err.classId === 0 && err.methodId === 0 && !(err instanceof CrashError)) {
     err.classId = methodId >>> 16;
     err.methodId = methodId & 0xffff;
   }
@@ -466,11 +471,4 @@ function withMethod(err: unknown, methodId: number): unknown {
 
 function methodName(id: number): string {
   return `${id >>> 16}/${id & 0xffff}`;
-}
-
-function integerArg(v: unknown, name: string, q: Queue): number | undefined {
-  if (v === undefined) return undefined;
-  const err = expectInteger(v as FieldValue);
-  if (err !== null) throw new ChannelError(406, `invalid arg '${name}' for ${q.resource}: ${err}`);
-  return Number(raw(v as FieldValue));
 }

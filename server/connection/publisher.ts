@@ -139,8 +139,8 @@ export class Publisher implements DurableWaiter {
       // The disk is behind: stop reading this publisher until it catches up.
       if (msg.storeId >= 0 && vhost.store!.congested) vhost.store!.throttle(session);
     }
-    // Only a persistent message waits for the disk; a transient one may be stored just to page it out.
-    this.confirm(refused, msg.persistent ? msg.storeId : -1);
+    // Only a message stored to survive a restart waits for the disk; one may be stored just to page it out.
+    this.confirm(refused, msg.durable ? msg.storeId : -1);
   }
 
   /**
@@ -291,7 +291,7 @@ export class Publisher implements DurableWaiter {
       const live = queues.filter((q) => !q.deleted);
       if (live.length > 0) vhost.enqueue(msg, live);
       else if (mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
-      if (msg.persistent && msg.storeId > stored) stored = msg.storeId;
+      if (msg.durable && msg.storeId > stored) stored = msg.storeId;
     }
     if (stored >= 0 && vhost.store!.durableId < stored) {
       this.commitWaitsFor = stored;

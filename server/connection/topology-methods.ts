@@ -6,6 +6,7 @@ import type { Channel } from './channel.js';
 import { REPLY_TO } from '../vhost/direct-reply-to.js';
 import { checkExchangeType } from '../vhost/vhost.js';
 import { READ } from '../access/authz.js';
+import { checkServerNamed } from '../queue/arg-validation.js';
 import { generateName } from './naming.js';
 
 /**
@@ -81,8 +82,10 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
         if (!m.nowait) ch.reply({ id: M.QueueDeclareOk, queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
         return true;
       }
-      if (name === '') name = generateName('amq.gen');
-      else if (name.startsWith('amq.')) throw new ChannelError(403, `queue name '${name}' contains reserved prefix 'amq.*'`);
+      if (name === '') {
+        checkServerNamed(m.arguments);
+        name = generateName('amq.gen');
+      } else if (name.startsWith('amq.')) throw new ChannelError(403, `queue name '${name}' contains reserved prefix 'amq.*'`);
       // A server-named queue is checked under its generated name (amq.gen-...), as in RabbitMQ.
       authz.configure('queue', name);
       const dlx = m.arguments['x-dead-letter-exchange'];
@@ -140,8 +143,7 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
       let count = 0;
       if (q !== undefined) {
         vh.checkExclusive(q, session);
-        if (m.ifEmpty && q.messageCount > 0) throw new ChannelError(406, `${q.resource} not empty`);
-        if (m.ifUnused && q.consumerCount > 0) throw new ChannelError(406, `${q.resource} in use`);
+        q.checkDelete(m.ifUnused, m.ifEmpty);
         count = vh.deleteQueue(q);
       }
       if (!m.nowait) ch.reply({ id: M.QueueDeleteOk, messageCount: count });

@@ -1,6 +1,6 @@
 import { CompactRing } from './compact-ring.js';
 import { QueueEntry, type Message } from './message.js';
-import type { Queue } from './queue.js';
+import type { DeathReason, Queue } from './queue.js';
 import { RingBuffer } from './ring-buffer.js';
 
 /**
@@ -37,8 +37,22 @@ export interface StoredMessages {
   /** The message of a live record, read back from disk. */
   materialize(id: number): Message;
   release(id: number, slot: number): void;
-  /** A stored message was delivered for the first time (remembered for the redelivered flag). */
+  /** A stored message was delivered (remembered for the redelivered flag and delivery counts). */
   noteDelivered(id: number, slot: number): void;
+  /** A quorum queue keeps a stored message as an at-least-once dead letter. */
+  noteHeld(id: number, slot: number, reason: DeathReason): void;
+  /** A quorum queue put a stored message back, to the front or the back. */
+  noteReturned(id: number, slot: number, back: boolean): void;
+  /** Calls `w` as records become durable (or fail), until it answers false. */
+  waitFor(w: DurableWaiter): void;
+}
+
+/** Told when stored records are on disk, or failed to get there (see MessageStore). */
+export interface DurableWaiter {
+  /** Every record with id ≤ upTo is durable; returns false when it waits for nothing more. */
+  durable(upTo: number): boolean;
+  /** Records fromId..toId were not stored; returns false when it waits for nothing more. */
+  failed(fromId: number, toId: number): boolean;
 }
 
 const NONE = 0;

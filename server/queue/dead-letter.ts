@@ -12,14 +12,51 @@ const routed = new Set<Queue>();
  * Republishes a dead message to its queue's dead-letter exchange, the way
  * rabbit_dead_letter does: an x-death entry per {queue, reason} (newest first, with a
  * count), x-first-death-* set once, x-last-death-* on every death, `expiration` moved
- * into `original-expiration`, and automatic cycles dropped.
+ * into `original-expiration`, and automatic cycles dropped. At most once: whatever no
+ * queue takes is gone.
  */
 export function deadLetter(vhost: VirtualHost, q: Queue, msg: Message, reason: DeathReason): void {
+  const d = prepare(vhost, q, msg, reason);
+  if (d !== null && d.targets.length > 0) vhost.enqueue(d.out, d.targets);
+}
+
+/** What an at-least-once attempt achieved: the queues that took the copy, and what is left. */
+export interface DeadLetterAttempt {
+  /** Queues that took the copy now. */
+  accepted: Queue[];
+  /** Routed queues that refused it (overflow reject-publish); to be tried again. */
+  refused: number;
+  /** Store id of the copy when it must reach the disk before the source lets go; else -1. */
+  waitFor: number;
+}
+
+/**
+ * An at-least-once dead-lettering attempt (rabbit_fifo_dlx_worker's forward): routes a copy
+ * to the queues that do not have it yet (`done`) and reports who took it. A missing
+ * exchange or no route takes nothing, and the caller keeps the message for another try.
+ */
+export function deadLetterAttempt(vhost: VirtualHost, q: Queue, msg: Message, reason: DeathReason, done: ReadonlySet<Queue>): DeadLetterAttempt {
+  const result: DeadLetterAttempt = { accepted: [], refused: 0, waitFor: -1 };
+  const d = prepare(vhost, q, msg, reason);
+  if (d === null) return result;
+  for (const t of d.targets) {
+    if (done.has(t)) continue;
+    if (t.refuses(d.out)) result.refused++;
+    else result.accepted.push(t);
+  }
+  if (result.accepted.length === 0) return result;
+  vhost.enqueue(d.out, result.accepted);
+  if (d.out.durable) result.waitFor = d.out.storeId;
+  return result;
+}
+
+/** The dead-letter copy of a message and the queues it routes to (cycles removed); null without a DLX. */
+function prepare(vhost: VirtualHost, q: Queue, msg: Message, reason: DeathReason): { out: Message; targets: Queue[] } | null {
   const dlxName = q.settings.deadLetterExchange;
-  if (dlxName === null) return;
+  if (dlxName === null) return null;
   const dlx = vhost.exchanges.get(dlxName);
   // A missing dead-letter exchange drops the message, silently, as in RabbitMQ.
-  if (dlx === undefined) return;
+  if (dlx === undefined) return null;
   const props = msg.properties;
   const headers: FieldTable = { ...(props.headers ?? {}) };
   const cc = stringArray(headers['CC']);
@@ -44,7 +81,7 @@ export function deadLetter(vhost: VirtualHost, q: Queue, msg: Message, reason: D
     if (reason !== 'rejected' && isCycle(target.name, deaths)) continue;
     if (!target.deleted) targets.push(target);
   }
-  if (targets.length > 0) vhost.enqueue(out, targets);
+  return { out, targets };
 }
 
 function updateDeaths(headers: FieldTable, queue: string, reason: DeathReason, msg: Message, cc: string[]): FieldTable[] {

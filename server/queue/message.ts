@@ -1,6 +1,8 @@
 import { encodeShortstrPair } from '../../amqp/frame-writer.js';
-import { readProperties, type BasicProperties } from '../../amqp/generated/properties.js';
+import { readProperties, writeProperties, type BasicProperties } from '../../amqp/generated/properties.js';
 import { Reader } from '../../amqp/reader.js';
+import { long, type FieldTable } from '../../amqp/table.js';
+import { Writer } from '../../amqp/writer.js';
 import type { Consumer } from './consumer.js';
 import type { Queue } from './queue.js';
 
@@ -19,6 +21,7 @@ export interface Content {
 
 const content: Content = { props: Buffer.alloc(0), body: Buffer.alloc(0) };
 const reader = new Reader();
+const propsWriter = new Writer(1024);
 
 /**
  * A published message. One instance is shared by every queue it was routed to;
@@ -37,6 +40,8 @@ export class Message {
   readonly persistent: boolean;
   /** Record id in the message store; -1 when not stored (or the write failed). */
   storeId = -1;
+  /** Its stored record survives a restart, so a confirm waits until it is on disk. */
+  durable = false;
   store: StoredBodies | null = null;
   /** Where the property bytes and the body start in the stored payload. */
   propsAt = 0;
@@ -171,9 +176,29 @@ export interface Placement {
 }
 const NO_PLACEMENT: Placement = { priority: 0, expiration: undefined };
 
+/**
+ * The property bytes of a quorum queue's delivery: the headers with x-delivery-count (a
+ * long) set, and sorted by name, as rabbit_misc:set_table_value leaves them.
+ */
+export function withDeliveryCount(props: Buffer, count: number): Buffer {
+  const p = readProperties(reader.reset(props, 0, props.length));
+  const headers: FieldTable = { ...(p.headers ?? {}), 'x-delivery-count': long(count) };
+  const sorted: FieldTable = {};
+  for (const k of Object.keys(headers).sort(byteOrder)) sorted[k] = headers[k]!;
+  writeProperties(propsWriter, { ...p, headers: sorted });
+  return propsWriter.take();
+}
+
+/** Erlang's order of binaries: byte by byte. */
+export function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
 /** A message's place in one queue: its order there, and its delivery state. */
 export class QueueEntry {
   redelivered = false;
+  /** Quorum queues: how often it came back (x-delivery-count); always 0 in classic queues. */
+  deliveryCount = 0;
   /** The channel delivery tag while unacked, else 0. */
   deliveryTag = 0;
   /** The consumer holding it unacked (null for basic.get or when not delivered). */
@@ -188,8 +213,8 @@ export class QueueEntry {
   constructor(
     public readonly msg: Message,
     public readonly queue: Queue,
-    /** Position in the queue; a requeued entry goes back in seq order. */
-    public readonly seq: number,
+    /** Position in the queue; a requeued entry goes back in seq order (quorum queues renumber it). */
+    public seq: number,
   ) {}
 
   /** Gives up this queue's reference to the stored record (ack, drop, purge, delete). */

@@ -20,7 +20,16 @@ export interface QueueSettings {
   singleActiveConsumer: boolean;
   /** ms; null = the broker's consumer_timeout. */
   consumerTimeout: number | null;
+  /** Quorum: returns after which a message is dead-lettered (delivery_limit); null = none. */
+  deliveryLimit: number | null;
+  /**
+   * Quorum: at-least-once keeps a dead-lettered message until its targets have it; it is in
+   * force only with a dead-letter exchange and overflow reject-publish (else at-most-once).
+   */
+  deadLetterStrategy: DeadLetterStrategy;
 }
+
+export type DeadLetterStrategy = 'at-most-once' | 'at-least-once';
 
 /** The policy keys that apply to queues (rabbitmqctl set_policy --apply-to queues). */
 export interface QueuePolicyDefinition {
@@ -31,11 +40,11 @@ export interface QueuePolicyDefinition {
   overflow?: Overflow;
   'dead-letter-exchange'?: string;
   'dead-letter-routing-key'?: string;
+  'delivery-limit'?: number;
+  'dead-letter-strategy'?: DeadLetterStrategy;
 }
 
 const INTEGER_ATOMS = new Set(['byte', 'unsignedbyte', 'short', 'unsignedshort', 'signedint', 'unsignedint', 'long']);
-const OVERFLOWS: readonly string[] = ['drop-head', 'reject-publish', 'reject-publish-dlx'];
-const QUEUE_TYPES: readonly string[] = ['classic', 'quorum', 'stream'];
 
 export function raw(v: FieldValue): unknown {
   const x = v instanceof Typed ? v.value : v;
@@ -54,61 +63,6 @@ export function expectInteger(v: FieldValue): string | null {
   return INTEGER_ATOMS.has(atom) ? null : `"expected integer, got ${atom}"`;
 }
 
-/** RabbitMQ's error term for a bad integer argument, or null when it is fine. */
-function intError(v: FieldValue, min: 'non-negative' | 'positive', max?: number): string | null {
-  const notInt = expectInteger(v);
-  if (notInt !== null) return notInt;
-  const n = raw(v) as number;
-  if (n < 0) return `{value_negative,${n}}`;
-  if (n === 0 && min === 'positive') return `{value_zero,0}`;
-  if (max !== undefined && n > max) return `{max_value_exceeded,${n}}`;
-  return null;
-}
-
-/** Validates declare arguments exactly as RabbitMQ does; throws its 406 on the first bad one. */
-export function validateQueueArgs(args: FieldTable, resource: string): void {
-  const fail = (key: string, term: string): never => {
-    throw new ChannelError(406, `invalid arg '${key}' for ${resource}: ${term}`);
-  };
-  const check = (key: string, test: (v: FieldValue) => string | null): void => {
-    const v = args[key];
-    if (v === undefined) return;
-    const err = test(v);
-    if (err !== null) fail(key, err);
-  };
-  // RabbitMQ's order: the DLX type, then the queue type, then the rest in a fixed order.
-  const dlx = args['x-dead-letter-exchange'];
-  if (dlx !== undefined && str(dlx) === null) {
-    throw new ChannelError(406, `invalid type '${erlTypeAtom(dlx)}' for arg 'x-dead-letter-exchange' in ${resource}`);
-  }
-  check('x-queue-type', (v) => {
-    const s = str(v);
-    if (s === null) return `{unacceptable_type,${erlTypeAtom(v)}}`;
-    return QUEUE_TYPES.includes(s) ? null : `"unsupported queue type '${s}'"`;
-  });
-  check('x-expires', (v) => intError(v, 'positive'));
-  check('x-message-ttl', (v) => intError(v, 'non-negative'));
-  check('x-dead-letter-routing-key', (v) => {
-    if (str(v) === null) return `{unacceptable_type,${erlTypeAtom(v)}}`;
-    return dlx === undefined ? 'routing_key_but_no_dlx_defined' : null;
-  });
-  check('x-max-length', (v) => intError(v, 'non-negative'));
-  check('x-max-length-bytes', (v) => intError(v, 'non-negative'));
-  check('x-max-in-memory-length', (v) => intError(v, 'non-negative'));
-  check('x-max-in-memory-bytes', (v) => intError(v, 'non-negative'));
-  check('x-max-priority', (v) => intError(v, 'non-negative', 255));
-  check('x-overflow', (v) => {
-    const s = str(v);
-    if (s === null) return `{unacceptable_type,${erlTypeAtom(v)}}`;
-    return OVERFLOWS.includes(s) ? null : 'invalid_overflow';
-  });
-  check('x-queue-mode', (v) => {
-    const s = str(v);
-    return s === 'default' || s === 'lazy' ? null : `"unsupported queue mode '${s ?? erlTypeAtom(v)}'"`;
-  });
-  check('x-single-active-consumer', (v) => (typeof v === 'boolean' ? null : `{unacceptable_type,${erlTypeAtom(v)}}`));
-}
-
 function intArg(args: FieldTable, key: string): number | null {
   const v = args[key];
   return v === undefined ? null : (raw(v) as number);
@@ -120,27 +74,50 @@ function lower(a: number | null, b: number | undefined): number | null {
 }
 
 /**
- * Resolves arguments and policy the way RabbitMQ does: for TTLs and limits the lower
- * value wins; for overflow and dead-lettering the argument wins over the policy.
+ * Resolves arguments and policy the way RabbitMQ does. Classic queues: for TTLs and limits
+ * the lower value wins, for overflow and dead-lettering the argument. Quorum queues
+ * (rabbit_quorum_queue:ra_machine_config): the policy wins for overflow and expires, and
+ * an overflow other than drop-head or reject-publish means drop-head.
  */
 export function queueSettings(args: FieldTable, policy: QueuePolicyDefinition | null): QueueSettings {
   const p = policy ?? {};
+  const quorum = args['x-queue-type'] === 'quorum';
   const dlx = args['x-dead-letter-exchange'];
   const dlrk = args['x-dead-letter-routing-key'];
-  const overflow = args['x-overflow'];
+  const overflowArg = args['x-overflow'];
   const timeout = intArg(args, 'x-consumer-timeout');
+  const argOverflow = overflowArg !== undefined ? str(overflowArg) : null;
+  let overflow = ((quorum ? (p.overflow ?? argOverflow) : (argOverflow ?? p.overflow)) ?? 'drop-head') as Overflow;
+  if (quorum && overflow !== 'reject-publish') overflow = 'drop-head';
+  const deadLetterExchange = (dlx !== undefined ? str(dlx) : null) ?? p['dead-letter-exchange'] ?? null;
+  const strategyArg = args['x-dead-letter-strategy'];
+  const strategy = (strategyArg !== undefined ? str(strategyArg) : null) ?? p['dead-letter-strategy'];
   return {
     messageTtl: lower(intArg(args, 'x-message-ttl'), p['message-ttl']),
-    expires: lower(intArg(args, 'x-expires'), p.expires),
+    expires: quorum ? (p.expires ?? intArg(args, 'x-expires')) : lower(intArg(args, 'x-expires'), p.expires),
     maxLength: lower(intArg(args, 'x-max-length'), p['max-length']),
     maxLengthBytes: lower(intArg(args, 'x-max-length-bytes'), p['max-length-bytes']),
-    overflow: ((overflow !== undefined ? str(overflow) : null) ?? p.overflow ?? 'drop-head') as Overflow,
-    maxPriority: intArg(args, 'x-max-priority'),
-    deadLetterExchange: (dlx !== undefined ? str(dlx) : null) ?? p['dead-letter-exchange'] ?? null,
+    overflow,
+    maxPriority: quorum ? null : intArg(args, 'x-max-priority'),
+    deadLetterExchange,
     deadLetterRoutingKey: (dlrk !== undefined ? str(dlrk) : null) ?? p['dead-letter-routing-key'] ?? null,
     singleActiveConsumer: args['x-single-active-consumer'] === true,
     consumerTimeout: timeout !== null && timeout > 0 ? timeout : null,
+    deliveryLimit: quorum ? lower(numericArg(args['x-delivery-limit']), p['delivery-limit']) : null,
+    deadLetterStrategy:
+      quorum && strategy === 'at-least-once' && overflow === 'reject-publish' && deadLetterExchange !== null ? 'at-least-once' : 'at-most-once',
   };
+}
+
+/**
+ * x-delivery-limit is not validated by RabbitMQ: any number is a limit (a negative one
+ * dead-letters at the first return); anything else is a limit never reached (Erlang orders
+ * numbers before everything else), which still counts as a limit for where returns go.
+ */
+function numericArg(v: FieldValue | undefined): number | null {
+  if (v === undefined) return null;
+  const x = raw(v);
+  return typeof x === 'number' ? x : Infinity;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import type { Routable } from '../../routing/exchange.js';
 import { MemoryBackingQueue, type BackingQueue, type StoredMessages } from './backing-queue.js';
@@ -5,6 +6,8 @@ import type { Consumer } from './consumer.js';
 import { QueueEntry, type Message } from './message.js';
 import { PriorityBackingQueue } from './priority-backing-queue.js';
 import type { QueueSettings } from './queue-args.js';
+import { queueTypeOf, type QueueType } from './arg-validation.js';
+import type { DeadLetterAttempt } from './dead-letter.js';
 import { reportError, scheduleDispatch } from '../ops/scheduler.js';
 
 /** Identifies the connection that owns an exclusive queue. */
@@ -12,12 +15,25 @@ export interface QueueOwner {
   readonly id: number;
 }
 
-export type DeathReason = 'rejected' | 'expired' | 'maxlen';
+export type DeathReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
+
+/** A quorum queue's last return of a stored message before a restart (see the delivery log). */
+export interface LastReturn {
+  /** Returns noted in all. */
+  count: number;
+  /** To the back (behind `position`, the store's last id then); else to the front. */
+  back: boolean;
+  /** Its rank among all returns noted. */
+  order: number;
+  position: number;
+}
 
 /** What a queue needs from its virtual host. */
 export interface QueueHost {
   readonly name: string;
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void;
+  /** An at-least-once try: routes a copy to the queues not in `done`, and says who took it. */
+  deadLetterAttempt(q: Queue, msg: Message, reason: DeathReason, done: ReadonlySet<Queue>): DeadLetterAttempt;
   /** An auto-delete queue lost its last consumer, or an x-expires queue went unused. */
   deleteQueue(q: Queue): number;
   /** Where stored messages are read back from; null without a message store. */
@@ -29,6 +45,12 @@ const DISPATCH_BUDGET = 512;
 
 export class Queue implements Routable {
   readonly kind = 'queue' as const;
+  /** The type its arguments declare (its arguments, consumer arguments and policies follow it). */
+  readonly type: QueueType;
+  /** Every message is stored, whatever its delivery mode (quorum queues). */
+  readonly storesAll: boolean = false;
+  /** The channel's global prefetch limits this queue's consumers (not a quorum queue's: credit only). */
+  readonly globalQos: boolean = true;
   /** Sorted by priority, highest first; rotated within a priority for round-robin. */
   readonly consumers: Consumer[] = [];
   backing: BackingQueue;
@@ -36,14 +58,16 @@ export class Queue implements Routable {
   unacked = 0;
   deleted = false;
   dispatchScheduled = false;
-  private nextSeq = 0;
+  /** The definition of the policy in force (the vhost's to set); null when none applies. */
+  policy: object | null = null;
+  protected nextSeq = 0;
   private hadConsumer = false;
   private expiryTimer: NodeJS.Timeout | null = null;
   private expiryAt = 0;
   /** Set once any message with a TTL arrives; until then expiry needs no clock reads. */
   private ttlSeen = false;
   /** With single active consumer: the one receiving. */
-  private active: Consumer | null = null;
+  protected active: Consumer | null = null;
   private unusedTimer: NodeJS.Timeout | null = null;
   private readonly onExpiryTimer = (): void => this.expireTimerFired();
   private readonly onUnusedTimer = (): void => this.unusedTimerFired();
@@ -57,6 +81,7 @@ export class Queue implements Routable {
     readonly args: FieldTable,
     public settings: QueueSettings,
   ) {
+    this.type = queueTypeOf(args);
     this.backing = settings.maxPriority === null ? new MemoryBackingQueue(this) : new PriorityBackingQueue(settings.maxPriority, this);
     this.touch();
   }
@@ -83,7 +108,7 @@ export class Queue implements Routable {
    */
   enqueue(msg: Message, slot = -1): boolean {
     const s = this.settings;
-    if (s.overflow !== 'drop-head' && this.isFullFor(msg.size)) {
+    if (s.overflow !== 'drop-head' && this.refuses(msg)) {
       if (s.overflow === 'reject-publish-dlx') this.host.deadLetter(this, msg, 'maxlen');
       if (slot >= 0 && msg.storeId >= 0) msg.store!.release(msg.storeId, slot);
       return false;
@@ -104,6 +129,11 @@ export class Queue implements Routable {
     return true;
   }
 
+  /** Whether overflow reject-publish(-dlx) refuses this message now. */
+  refuses(msg: Message): boolean {
+    return this.settings.overflow !== 'drop-head' && this.isFullFor(msg.size);
+  }
+
   /** The queue's TTL or the message's, whichever is lower; -1 for none. */
   private ttlFor(msg: Message): number {
     const q = this.settings.messageTtl;
@@ -111,18 +141,24 @@ export class Queue implements Routable {
   }
 
   /**
-   * A message recovered from the store at start-up, in publish order. Its expiry counts
-   * from the original publish; limits and expiry apply once recovery is done (recovered()).
+   * A message recovered from the store at start-up, in publish order, with the number of
+   * deliveries noted for it. Its expiry counts from the original publish; limits and expiry
+   * apply once recovery is done (recovered()). Quorum queues also get `held` (an
+   * at-least-once dead letter that no target had yet) and its last return.
    */
-  recover(msg: Message, slot: number, redelivered: boolean, publishedAt: number): void {
+  recover(msg: Message, slot: number, deliveries: number, publishedAt: number, _held: DeathReason | null = null, ret?: LastReturn): void {
     const entry = new QueueEntry(msg, this, this.nextSeq++);
     entry.slot = slot;
-    entry.redelivered = redelivered;
+    entry.redelivered = deliveries > 0;
     const ttl = this.ttlFor(msg);
     if (ttl >= 0) {
       entry.expiresAt = publishedAt + ttl;
       this.ttlSeen = true;
     }
+    this.restore(entry, deliveries, ret);
+  }
+
+  protected restore(entry: QueueEntry, _deliveries: number, _ret?: LastReturn): void {
     this.backing.restore(entry);
   }
 
@@ -136,7 +172,7 @@ export class Queue implements Routable {
    * dead-letter an expired head, and time the next head's expiry (RabbitMQ's
    * maybe_drop_head and drop_expired_msgs).
    */
-  private afterChange(): void {
+  protected afterChange(): void {
     const s = this.settings;
     if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.dropHeadOverLimit();
     if (!this.ttlSeen) return;
@@ -145,7 +181,7 @@ export class Queue implements Routable {
     this.armExpiry(now);
   }
 
-  private isFullFor(size: number): boolean {
+  protected isFullFor(size: number): boolean {
     const s = this.settings;
     return (
       (s.maxLength !== null && this.backing.length >= s.maxLength) ||
@@ -184,6 +220,11 @@ export class Queue implements Routable {
     return e;
   }
 
+  /** The property bytes a basic.get sends for this entry. */
+  getProps(_entry: QueueEntry, props: Buffer): Buffer {
+    return props;
+  }
+
   /** Called by the channel for every delivery (consume or get), once its content is written. */
   delivered(entry: QueueEntry, noAck: boolean): void {
     if (!noAck) {
@@ -201,14 +242,17 @@ export class Queue implements Routable {
    * A ready entry leaves for good: dead-lettered (before its stored copy is released, so
    * the dead-letter copy can still read it), then released.
    */
-  private discard(entry: QueueEntry, reason: DeathReason): void {
+  protected discard(entry: QueueEntry, reason: DeathReason): void {
     this.host.deadLetter(this, entry.msg, reason);
     this.backing.ack(entry);
     entry.release();
   }
 
-  /** Puts a delivered entry back in its place; call requeued() after a batch of these. */
-  requeue(entry: QueueEntry): void {
+  /**
+   * Puts a delivered entry back in its place; call requeued() after a batch of these.
+   * `down`: its channel closed (rather than the client asking), which quorum queues treat apart.
+   */
+  requeue(entry: QueueEntry, _down = false): void {
     entry.redelivered = true;
     entry.deliveryTag = 0;
     entry.consumer = null;
@@ -238,11 +282,16 @@ export class Queue implements Routable {
 
   /** A delivered entry was acked, or rejected without requeue. */
   settle(entry: QueueEntry): void {
+    this.forget(entry);
+    entry.release();
+  }
+
+  /** A delivered entry is no longer this queue's to track (its stored copy is not released). */
+  protected forget(entry: QueueEntry): void {
     entry.deliveryTag = 0;
     entry.consumer = null;
     this.unacked--;
     this.backing.ack(entry);
-    entry.release();
   }
 
   /** Rejected without requeue: dead-lettered with reason `rejected`, then settled. */
@@ -272,8 +321,7 @@ export class Queue implements Routable {
     const i = this.consumers.indexOf(c);
     if (i < 0) return;
     this.consumers.splice(i, 1);
-    // The next active consumer: the highest priority, then the oldest (the list's order).
-    if (this.active === c) this.active = this.consumers[0] ?? null;
+    if (this.active === c) this.active = this.successor();
     if (this.deleted) return;
     if (this.autoDelete && this.hadConsumer && this.consumers.length === 0) {
       this.host.deleteQueue(this);
@@ -282,6 +330,32 @@ export class Queue implements Routable {
     this.touch();
     // Another consumer (the next single active one, or a lower priority) may now take messages.
     if (this.consumers.length > 0) scheduleDispatch(this);
+  }
+
+  /** The next single active consumer: the highest priority, then the oldest (the list's order). */
+  protected successor(): Consumer | null {
+    return this.consumers[0] ?? null;
+  }
+
+  /** basic.consume checks of the queue itself (before the consumer exists). */
+  checkConsume(exclusive: boolean, _globalPrefetch: number): void {
+    if (this.hasExclusiveConsumer() || (exclusive && this.consumers.length > 0)) {
+      throw new ChannelError(403, `${this.resource} in exclusive use`);
+    }
+  }
+
+  /** basic.get checks of the queue itself. */
+  checkGet(): void {}
+
+  /** queue.delete checks for if-empty and if-unused. */
+  checkDelete(ifUnused: boolean, ifEmpty: boolean): void {
+    if (ifEmpty && this.messageCount > 0) throw new ChannelError(406, `${this.resource} not empty`);
+    if (ifUnused && this.consumerCount > 0) throw new ChannelError(406, `${this.resource} in use`);
+  }
+
+  /** A new consumer's prefetch, given the channel's (0 = unlimited). */
+  consumerPrefetch(prefetch: number): number {
+    return prefetch;
   }
 
   hasExclusiveConsumer(): boolean {
@@ -423,8 +497,11 @@ export class Queue implements Routable {
 
   // ---- queue TTL (x-expires): deleted after going unused for that long.
 
-  /** New settings from a policy change: limits apply at once, TTLs to new messages. */
-  applySettings(s: QueueSettings): void {
+  /**
+   * New settings from a policy change: limits apply at once, TTLs to new messages.
+   * `policyChanged`: the policy in force for this queue is not the one it had.
+   */
+  applySettings(s: QueueSettings, _policyChanged = true): void {
     const expiresChanged = s.expires !== this.settings.expires;
     this.settings = s;
     if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.dropHeadOverLimit();

@@ -1,9 +1,16 @@
 /**
  * Which stored messages have been delivered, so that after a crash exactly those come
  * back with redelivered=true (RabbitMQ's queue index records deliveries the same way).
+ * Classic queues note a message's first delivery. Quorum queues note every delivery (their
+ * number is its x-delivery-count after a crash), every return (where it went back to: the
+ * front, or the back behind the messages published so far) and the at-least-once dead
+ * letters they keep.
  *
- * `<dataDir>/msg_store.delivered` is a list of 10-byte entries (f64 record id, u16
- * slot, big-endian), appended once per event-loop turn, before that turn's socket writes:
+ * `<dataDir>/msg_store.delivered` is a list of 10-byte entries (f64 record id, u16 slot
+ * field, big-endian). The slot field is the slot for a delivery; with bit 15 set, a kept
+ * dead letter (reason in bits 12-13, slot below); with bit 14, a return (bit 13: to the
+ * back, followed by a position entry: the store's last id then, and 0x7fff). Entries are
+ * appended once per event-loop turn, before that turn's socket writes:
  * a client can only have seen a delivery whose entry is in the file (or, after a power cut,
  * in a page cache that was lost, as RabbitMQ's unsynced journal would be). At start-up it is
  * read, then rewritten with the entries still in use; it is rewritten likewise whenever it
@@ -12,9 +19,37 @@
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { schedulePreFlush } from '../ops/scheduler.js';
+import type { DeathReason, LastReturn } from '../queue/queue.js';
 
 const ENTRY = 10;
 const REWRITE_AT = 64 * 1024 * 1024;
+const HELD = 0x8000;
+const RETURN = 0x4000;
+const BACK = 0x2000;
+const POSITION = 0x7fff;
+const SLOT_MASK = 0x0fff;
+const REASONS: readonly DeathReason[] = ['rejected', 'expired', 'delivery_limit', 'maxlen'];
+
+/** What the previous run noted, by deliveryKey(id, slot). */
+export interface Delivered {
+  /** How many deliveries were noted. */
+  counts: Map<string, number>;
+  /** Quorum queues: how many returns, and the last one. */
+  returns: Map<string, LastReturn>;
+  /** Dead letters a quorum queue kept (at-least-once), with their reason. */
+  held: Map<string, DeathReason>;
+}
+
+/** The slot field of a kept dead letter's entry; -1 for a slot too high to mark. */
+export function heldSlot(slot: number, reason: DeathReason): number {
+  return slot > SLOT_MASK ? -1 : HELD | (REASONS.indexOf(reason) << 12) | slot;
+}
+
+/** The entries (id, field pairs) of a return; none for a slot too high to mark. */
+export function returnEntries(id: number, slot: number, back: boolean, position: number): number[] {
+  if (slot > SLOT_MASK) return [];
+  return back ? [id, RETURN | BACK | slot, position, POSITION] : [id, RETURN | slot];
+}
 
 export class DeliveryLog {
   preFlushScheduled = false;
@@ -31,12 +66,36 @@ export class DeliveryLog {
     private readonly rewriteAt = REWRITE_AT,
   ) {}
 
-  /** The entries the previous run left, as "id:slot" keys (a torn last entry is ignored). */
-  read(): Set<string> {
-    const out = new Set<string>();
+  /** What the previous run noted (a torn last entry is ignored). */
+  read(): Delivered {
+    const out: Delivered = { counts: new Map(), returns: new Map(), held: new Map() };
+    const e = this.entries();
+    for (let i = 0, order = 0; i < e.length; i += 2) {
+      const field = e[i + 1]!;
+      if (field === POSITION) continue;
+      const slot = field & SLOT_MASK;
+      const k = deliveryKey(e[i]!, slot);
+      if ((field & HELD) !== 0) {
+        out.held.set(k, REASONS[(field >> 12) & 3]!);
+      } else if ((field & RETURN) !== 0) {
+        const back = (field & BACK) !== 0;
+        // A torn tail may have kept a return to the back without its position: at the end.
+        const position = back ? (e[i + 3] === POSITION ? e[i + 2]! : Infinity) : 0;
+        const count = (out.returns.get(k)?.count ?? 0) + 1;
+        out.returns.set(k, { count, back, order: order++, position });
+      } else {
+        out.counts.set(k, (out.counts.get(k) ?? 0) + 1);
+      }
+    }
+    return out;
+  }
+
+  /** The raw (id, slot field) pairs in the file. */
+  private entries(): number[] {
+    const out: number[] = [];
     if (!existsSync(this.path)) return out;
     const b = readFileSync(this.path);
-    for (let p = 0; p + ENTRY <= b.length; p += ENTRY) out.add(deliveryKey(b.readDoubleBE(p), b.readUInt16BE(p + 8)));
+    for (let p = 0; p + ENTRY <= b.length; p += ENTRY) out.push(b.readDoubleBE(p), b.readUInt16BE(p + 8));
     return out;
   }
 
@@ -58,9 +117,16 @@ export class DeliveryLog {
     this.size = b.length;
   }
 
-  /** A stored message was delivered for the first time (not no-ack): noted before this turn's writes. */
+  /** A stored message was delivered (not no-ack): noted before this turn's writes. */
   note(id: number, slot: number): void {
     this.pending.push(id, slot);
+    schedulePreFlush(this);
+  }
+
+  /** Entries (id, field pairs) to note together. */
+  noteAll(entries: readonly number[]): void {
+    if (entries.length === 0) return;
+    for (const x of entries) this.pending.push(x);
     schedulePreFlush(this);
   }
 
@@ -81,12 +147,13 @@ export class DeliveryLog {
     if (this.size >= this.rewriteAt) this.compact();
   }
 
-  /** Rewrites the file with the entries of records that still exist. */
+  /** Rewrites the file with the entries of records that still exist (a position goes with its return). */
   private compact(): void {
     const keep: number[] = [];
-    for (const k of this.read()) {
-      const [id, slot] = k.split(':').map(Number) as [number, number];
-      if (this.isLive(id)) keep.push(id, slot);
+    const e = this.entries();
+    for (let i = 0, live = false; i < e.length; i += 2) {
+      if (e[i + 1] !== POSITION) live = this.isLive(e[i]!);
+      if (live) keep.push(e[i]!, e[i + 1]!);
     }
     this.open(keep);
   }

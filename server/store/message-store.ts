@@ -1,6 +1,7 @@
 /**
  * The broker's side of the segment store: which messages are stored (persistent ones
- * routed to a durable queue, and any message while paging; once, with a slot for each
+ * routed to a durable queue, every one routed to a quorum queue, and any message while
+ * paging; once, with a slot for each
  * queue holding it), confirms that wait for fdatasync, paging bodies out once durable,
  * flow control for publishers that outrun the disk, and putting messages back in their
  * queues at start-up. The store itself (persistence/) knows nothing of queues.
@@ -10,22 +11,17 @@ import type { Logger } from 'pino';
 import { decodeHead, encodeHead, type MessageHead } from '../../persistence/message-record.js';
 import { SegmentStore, StoreError } from '../../persistence/segments/index.js';
 import type { BrokerConfig } from '../ops/config.js';
-import type { StoredMessages } from '../queue/backing-queue.js';
-import { DeliveryLog, deliveryKey } from './delivery-log.js';
+import type { DurableWaiter, StoredMessages } from '../queue/backing-queue.js';
+import { DeliveryLog, deliveryKey, heldSlot, returnEntries } from './delivery-log.js';
 import { Message, placement, type StoredBodies } from '../queue/message.js';
 import { parseExpiration } from '../queue/queue-args.js';
-import type { Queue } from '../queue/queue.js';
+import type { DeathReason, Queue } from '../queue/queue.js';
 import { RingBuffer } from '../queue/ring-buffer.js';
 import { PAUSE_FLOW } from '../ops/read-pause.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 
-/** A publisher waiting for stored messages to become durable before it confirms them. */
-export interface DurableWaiter {
-  /** Every record with id ≤ upTo is durable; returns false when it waits for nothing more. */
-  durable(upTo: number): boolean;
-  /** Records fromId..toId were not stored; returns false when it waits for nothing more. */
-  failed(fromId: number, toId: number): boolean;
-}
+/** A publisher (or a quorum queue's dead letter) waiting for stored messages to be durable. */
+export type { DurableWaiter };
 
 /**
  * Flow control: while this many stored messages wait for the disk (or this many bytes wait
@@ -77,6 +73,8 @@ export class MessageStore implements StoredBodies, StoredMessages {
     this.deliveries = new DeliveryLog(join(dataDir, 'msg_store.delivered'), log, (id) => this.segments.refsOf(id) > 0);
     const delivered = this.deliveries.read();
     const keep: number[] = [];
+    // Quorum queues' last returns, rewritten after the rest in the order they happened.
+    const lastReturns: { id: number; slot: number; back: boolean; order: number; position: number }[] = [];
     const orphans: number[] = [];
     const touched = this.recoveredQueues!;
     let recovered = 0;
@@ -106,28 +104,41 @@ export class MessageStore implements StoredBodies, StoredMessages {
         const pl = placement(rec.payload.subarray(h.propsAt, h.bodyAt));
         const ttl = pl.expiration === undefined ? -1 : safeExpiration(pl.expiration);
         // Index only: the payload view is valid during this call alone.
-        const msg = Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, true, null, null, rec.payload.length - h.bodyAt, this, rec.id, h.propsAt, h.bodyAt);
+        const msg = Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, !h.notPersistent, null, null, rec.payload.length - h.bodyAt, this, rec.id, h.propsAt, h.bodyAt);
         const vhost = vhosts.get(h.vhost);
         for (const slot of rec.slots) {
           const q = vhost?.queues.get(h.queues[slot] ?? '');
-          if (q === undefined || !storesMessages(q)) {
-            // Its queue was deleted (or redeclared transient) before the release reached disk.
+          // Its queue was deleted (or redeclared transient) before the release reached disk,
+          // or it is a transient message in a queue that only keeps persistent ones.
+          if (q === undefined || !storesMessages(q) || (h.notPersistent && !q.storesAll)) {
             orphans.push(rec.id, slot);
             continue;
           }
-          const again = delivered.has(deliveryKey(rec.id, slot));
-          if (again) keep.push(rec.id, slot);
-          q.recover(msg, slot, again, h.publishedAt);
+          const key = deliveryKey(rec.id, slot);
+          const n = delivered.counts.get(key) ?? 0;
+          for (let i = 0; i < n; i++) keep.push(rec.id, slot);
+          const held = delivered.held.get(key) ?? null;
+          if (held !== null) keep.push(rec.id, heldSlot(slot, held));
+          const ret = delivered.returns.get(key);
+          if (q.storesAll && n > 0) {
+            // Every delivery came back: those whose holder went with the broker come back now.
+            for (let i = 1; i < n; i++) keep.push(...returnEntries(rec.id, slot, false, 0));
+            const now = ret === undefined || ret.count < n;
+            lastReturns.push({ id: rec.id, slot, back: !now && ret.back, order: now ? Number.MAX_VALUE : ret.order, position: ret?.position ?? 0 });
+          }
+          q.recover(msg, slot, n, h.publishedAt, held, ret);
           touched.add(q);
           recovered++;
         }
       },
     });
     for (let i = 0; i < orphans.length; i += 2) this.segments.release(orphans[i]!, orphans[i + 1]!);
+    lastReturns.sort((a, b) => a.order - b.order);
+    for (const r of lastReturns) keep.push(...returnEntries(r.id, r.slot, r.back, r.position));
     this.deliveries.open(keep);
     const r = this.segments.recovery;
     if (recovered > 0 || r.truncated.length > 0 || unreadable > 0) {
-      log.info({ messages: recovered, redelivered: keep.length / 2, queues: touched.size, truncated: r.truncated.length, unreadable }, 'messages recovered');
+      log.info({ messages: recovered, queues: touched.size, truncated: r.truncated.length, unreadable }, 'messages recovered');
     }
   }
 
@@ -142,19 +153,18 @@ export class MessageStore implements StoredBodies, StoredMessages {
   }
 
   /**
-   * Enqueues a routed message in each target. A persistent one routed to a durable queue
-   * (or any message while paging) is first stored once, each target holding one slot.
-   * Returns true if some queue refused it.
+   * Enqueues a routed message in each target. A persistent one routed to a durable queue,
+   * any one routed to a quorum queue (or any message while paging) is first stored once,
+   * each target holding one slot. Returns true if some queue refused it.
    */
   enqueue(msg: Message, targets: Iterable<Queue>, vhost: string): boolean {
     let refused = false;
     let durable = false;
-    if (msg.persistent) {
-      for (const q of targets) {
-        if (storesMessages(q)) {
-          durable = true;
-          break;
-        }
+    const persistent = msg.persistent;
+    for (const q of targets) {
+      if (q.storesAll || (persistent && storesMessages(q))) {
+        durable = true;
+        break;
       }
     }
     if (durable || this.paging || this.longQueue(targets)) {
@@ -187,7 +197,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
     names.length = 0;
     for (const q of queues) names.push(q.name);
     const { props, body } = msg.content();
-    const head = encodeHead(Date.now(), vhost, names, msg.exchange, msg.routingKey, msg.routingKeys, props, transient);
+    const head = encodeHead(Date.now(), vhost, names, msg.exchange, msg.routingKey, msg.routingKeys, props, transient, !msg.persistent);
     try {
       msg.storeId = this.segments.append2(head, body, queues.length);
     } catch (err) {
@@ -196,6 +206,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
       return false;
     }
     msg.store = this;
+    msg.durable = !transient;
     msg.bodyAt = head.length;
     msg.propsAt = head.length - props.length;
     this.notDurable.push(msg);
@@ -244,7 +255,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
     const props = p.subarray(h.propsAt, h.bodyAt);
     const pl = placement(props);
     const ttl = pl.expiration === undefined ? -1 : safeExpiration(pl.expiration);
-    return Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, !h.transient, props, p.subarray(h.bodyAt), p.length - h.bodyAt, this, id, h.propsAt, h.bodyAt);
+    return Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, !h.transient && !h.notPersistent, props, p.subarray(h.bodyAt), p.length - h.bodyAt, this, id, h.propsAt, h.bodyAt);
   }
 
   release(id: number, slot: number): void {
@@ -272,8 +283,12 @@ export class MessageStore implements StoredBodies, StoredMessages {
     const q = this.notDurable;
     for (let m = q.peek(); m !== undefined && m.storeId <= to; m = q.peek()) {
       q.shift();
-      if (m.storeId >= from) m.storeId = -1;
-      else m.pageOut();
+      if (m.storeId >= from) {
+        m.storeId = -1;
+        m.durable = false;
+      } else {
+        m.pageOut();
+      }
     }
     for (const w of this.waiters) if (!w.failed(from, to)) this.waiters.delete(w);
     this.maybeUnthrottle();
@@ -285,9 +300,20 @@ export class MessageStore implements StoredBodies, StoredMessages {
     this.deliveries.close();
   }
 
-  /** A stored message was delivered for the first time: after a crash it comes back redelivered. */
+  /** A stored message was delivered: after a crash it comes back redelivered (and counted). */
   noteDelivered(id: number, slot: number): void {
     this.deliveries.note(id, slot);
+  }
+
+  /** A quorum queue put a stored message back: to the back means behind everything stored so far. */
+  noteReturned(id: number, slot: number, back: boolean): void {
+    this.deliveries.noteAll(returnEntries(id, slot, back, this.segments.lastId));
+  }
+
+  /** A quorum queue keeps a stored message as an at-least-once dead letter (until released). */
+  noteHeld(id: number, slot: number, reason: DeathReason): void {
+    const field = heldSlot(slot, reason);
+    if (field >= 0) this.deliveries.note(id, field);
   }
 }
 

@@ -37,8 +37,8 @@ export function assertFieldEquivalence(current: unknown, received: unknown, reso
 /** RabbitMQ's assert_args_equivalence over the given keys. */
 export function assertArgsEquivalence(current: FieldTable, received: FieldTable, resource: string, keys: readonly string[]): void {
   for (const key of keys) {
-    const a = current[key] ?? IMPLIED[key];
-    const b = received[key] ?? IMPLIED[key];
+    const a = current[key];
+    const b = received[key];
     if (a === undefined && b === undefined) continue;
     if (a !== undefined && b !== undefined) {
       if (typeClass(erlTypeAtom(a)) === typeClass(erlTypeAtom(b)) && valueEqual(a, b)) continue;
@@ -48,6 +48,8 @@ export function assertArgsEquivalence(current: FieldTable, received: FieldTable,
         `inequivalent arg '${key}' for ${resource}: received '${show(plainValue(b))}' but current is '${show(plainValue(a))}'`,
       );
     }
+    // A classic queue may or may not carry x-queue-type 'classic' (rabbit_misc's special case).
+    if (key === 'x-queue-type' && (a ?? b) === 'classic') continue;
     throw new ChannelError(
       406,
       `inequivalent arg '${key}' for ${resource}: received ${describe(b)} but current is ${describe(a)}`,
@@ -59,16 +61,5 @@ function describe(v: FieldValue | undefined): string {
   if (v === undefined) return 'none';
   return `the value '${show(plainValue(v))}' of type '${erlTypeAtom(v)}'`;
 }
-
-/** Arguments whose absence means a value: a queue declared without a type is classic. */
-const IMPLIED: Record<string, FieldValue> = { 'x-queue-type': 'classic' };
-
-/** The queue arguments RabbitMQ compares on redeclare. */
-export const QUEUE_EQUIVALENCE_KEYS = [
-  'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length',
-  'x-max-length-bytes', 'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-max-priority', 'x-overflow',
-  'x-queue-mode', 'x-single-active-consumer', 'x-queue-type', 'x-queue-master-locator', 'x-delivery-limit',
-  'x-quorum-initial-group-size', 'x-queue-version',
-] as const;
 
 export const EXCHANGE_EQUIVALENCE_KEYS = ['alternate-exchange'] as const;

@@ -132,6 +132,8 @@ export const EFFECTIVE_POLICY_KEYS: ReadonlySet<string> = new Set([
   'dead-letter-exchange',
   'dead-letter-routing-key',
   'alternate-exchange',
+  'delivery-limit',
+  'dead-letter-strategy',
 ]);
 
 /**

@@ -111,11 +111,16 @@ export class PolicySet {
     return [...this.policies.values()].map((e) => e.policy).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** The highest-priority policy matching the name (ties: the first name in order), or null. */
-  match(kind: 'queues' | 'exchanges', name: string): Policy | null {
+  /**
+   * The highest-priority policy matching the name (ties: the first name in order), or null.
+   * `applies`: whether a definition suits the object at all (RabbitMQ skips a policy with a
+   * key the queue's type does not support, and looks further).
+   */
+  match(kind: 'queues' | 'exchanges', name: string, applies?: (d: PolicyDefinition) => boolean): Policy | null {
     let best: Policy | null = null;
     for (const { policy, re } of this.policies.values()) {
       if (policy.applyTo !== 'all' && policy.applyTo !== kind) continue;
+      if (applies !== undefined && !applies(policy.definition)) continue;
       if (!re.test(name)) continue;
       if (best === null || policy.priority > best.priority || (policy.priority === best.priority && policy.name < best.name)) {
         best = policy;

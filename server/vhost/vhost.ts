@@ -4,20 +4,17 @@ import { DefaultExchange } from '../../routing/default-exchange.js';
 import { createExchange } from '../../routing/exchange.js';
 import { validateHeadersBindingArgs } from '../../routing/headers.js';
 import { Router } from '../../routing/router.js';
-import {
-  assertArgsEquivalence,
-  assertFieldEquivalence,
-  EXCHANGE_EQUIVALENCE_KEYS,
-  QUEUE_EQUIVALENCE_KEYS,
-} from './equivalence.js';
-import { deadLetter } from '../queue/dead-letter.js';
+import { assertArgsEquivalence, assertFieldEquivalence, EXCHANGE_EQUIVALENCE_KEYS } from './equivalence.js';
+import { deadLetter, deadLetterAttempt, type DeadLetterAttempt } from '../queue/dead-letter.js';
 import { ReplyRegistry } from './direct-reply-to.js';
 import { effectiveDefinition, inertKeys, PolicySet, type Policy, type PolicyDefinition } from './policy.js';
 import { Exchange } from './exchange.js';
 import type { Message } from '../queue/message.js';
 import type { MessageStore } from '../store/message-store.js';
-import { queueSettings, validateQueueArgs } from '../queue/queue-args.js';
+import { equivalenceKeys, policyApplies, queueTypeOf, validateDeclare, type QueueType } from '../queue/arg-validation.js';
+import { queueSettings } from '../queue/queue-args.js';
 import { Queue, type DeathReason, type QueueHost, type QueueOwner } from '../queue/queue.js';
+import { QuorumQueue } from '../queue/quorum-queue.js';
 
 const EMPTY: FieldTable = {};
 
@@ -168,9 +165,9 @@ export class VirtualHost implements QueueHost {
    * Declares (or checks) a queue. For a new queue `beforeCreate` runs before the arguments
    * are validated: a client's declare checks max-queues (checkQueueLimit) and its
    * dead-letter permissions there, in RabbitMQ's order. Definitions imports skip both, as
-   * RabbitMQ's do.
+   * RabbitMQ's do. `validate` is off for queues recovered from disk.
    */
-  declareQueue(spec: QueueSpec, owner: QueueOwner, beforeCreate?: () => void): { queue: Queue; created: boolean } {
+  declareQueue(spec: QueueSpec, owner: QueueOwner, beforeCreate?: () => void, validate = true): { queue: Queue; created: boolean } {
     spec = this.withDefaultQueueType(spec);
     const existing = this.queues.get(spec.name);
     if (existing !== undefined) {
@@ -179,16 +176,17 @@ export class VirtualHost implements QueueHost {
       const res = this.qres(spec.name);
       assertFieldEquivalence(existing.durable, spec.durable, res, 'durable');
       assertFieldEquivalence(existing.autoDelete, spec.autoDelete, res, 'auto_delete');
-      assertArgsEquivalence(existing.args, spec.args, res, QUEUE_EQUIVALENCE_KEYS);
+      assertArgsEquivalence(existing.args, spec.args, res, equivalenceKeys(existing.type));
       existing.touch();
       return { queue: existing, created: false };
     }
     beforeCreate?.();
     // Arguments are validated only for a new queue: a redeclare checks equivalence first.
-    validateQueueArgs(spec.args, this.qres(spec.name));
-    checkQueueType(spec, this.qres(spec.name));
-    const settings = queueSettings(spec.args, this.definitionFor('queues', spec.name));
-    const q = new Queue(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, settings);
+    const type = validate ? validateDeclare(spec, this.qres(spec.name)) : queueTypeOf(spec.args);
+    const policy = this.queuePolicy(type, spec.name);
+    const Type = type === 'quorum' ? QuorumQueue : Queue;
+    const q = new Type(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, queueSettings(spec.args, policy));
+    q.policy = policy;
     this.queues.set(spec.name, q);
     if (isDurable(q)) this.onDurableChange();
     return { queue: q, created: true };
@@ -263,10 +261,25 @@ export class VirtualHost implements QueueHost {
     return effectiveDefinition(this.policies.match(kind, name), this.operatorPolicies.match(kind, name));
   }
 
+  /**
+   * The policy definition in force for a queue of this type and name, if any: the matching
+   * policy merged with the matching operator policy. A policy with a key the queue's type
+   * does not support does not apply to it (RabbitMQ's rule).
+   */
+  private queuePolicy(type: QueueType, name: string): Policy['definition'] | null {
+    const applies = (d: PolicyDefinition): boolean => policyApplies(type, d);
+    const policy = this.policies.match('queues', name, applies);
+    if (this.operatorPolicies.size === 0) return policy?.definition ?? null;
+    return effectiveDefinition(policy, this.operatorPolicies.match('queues', name, applies));
+  }
+
   /** Re-resolves every queue's settings and exchange's alternate after a policy change. */
   private reapplyPolicies(): void {
     for (const q of this.queues.values()) {
-      q.applySettings(queueSettings(q.args, this.definitionFor('queues', q.name)));
+      const policy = this.queuePolicy(q.type, q.name);
+      const changed = policy !== q.policy;
+      q.policy = policy;
+      q.applySettings(queueSettings(q.args, policy), changed);
     }
     for (const x of this.exchanges.values()) {
       if (x.name !== '') x.applyPolicy(this.definitionFor('exchanges', x.name)?.['alternate-exchange'] as string | undefined);
@@ -283,6 +296,10 @@ export class VirtualHost implements QueueHost {
 
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
     deadLetter(this, q, msg, reason);
+  }
+
+  deadLetterAttempt(q: Queue, msg: Message, reason: DeathReason, done: ReadonlySet<Queue>): DeadLetterAttempt {
+    return deadLetterAttempt(this, q, msg, reason, done);
   }
 
   bindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable): void {
@@ -339,17 +356,6 @@ export class VirtualHost implements QueueHost {
 }
 
 type ExchangeMatcher = import('../../routing/exchange.js').Exchange<Queue | Exchange>;
-
-/**
- * Quorum and stream queues are served as classic queues here, but their declaration rules
- * are RabbitMQ's, so that code which works on Warren also declares on RabbitMQ.
- */
-function checkQueueType(spec: QueueSpec, resource: string): void {
-  const t = spec.args['x-queue-type'];
-  if (t !== 'quorum' && t !== 'stream') return;
-  const bad = spec.autoDelete ? 'auto-delete' : spec.exclusive ? 'exclusive-owner' : !spec.durable ? 'non-durable' : null;
-  if (bad !== null) throw new ChannelError(406, `invalid property '${bad}' for ${resource}`);
-}
 
 /**
  * RabbitMQ says "invalid exchange type" for a name that happens to be an Erlang atom in

@@ -33,6 +33,8 @@ export async function startTestBroker(options: Partial<BrokerConfig> = {}): Prom
 export interface BrokerForFile<C> {
   /** The broker's AMQP URL (after beforeAll). */
   readonly url: string;
+  /** The in-process Warren (undefined against a reference broker). */
+  readonly warren: RunningBroker | undefined;
   /** A new client connection, closed after the file's tests. */
   connect(): Promise<C>;
 }
@@ -41,13 +43,17 @@ export interface BrokerForFile<C> {
  * Starts one Warren (or uses WARREN_REFERENCE_URL) for the calling test file; every
  * connection opened through it is closed in afterAll, before the broker stops.
  */
-export function useBrokerWith<C>(open: (url: string) => Promise<C>, closeQuietly: (c: C) => Promise<void>): BrokerForFile<C> {
+export function useBrokerWith<C>(
+  open: (url: string) => Promise<C>,
+  closeQuietly: (c: C) => Promise<void>,
+  options: () => Partial<BrokerConfig> = () => ({}),
+): BrokerForFile<C> {
   let b: RunningBroker | undefined;
   let url: string | undefined;
   const opened: C[] = [];
   beforeAll(async () => {
     if (onWarren) {
-      b = await startBroker({ port: 0 });
+      b = await startBroker({ port: 0, ...options() });
       url = b.url;
     } else {
       url = referenceUrl;
@@ -64,6 +70,9 @@ export function useBrokerWith<C>(open: (url: string) => Promise<C>, closeQuietly
   return {
     get url() {
       return started();
+    },
+    get warren() {
+      return b;
     },
     async connect() {
       const c = await open(started());

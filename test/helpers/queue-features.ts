@@ -8,14 +8,15 @@ import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, GetMessage, Options } from 'amqplib';
 import { expect } from 'vitest';
+import type { BrokerConfig } from '../../server/index.js';
 import { onWarren, useBrokerWith, type BrokerForFile } from './broker.js';
 
 export { onWarren };
 
 export type TestBroker = BrokerForFile<ChannelModel>;
 
-/** One broker for the calling test file. */
-export function useBroker(): TestBroker {
+/** One broker for the calling test file (`options` are Warren's, e.g. a data directory). */
+export function useBroker(options: () => Partial<BrokerConfig> = () => ({})): TestBroker {
   return useBrokerWith(
     async (url) => {
       const c = await amqp.connect(url);
@@ -29,6 +30,7 @@ export function useBroker(): TestBroker {
         // already closed
       }
     },
+    options,
   );
 }
 
@@ -162,7 +164,7 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
 
 export interface DeathEntry {
   count: number;
-  reason: 'rejected' | 'expired' | 'maxlen';
+  reason: 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
   queue: string;
   exchange: string;
   'routing-keys': string[];

@@ -29,6 +29,9 @@ class FakeStore implements StoredMessages {
     this.released.push(`${id}:${slot}`);
   }
   noteDelivered(): void {}
+  noteHeld(): void {}
+  noteReturned(): void {}
+  waitFor(): void {}
 }
 
 type Op =

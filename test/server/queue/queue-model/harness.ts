@@ -23,6 +23,7 @@ import {
   ModelChannel,
   ReferenceQueue,
   type DeadLetter,
+  type Reason,
   type Delivery,
   type ModelConsumer,
   type ModelSettings,
@@ -94,7 +95,10 @@ class FakeHost implements QueueHost {
   readonly deadLetters: DeadLetter[] = [];
   deleted = 0;
   deadLetter(_q: Queue, msg: Message, reason: DeathReason): void {
-    this.deadLetters.push([msg.body.toString(), reason]);
+    this.deadLetters.push([msg.body.toString(), reason as Reason]);
+  }
+  deadLetterAttempt(): never {
+    throw new Error('classic queues dead-letter at most once');
   }
   deleteQueue(_q: Queue): number {
     this.deleted++;
