@@ -34,13 +34,27 @@ export class LocalSocket extends Duplex {
     return [a, b];
   }
 
+  // Bytes reach the other end on a later tick, never inside the writer's call, as over TCP:
+  // a client must not see the reply to a frame before its write of that frame returns.
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    process.nextTick(deliver, this, chunk, cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    process.nextTick(deliver, this, chunks.map((c) => c.chunk), cb);
+  }
+
+  /** Hands `chunk` to the peer; the write completes once the peer has room for more. */
+  pushToPeer(chunk: Buffer | Buffer[], cb: (err?: Error | null) => void): void {
     const peer = this.peer;
-    if (peer.destroyed) {
+    if (peer.destroyed || this.destroyed) {
       cb(new Error('socket closed'));
       return;
     }
-    if (peer.push(chunk)) cb();
+    let room = true;
+    if (Buffer.isBuffer(chunk)) room = peer.push(chunk);
+    else for (const c of chunk) room = peer.push(c);
+    if (room) cb();
     else this.blockedWrite = cb;
   }
 
@@ -54,8 +68,8 @@ export class LocalSocket extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (!this.peer.destroyed) this.peer.push(null);
-    cb();
+    // After the writes before it (they were queued on earlier ticks).
+    process.nextTick(endPeer, this, cb);
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
@@ -89,4 +103,13 @@ export class LocalSocket extends Duplex {
     if (this.writableFinished) this.destroy();
     else this.once('finish', () => this.destroy());
   }
+}
+
+function deliver(from: LocalSocket, chunk: Buffer | Buffer[], cb: (err?: Error | null) => void): void {
+  from.pushToPeer(chunk, cb);
+}
+
+function endPeer(from: LocalSocket, cb: (err?: Error | null) => void): void {
+  if (!from.peer.destroyed) from.peer.push(null);
+  cb();
 }

@@ -172,7 +172,12 @@ export class Shovel extends SupervisedLink implements ConfirmSink {
 
   private watch(emitter: ChannelModel | Channel, gen: number, what: string): void {
     emitter.on('error', (err: Error) => this.log.debug({ err: err.message, what }, 'shovel link error'));
-    emitter.on('close', (err?: Error) => this.fail(gen, new Error(`${what} closed${err instanceof Error ? `: ${err.message}` : ''}`)));
+    emitter.on('close', (err?: Error) => {
+      const e = new Error(`${what} closed${err instanceof Error ? `: ${err.message}` : ''}`);
+      // A connection's close (with its reason) comes right after its channels' (without one): let it tell.
+      if (what.endsWith('channel')) setImmediate(() => this.fail(gen, e));
+      else this.fail(gen, e);
+    });
   }
 
   /** x-shovelled as RabbitMQ builds it: who shovelled, from where to where. */
