@@ -72,6 +72,8 @@ export abstract class BindingIndex<D extends Routable> implements Exchange<D> {
 
   abstract route(routingKey: string, headers: FieldTable | undefined, out: RouteTarget<D>): void;
 
+  abstract matches(binding: Binding<D>, routingKey: string, headers: FieldTable | undefined): boolean;
+
   /** Called after a new binding is recorded; update the match index. */
   protected abstract added(binding: Binding<D>): void;
   /** Called after a binding is forgotten (the object passed to added earlier). */

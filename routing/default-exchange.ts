@@ -33,5 +33,9 @@ export class DefaultExchange<Q extends Routable> implements Exchange<Q> {
     return false;
   }
 
+  matches(): boolean {
+    return false;
+  }
+
   *bindings(): IterableIterator<Binding<Q>> {}
 }

@@ -18,6 +18,10 @@ export class DirectExchange<D extends Routable> extends BindingIndex<D> {
     if (bag !== undefined) bag.addTo(out);
   }
 
+  matches(b: Binding<D>, routingKey: string): boolean {
+    return b.routingKey === routingKey;
+  }
+
   protected added(b: Binding<D>): void {
     let bag = this.byKey.get(b.routingKey);
     if (bag === undefined) {

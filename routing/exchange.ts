@@ -39,6 +39,11 @@ export interface Exchange<D extends Routable> {
   route(routingKey: string, headers: FieldTable | undefined, out: RouteTarget<D>): void;
   bindings(): IterableIterator<Binding<D>>;
   readonly bindingCount: number;
+  /**
+   * Whether this one binding matches the key and headers on its own. For explanations
+   * (warren/routing): slower than route(), never on the publish path.
+   */
+  matches(binding: Binding<D>, routingKey: string, headers: FieldTable | undefined): boolean;
 }
 
 export const EXCHANGE_TYPES: readonly string[] = Object.freeze(['direct', 'fanout', 'topic', 'headers']);

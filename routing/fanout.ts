@@ -12,6 +12,10 @@ export class FanoutExchange<D extends Routable> extends BindingIndex<D> {
     this.all.addTo(out);
   }
 
+  matches(): boolean {
+    return true;
+  }
+
   protected added(b: Binding<D>): void {
     this.all.add(b.destination);
   }

@@ -89,6 +89,10 @@ export class HeadersExchange<D extends Routable> extends BindingIndex<D> {
     }
   }
 
+  matches(b: Binding<D>, _routingKey: string, headers: FieldTable | undefined): boolean {
+    return new HeadersMatcher(b).matches(headers ?? EMPTY);
+  }
+
   protected added(b: Binding<D>): void {
     this.matchers.push(new HeadersMatcher(b));
   }

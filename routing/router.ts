@@ -11,6 +11,17 @@ export interface ExchangeNode<Q extends Routable> extends Routable {
 
 type Dest<Q extends Routable> = Q | ExchangeNode<Q>;
 
+/**
+ * Watches a walk, for explanations (warren/routing's "why"). The broker passes none, so
+ * the publish path pays one null check per exchange visited and allocates nothing more.
+ */
+export interface RouteTracer<Q extends Routable> {
+  /** Exchange x was visited; its bindings gave dests[0..count) (queues and exchanges, visited or not). */
+  exchange(x: ExchangeNode<Q>, dests: readonly (Dest<Q> | undefined)[], count: number): void;
+  /** x gave nothing, so the walk turns to its alternate exchange (undefined: no such exchange). */
+  alternate(x: ExchangeNode<Q>, name: string, ae: ExchangeNode<Q> | undefined): void;
+}
+
 /** Beyond this many exchanges in one walk, membership checks switch from a scan to a Set. */
 const SCAN_LIMIT = 16;
 
@@ -51,10 +62,23 @@ export class Router<Q extends Routable & { kind: 'queue' }> {
 
   constructor(private readonly resolveExchange: (name: string) => ExchangeNode<Q> | undefined) {}
 
-  route(start: ExchangeNode<Q>, routingKeys: readonly string[] | string, headers: FieldTable | undefined, out: Set<Q>): void {
+  route(
+    start: ExchangeNode<Q>,
+    routingKeys: readonly string[] | string,
+    headers: FieldTable | undefined,
+    out: RouteTarget<Q>,
+    tracer: RouteTracer<Q> | null = null,
+  ): void {
     if (start.router instanceof DefaultExchange) {
       // RabbitMQ answers the default exchange directly: queues named by the keys, no alternate.
-      routeKeys(start.router, routingKeys, headers, out);
+      if (tracer === null) {
+        routeKeys(start.router, routingKeys, headers, out);
+        return;
+      }
+      const found = new Collector<Q>();
+      routeKeys(start.router, routingKeys, headers, found);
+      tracer.exchange(start, found.items, found.length);
+      for (let i = 0; i < found.length; i++) out.add(found.items[i]!);
       return;
     }
     const visited = this.visited;
@@ -64,9 +88,11 @@ export class Router<Q extends Routable & { kind: 'queue' }> {
       for (let head = 0; head < visited.length; head++) {
         const x = visited.items[head]!;
         routeKeys(x.router, routingKeys, headers, dests);
+        if (tracer !== null) tracer.exchange(x, dests.items, dests.length);
         if (dests.length === 0) {
           if (x.alternateExchange !== null) {
             const ae = this.resolveExchange(x.alternateExchange);
+            if (tracer !== null) tracer.alternate(x, x.alternateExchange, ae);
             if (ae !== undefined) this.visit(ae);
           }
           continue;

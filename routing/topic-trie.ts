@@ -1,4 +1,5 @@
 import { DestBag } from './dest-bag.js';
+import type { RouteTarget } from './exchange.js';
 
 // A trie over '.'-separated words, with a '*' (exactly one word) and a '#' (zero or
 // more words) child beside the literal words at every level. Semantics follow
@@ -29,10 +30,24 @@ export function splitTopic(key: string): string[] {
   return key === '' ? [] : key.split('.');
 }
 
+function isLiteral(words: readonly string[]): boolean {
+  for (const w of words) if (w === '*' || w === '#') return false;
+  return true;
+}
+
+/**
+ * The patterns of a topic exchange. Patterns without '*' or '#' match only the key equal
+ * to them, so they sit in a map by key (one lookup, the common binding); the others are in
+ * the trie.
+ */
 export class TopicTrie<D> {
+  private readonly exact = new Map<string, DestBag<D>>();
   private readonly root = new TrieNode<D>(null, '');
   private epoch = 0;
   private nodes = 1;
+  /** Scratch for match: the key's words (valid up to the count split returns), and bags added. */
+  private readonly words: string[] = [];
+  private bags = 0;
 
   /** Number of trie nodes including the root; unbinding everything brings it back to 1. */
   get nodeCount(): number {
@@ -40,13 +55,25 @@ export class TopicTrie<D> {
   }
 
   add(pattern: string, dest: D): void {
+    const words = splitTopic(pattern);
+    if (isLiteral(words)) {
+      let bag = this.exact.get(pattern);
+      if (bag === undefined) this.exact.set(pattern, (bag = new DestBag()));
+      bag.add(dest);
+      return;
+    }
     let node = this.root;
-    for (const w of splitTopic(pattern)) node = this.child(node, w);
+    for (const w of words) node = this.child(node, w);
     (node.dests ??= new DestBag()).add(dest);
   }
 
   /** Drops one reference of dest under pattern, pruning nodes left empty. */
   remove(pattern: string, dest: D): void {
+    if (isLiteral(splitTopic(pattern))) {
+      const bag = this.exact.get(pattern);
+      if (bag !== undefined && bag.remove(dest) && bag.size === 0) this.exact.delete(pattern);
+      return;
+    }
     let node: TrieNode<D> | undefined = this.root;
     for (const w of splitTopic(pattern)) {
       node = w === '*' ? node.star ?? undefined : w === '#' ? node.hash ?? undefined : node.words?.get(w);
@@ -58,22 +85,59 @@ export class TopicTrie<D> {
     this.prune(node);
   }
 
-  /** Adds every destination whose pattern matches the routing key's words. */
-  match(words: readonly string[], acc: Set<D>): void {
+  /**
+   * Adds the destinations of every pattern that matches the routing key to out, and
+   * returns how many patterns' destination sets it added: with more than one, a
+   * destination may have been added more than once.
+   */
+  match(routingKey: string, out: RouteTarget<D>): number {
+    this.bags = 0;
+    const bag = this.exact.get(routingKey);
+    if (bag !== undefined) {
+      bag.addTo(out);
+      this.bags++;
+    }
+    if (this.nodes === 1) return this.bags;
+    const n = this.split(routingKey);
     // A fresh epoch invalidates every '#' node's expansion record without touching them.
     this.epoch++;
-    this.walk(this.root, words, 0, acc);
+    this.walk(this.root, this.words, 0, n, out);
+    return this.bags;
   }
 
-  private walk(node: TrieNode<D>, words: readonly string[], i: number, acc: Set<D>): void {
-    if (i === words.length) {
-      if (node.dests !== null) node.dests.addTo(acc);
-    } else {
-      const next = node.words?.get(words[i]!);
-      if (next !== undefined) this.walk(next, words, i + 1, acc);
-      if (node.star !== null) this.walk(node.star, words, i + 1, acc);
+  /** Splits into the reused words array (String.prototype.split allocates an array and is 2-3x slower). */
+  private split(key: string): number {
+    const words = this.words;
+    if (key === '') return 0;
+    let n = 0;
+    let from = 0;
+    for (let i = 0; i < key.length; i++) {
+      if (key.charCodeAt(i) === 46 /* . */) {
+        words[n++] = key.slice(from, i);
+        from = i + 1;
+      }
     }
-    if (node.hash !== null) this.enterHash(node.hash, words, i, acc);
+    words[n++] = key.slice(from);
+    return n;
+  }
+
+  /** Literal children are followed in a loop rather than by recursion: the common path. */
+  private walk(node: TrieNode<D>, words: readonly string[], i: number, n: number, out: RouteTarget<D>): void {
+    for (;;) {
+      if (node.hash !== null) this.enterHash(node.hash, words, i, n, out);
+      if (i === n) {
+        if (node.dests !== null) {
+          node.dests.addTo(out);
+          this.bags++;
+        }
+        return;
+      }
+      if (node.star !== null) this.walk(node.star, words, i + 1, n, out);
+      const next = node.words?.get(words[i]!);
+      if (next === undefined) return;
+      node = next;
+      i++;
+    }
   }
 
   /**
@@ -81,15 +145,15 @@ export class TopicTrie<D> {
    * expanded at most once per index per match, which keeps patterns like "#.#.#" or
    * "#.a.#.a.#" linear in the key length instead of exponential.
    */
-  private enterHash(h: TrieNode<D>, words: readonly string[], i: number, acc: Set<D>): void {
-    let stop = words.length + 1;
+  private enterHash(h: TrieNode<D>, words: readonly string[], i: number, n: number, out: RouteTarget<D>): void {
+    let stop = n + 1;
     if (h.epoch === this.epoch) {
       if (h.from <= i) return;
       stop = h.from;
     }
     h.epoch = this.epoch;
     h.from = i;
-    for (let j = i; j < stop; j++) this.walk(h, words, j, acc);
+    for (let j = i; j < stop; j++) this.walk(h, words, j, n, out);
   }
 
   private child(node: TrieNode<D>, w: string): TrieNode<D> {

@@ -8,6 +8,7 @@ import { readConfigFile, type ConfigWarning } from './ops/rabbitmq-conf.js';
 import { controlRequest, type ControlRequest } from './control.js';
 import { registerBench } from '../bench/command.js';
 import { registerCheck } from '../compat/command.js';
+import { registerRoute } from '../testing/route-command.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -253,6 +254,7 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 registerCheck(program);
+registerRoute(program);
 registerBench(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -4,7 +4,8 @@ import { readProperties, writeProperties, type BasicProperties } from '../../amq
 import type { BasicPublish, Method } from '../../amqp/generated/methods.js';
 import { Reader } from '../../amqp/reader.js';
 import { Writer } from '../../amqp/writer.js';
-import { hasBcc, routingKeysFor, stripBcc, validateRoutingHeaders } from '../../routing/sender-selected.js';
+import { publishExchange, publishRoutingKeys } from '../../routing/publish.js';
+import { hasBcc, stripBcc } from '../../routing/sender-selected.js';
 import { ACK, DISCARD, REQUEUE, type AckAction } from './ack-actions.js';
 import type { Channel } from './channel.js';
 import { REPLY_TO, REPLY_TO_PREFIX } from '../vhost/direct-reply-to.js';
@@ -89,8 +90,7 @@ export class Publisher implements DurableWaiter {
     const authz = this.ch.authz;
     // RabbitMQ's order: write permission, the exchange, internal, topic permission.
     authz.publish(p.exchange);
-    const x = vhost.exchangeOrDie(p.exchange);
-    if (x.internal) throw new ChannelError(403, `cannot publish to internal ${vhost.xres(x.name)}`);
+    const x = publishExchange(vhost.exchanges.get(p.exchange), p.exchange, vhost.name);
     if (x.type === 'topic') authz.topic(p.exchange, p.routingKey, WRITE);
     const properties = readProperties(reader.reset(props, 0, props.length));
     let rewritten = false;
@@ -106,12 +106,7 @@ export class Publisher implements DurableWaiter {
     }
     const ttl = properties.expiration === undefined ? -1 : parseExpiration(properties.expiration);
     const headers = properties.headers;
-    let keys: string | string[] = p.routingKey;
-    if (headers !== undefined) {
-      const invalid = validateRoutingHeaders(headers);
-      if (invalid !== null) throw new ChannelError(406, invalid);
-      keys = routingKeysFor(p.routingKey, headers);
-    }
+    const keys = publishRoutingKeys(p.routingKey, headers);
     let msg: Message;
     if (headers !== undefined && hasBcc(headers)) {
       // BCC routes but is never delivered.

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Typed, type FieldTable, type FieldValue } from '../../amqp/table.js';
-import { readDefinitions, writeDefinitionsAtomic, type Definitions, type JsonTable } from '../../persistence/definitions.js';
+import { readDefinitions, writeDefinitionsAtomic, type Definitions } from '../../persistence/definitions.js';
 
 /**
  * Keeps the broker's durable state on disk, in RabbitMQ's definitions format: users,
@@ -43,38 +42,5 @@ export class DurableDefinitions {
   }
 }
 
-function toJsonValue(v: FieldValue): unknown {
-  if (v instanceof Typed) {
-    const x = v.value;
-    if (typeof x === 'bigint') return Number(x);
-    if (v.type === 'D') {
-      const d = x as { scale: number; value: number };
-      return d.value / 10 ** d.scale;
-    }
-    return toJsonValue(x as FieldValue);
-  }
-  if (typeof v === 'bigint') return Number(v);
-  if (Buffer.isBuffer(v)) return v.toString();
-  if (Array.isArray(v)) return v.map(toJsonValue);
-  if (v !== null && typeof v === 'object') return toJson(v);
-  return v;
-}
-
-export function toJson(t: FieldTable): JsonTable {
-  const out: JsonTable = {};
-  for (const k of Object.keys(t)) out[k] = toJsonValue(t[k]!);
-  return out;
-}
-
-function fromJsonValue(v: unknown): FieldValue {
-  if (v === null || typeof v === 'boolean' || typeof v === 'string' || typeof v === 'number') return v;
-  if (Array.isArray(v)) return v.map(fromJsonValue);
-  if (typeof v === 'object') return fromJson(v as JsonTable);
-  return null;
-}
-
-export function fromJson(t: JsonTable | undefined): FieldTable {
-  const out: FieldTable = {};
-  for (const k of Object.keys(t ?? {})) out[k] = fromJsonValue(t![k]);
-  return out;
-}
+// Field tables in definitions: plain JSON, as RabbitMQ writes them (shared with warren/routing).
+export { fromJson, toJson } from '../../routing/topology/definitions.js';

@@ -1,6 +1,7 @@
 import type { FieldTable } from '../../amqp/table.js';
 import type { DefaultExchange } from '../../routing/default-exchange.js';
 import type { Exchange as Matcher } from '../../routing/exchange.js';
+import { alternateExchangeArg } from '../../routing/publish.js';
 import type { ExchangeNode } from '../../routing/router.js';
 import type { Queue } from '../queue/queue.js';
 
@@ -20,8 +21,7 @@ export class Exchange implements ExchangeNode<Queue> {
     readonly args: FieldTable,
     readonly router: Matcher<Queue | ExchangeNode<Queue>> | DefaultExchange<Queue>,
   ) {
-    const ae = args['alternate-exchange'];
-    this.argAlternate = typeof ae === 'string' ? ae : Buffer.isBuffer(ae) ? ae.toString() : null;
+    this.argAlternate = alternateExchangeArg(args);
     this.alternateExchange = this.argAlternate;
   }
 

@@ -1,4 +1,5 @@
 import { erlJson } from '../../amqp/erl-term.js';
+import { bestPolicy } from '../../routing/topology/policy-match.js';
 import type { QueuePolicyDefinition } from '../queue/queue-args.js';
 import { definitionError, EFFECTIVE_POLICY_KEYS, mergePolicyValue } from './policy-keys.js';
 
@@ -117,16 +118,7 @@ export class PolicySet {
    * key the queue's type does not support, and looks further).
    */
   match(kind: 'queues' | 'exchanges', name: string, applies?: (d: PolicyDefinition) => boolean): Policy | null {
-    let best: Policy | null = null;
-    for (const { policy, re } of this.policies.values()) {
-      if (policy.applyTo !== 'all' && policy.applyTo !== kind) continue;
-      if (applies !== undefined && !applies(policy.definition)) continue;
-      if (!re.test(name)) continue;
-      if (best === null || policy.priority > best.priority || (policy.priority === best.priority && policy.name < best.name)) {
-        best = policy;
-      }
-    }
-    return best;
+    return bestPolicy(this.policies.values(), kind, name, applies === undefined ? undefined : (p) => applies(p.definition));
   }
 }
 

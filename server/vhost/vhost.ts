@@ -1,8 +1,9 @@
-import { ChannelError, ConnectionError } from '../../amqp/errors.js';
+import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { DefaultExchange } from '../../routing/default-exchange.js';
 import { createExchange } from '../../routing/exchange.js';
 import { validateHeadersBindingArgs } from '../../routing/headers.js';
+import { STANDARD_EXCHANGES, unknownExchangeType } from '../../routing/publish.js';
 import { Router } from '../../routing/router.js';
 import { assertArgsEquivalence, assertFieldEquivalence, EXCHANGE_EQUIVALENCE_KEYS } from './equivalence.js';
 import { deadLetter, deadLetterAttempt, type DeadLetterAttempt } from '../queue/dead-letter.js';
@@ -80,13 +81,7 @@ export class VirtualHost implements QueueHost {
     this.router = new Router<Queue>((n) => this.exchanges.get(n));
     this.defaultExchange = new Exchange('', 'direct', true, false, false, EMPTY, new DefaultExchange<Queue>((n) => this.queues.get(n)));
     this.exchanges.set('', this.defaultExchange);
-    for (const [n, type] of [
-      ['amq.direct', 'direct'],
-      ['amq.fanout', 'fanout'],
-      ['amq.topic', 'topic'],
-      ['amq.headers', 'headers'],
-      ['amq.match', 'headers'],
-    ] as const) {
+    for (const [n, type] of STANDARD_EXCHANGES) {
       this.exchanges.set(n, new Exchange(n, type, true, false, false, EMPTY, createExchange(type)!));
     }
   }
@@ -125,7 +120,7 @@ export class VirtualHost implements QueueHost {
     if (spec.name === '') throw defaultExchangeError();
     if (passive) return this.exchangeOrDie(spec.name);
     const matcher = createExchange<Queue | Exchange>(spec.type);
-    if (matcher === undefined) throw unknownTypeError(spec.type);
+    if (matcher === undefined) throw unknownExchangeType(spec.type);
     let x = this.exchanges.get(spec.name);
     if (x === undefined) {
       if (spec.name.startsWith('amq.')) {
@@ -357,15 +352,6 @@ export class VirtualHost implements QueueHost {
 
 type ExchangeMatcher = import('../../routing/exchange.js').Exchange<Queue | Exchange>;
 
-/**
- * RabbitMQ says "invalid exchange type" for a name that happens to be an Erlang atom in
- * the node and "unknown" otherwise. We cannot see the atom table; these are common words
- * that are atoms in every RabbitMQ node (see docs/compatibility.md).
- */
-const KNOWN_ATOMS: ReadonlySet<string> = new Set([
-  'foo', 'bar', 'baz', 'test', 'true', 'false', 'undefined', 'ok', 'error', 'none', 'all', 'any',
-  'local', 'global', 'default', 'classic', 'quorum', 'stream', 'x', 'exchange', 'queue', 'binding',
-]);
 
 /** Durable queues outlive connections; exclusive ones never survive a restart. */
 function isDurable(q: Queue): boolean {
@@ -374,11 +360,7 @@ function isDurable(q: Queue): boolean {
 
 /** 503 for an exchange type no exchange can have (RabbitMQ checks it before anything else). */
 export function checkExchangeType(type: string): void {
-  if (createExchange(type) === undefined) throw unknownTypeError(type);
-}
-
-function unknownTypeError(type: string): ConnectionError {
-  return new ConnectionError(503, `${KNOWN_ATOMS.has(type) ? 'invalid' : 'unknown'} exchange type '${type}'`);
+  if (createExchange(type) === undefined) throw unknownExchangeType(type);
 }
 
 function defaultExchangeError(): ChannelError {

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Typed } from '../../amqp/table.js';
-import { DefaultExchange } from '../../routing/default-exchange.js';
-import { DirectExchange } from '../../routing/direct.js';
-import { createExchange, EXCHANGE_TYPES, type Routable } from '../../routing/exchange.js';
-import { FanoutExchange } from '../../routing/fanout.js';
+import { DefaultExchange, DirectExchange, EXCHANGE_TYPES, FanoutExchange, Typed, createExchange, type Routable } from '../../routing/index.js';
 import { queue, queues, routeNames, type Q } from './helpers.js';
 
 describe('direct exchange', () => {

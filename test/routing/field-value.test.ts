@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Typed, type FieldValue } from '../../amqp/table.js';
-import { bindingId } from '../../routing/binding-set.js';
-import { canonicalTable, fieldEquals, plainValue } from '../../routing/field-value.js';
+import { Typed, bindingId, canonicalTable, fieldEquals, plainValue, type FieldValue } from '../../routing/index.js';
 
 describe('fieldEquals (Erlang == on decoded values)', () => {
   const equal: [FieldValue, FieldValue][] = [

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Typed, type FieldTable } from '../../amqp/table.js';
-import { HeadersExchange, validateHeadersBindingArgs, xMatchOf } from '../../routing/headers.js';
+import { HeadersExchange, Typed, validateHeadersBindingArgs, xMatchOf, type FieldTable } from '../../routing/index.js';
 import { queue, routeNames, type Q } from './helpers.js';
 
 const MODES = ['all', 'any', 'all-with-x', 'any-with-x'] as const;

@@ -1,5 +1,4 @@
-import type { ExchangeNode } from '../../routing/router.js';
-import type { Exchange } from '../../routing/exchange.js';
+import type { Exchange, ExchangeNode } from '../../routing/index.js';
 
 export interface Q {
   readonly kind: 'queue';

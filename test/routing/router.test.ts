@@ -1,10 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { FieldTable } from '../../amqp/table.js';
-import { DefaultExchange } from '../../routing/default-exchange.js';
-import { createExchange, type Exchange } from '../../routing/exchange.js';
-import { Router, type ExchangeNode } from '../../routing/router.js';
-import { routingKeysFor } from '../../routing/sender-selected.js';
+import { DefaultExchange, Router, createExchange, routingKeysFor, type Exchange, type ExchangeNode, type FieldTable } from '../../routing/index.js';
 import { names, queue, type Q } from './helpers.js';
 
 type D = Q | ExchangeNode<Q>;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Typed, type FieldTable } from '../../amqp/table.js';
-import { hasBcc, routingKeysFor, stripBcc, validateRoutingHeaders } from '../../routing/sender-selected.js';
+import { Typed, hasBcc, routingKeysFor, stripBcc, validateRoutingHeaders, type FieldTable } from '../../routing/index.js';
 
 describe('CC/BCC routing keys', () => {
   it('returns the plain key when there is nothing to add', () => {
