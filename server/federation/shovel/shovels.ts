@@ -93,6 +93,15 @@ export class Shovels implements ParameterComponent, ShovelHost {
     void shovel.stop(true);
   }
 
+  /** Stops a shovel and starts it again from its parameter (DELETE /api/shovels/vhost/{vhost}/{name}/restart); false when there is none. */
+  restart(vhost: string, name: string): boolean {
+    const param = this.host.access.parameter(vhost, 'shovel', name);
+    if (param === undefined || !this.shovels.has(key(vhost, name))) return false;
+    this.host.log.info({ shovel: name, vhost }, 'shovel restarting');
+    this.set(vhost, name, param);
+    return true;
+  }
+
   /** The shovel finished its src-delete-after: its parameter goes, as in RabbitMQ. */
   shovelCompleted(vhost: string, name: string): void {
     if (this.shovels.get(key(vhost, name))?.completed !== true) return;

@@ -303,6 +303,17 @@ describe('status, reconnection and the in-process connection', () => {
     expect(b.broker.shovels.status().find((e) => e.name === s)).toBeUndefined();
   });
 
+  it('restart: stops the shovel and starts it again from its parameter', async () => {
+    const s = fresh('s');
+    setShovel(s, { 'src-uri': 'amqp://', 'src-queue': fresh('src'), 'dest-uri': 'amqp://', 'dest-queue': fresh('dst') });
+    await eventually('running', () => b.broker.shovels.get('/', s)?.state === 'running');
+    const before = b.broker.shovels.get('/', s);
+    expect(b.broker.shovels.restart('/', s)).toBe(true);
+    expect(b.broker.shovels.get('/', s)).not.toBe(before);
+    await eventually('running again', () => b.broker.shovels.get('/', s)?.state === 'running');
+    expect(b.broker.shovels.restart('/', 'no-such-shovel')).toBe(false);
+  });
+
   it('a refused value is not stored, with RabbitMQ\'s text', () => {
     let err: unknown;
     try {
