@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Definitions } from '../../persistence/definitions.js';
-import { ManagementApi, redactUrl, type BrokerOverview } from './migrate-api.js';
-import { makePlan, type MigrationPlan } from './migrate-plan.js';
+import { ManagementApi, redactUrl, type BrokerOverview, type QueueInfo } from './migrate-api.js';
+import { makePlan, onlyVhosts, type MigrationPlan } from './migrate-plan.js';
 import { PROFILES, type TargetProfile } from './migrate-profiles.js';
 import { planJson, renderPlan } from './migrate-report.js';
 import { runMigration } from './migrate-run.js';
@@ -20,6 +20,7 @@ interface CommonFlags {
   targetMaxQueues?: number;
   targetMaxConnections?: number;
   targetMaxLength?: number;
+  vhost?: string[];
   json?: boolean;
   colour: boolean;
 }
@@ -67,7 +68,7 @@ async function gather(f: CommonFlags, needSource: boolean): Promise<Gathered> {
   let source: ManagementApi | null = null;
   let defs: Definitions;
   let srcOverview: BrokerOverview | null = null;
-  let queues = null;
+  let queues: QueueInfo[] | null = null;
   let sourceUrl: string;
   if (f.from !== undefined) {
     source = new ManagementApi(f.from);
@@ -80,6 +81,12 @@ async function gather(f: CommonFlags, needSource: boolean): Promise<Gathered> {
       throw new Error(`cannot read definitions from ${f.fromFile}: ${(err as Error).message}`);
     }
     sourceUrl = f.fromFile!;
+  }
+  if (f.vhost !== undefined && f.vhost.length > 0) {
+    const missing = f.vhost.filter((v) => !(defs.vhosts ?? []).some((x) => x.name === v));
+    if (missing.length > 0) throw new Error(`the source has no vhost ${missing.map((v) => `'${v}'`).join(', ')}`);
+    defs = onlyVhosts(defs, f.vhost);
+    queues = queues?.filter((q) => f.vhost!.includes(q.vhost)) ?? null;
   }
   let target: ManagementApi | null = null;
   let overview: BrokerOverview | null = null;
@@ -112,6 +119,7 @@ function common(c: Command): Command {
     .option('--target-max-queues <n>', "Amazon MQ: the max-queues limit of the target's vhost /", count)
     .option('--target-max-connections <n>', "Amazon MQ: the max-connections limit of the target's vhost /", count)
     .option('--target-max-length <n>', "Amazon MQ: the max-length of the target's default policy (cluster deployments)", count)
+    .option('--vhost <vhost...>', 'only these vhosts (their objects, and the users with permissions there)')
     .option('--json', 'print JSON instead of tables')
     .option('--no-colour', 'no ANSI colours in tables');
 }

@@ -446,3 +446,24 @@ function judgePolicy(profile: TargetProfile, p: Parameters<typeof validatePolicy
   if (inert.length === 0) return { verdict: 'supported', reason: keys };
   return { verdict: 'difference', reason: `${keys}; accepted, stored and exported, but without effect in Warren: ${inert.join(', ')}` };
 }
+
+/**
+ * Only the given vhosts' part of a broker's definitions: those vhosts, their permissions,
+ * parameters, policies, queues, exchanges and bindings, and the users with permissions
+ * there (global parameters stay behind).
+ */
+export function onlyVhosts(defs: Definitions, vhosts: readonly string[]): Definitions {
+  const keep = new Set(vhosts);
+  const inV = (e: { vhost?: unknown }): boolean => keep.has(str(e.vhost));
+  const permissions = (defs.permissions ?? []).filter(inV);
+  const topic = (defs.topic_permissions ?? []).filter(inV);
+  const users = new Set([...permissions, ...topic].map((p) => p.user));
+  const out: Definitions = { ...defs };
+  out.vhosts = (defs.vhosts ?? []).filter((v) => keep.has(v.name));
+  out.users = (defs.users ?? []).filter((u) => users.has(u.name));
+  out.permissions = permissions;
+  out.topic_permissions = topic;
+  out.global_parameters = [];
+  for (const section of ['parameters', 'policies', 'queues', 'exchanges', 'bindings'] as const) (out as Record<string, unknown>)[section] = ((defs[section] ?? []) as { vhost?: unknown }[]).filter(inV);
+  return out;
+}
