@@ -39,7 +39,8 @@ async function waitPort(port: number, timeoutMs: number, child?: ChildProcess): 
   throw new Error(`nothing listening on port ${port} after ${timeoutMs} ms`);
 }
 
-export async function startWarren(port: number, dir: string, cpuProfDir?: string): Promise<RunningBroker> {
+/** `env`: extra environment for the broker (e.g. GLIBC_TUNABLES, which glibc reads only at start-up). */
+export async function startWarren(port: number, dir: string, cpuProfDir?: string, env: Record<string, string> = {}): Promise<RunningBroker> {
   mkdirSync(join(dir, 'data'), { recursive: true });
   const args = [
     ...(cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
@@ -53,9 +54,14 @@ export async function startWarren(port: number, dir: string, cpuProfDir?: string
     'warn',
     '--data-dir',
     join(dir, 'data'),
+    // The management plane runs as under `warren start`, on free ports; WARREN_PLANE=off measures without it.
+    '--management-port',
+    process.env['WARREN_PLANE'] === 'off' ? 'none' : '0',
+    '--prometheus-port',
+    process.env['WARREN_PLANE'] === 'off' ? 'none' : '0',
   ];
   const log = openSync(join(dir, 'warren.log'), 'a');
-  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
   let stopping = false;
   child.once('exit', (code, signal) => {
     if (!stopping) process.stderr.write(`warren (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}\n`);

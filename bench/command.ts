@@ -31,6 +31,7 @@ interface Flags {
   persistent?: boolean;
   durable?: boolean;
   rate?: number;
+  inFlight?: number;
   duration?: number;
   warmup?: number;
   queueArgs?: string;
@@ -49,7 +50,7 @@ interface Flags {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('load generator: run scenarios S1–S9 (or a custom mix) against any AMQP URL')
+    .description('load generator: run scenarios S1–S10 (or a custom mix) against any AMQP URL')
     .option('-u, --url <url>', 'broker URL', 'amqp://guest:guest@127.0.0.1:5672')
     .option('-s, --scenario <names...>', `scenarios to run: ${SCENARIOS.join(' ')} (or "all"); none = custom`, [])
     .option('-x, --producers <n>', 'publishing connections', int(0))
@@ -62,6 +63,7 @@ export function registerBench(program: Command): void {
     .option('--persistent', 'publish with delivery-mode 2')
     .option('--durable', 'declare durable queues')
     .option('-r, --rate <msg/s>', 'total publish rate (0 = unlimited)', num)
+    .option('--in-flight <n>', 'each producer keeps at most n messages published but not yet consumed (0 = unbounded)', int(0))
     .option('-z, --duration <s>', 'seconds to run (warm-up included)', num)
     .option('--warmup <s>', 'seconds excluded from the figures', num)
     .option('--queue-args <json>', 'queue arguments as JSON, e.g. \'{"x-max-length":1000}\'')
@@ -101,6 +103,7 @@ export async function runBench(flags: Flags): Promise<ScenarioResult[]> {
       persistent: flags.persistent,
       durable: flags.durable,
       rate: flags.rate,
+      inFlight: flags.inFlight,
       duration: flags.duration,
       warmup: flags.warmup,
       queueArgs: flags.queueArgs !== undefined ? parseQueueArgs(flags.queueArgs) : undefined,

@@ -22,6 +22,7 @@ import type { ScenarioResult } from './scenarios.js';
 import { median } from './load/stats.js';
 
 const FRESH = new Set(['S6', 'S7']);
+const NO_IN_FLIGHT = new Set(['S4', 'S6', 'S7']);
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
 interface Opts {
@@ -34,6 +35,8 @@ interface Opts {
   s6Count: number;
   s7Connections: number;
   s7Max: number;
+  inFlight?: number;
+  warrenEnv: string[];
   out?: string;
   cpuProf?: string;
   keep?: boolean;
@@ -51,6 +54,7 @@ const EXTRA: Record<string, { key: string; unit: string; higherIsBetter: boolean
   S6: [
     { key: 'fillRate', unit: 'msg/s', higherIsBetter: true },
     { key: 'drainRate', unit: 'msg/s', higherIsBetter: true },
+    { key: 'rssLeftAfterDrain', unit: 'B', higherIsBetter: false },
   ],
   S7: [
     { key: 'rssPerConnectionAtMax', unit: 'B', higherIsBetter: false },
@@ -62,6 +66,8 @@ function benchOnce(url: string, pid: number, scenario: string, o: Opts): Promise
   const args = [MAIN, '--scenario', scenario, '--url', url, '--pid', String(pid), '--json', '--duration', String(o.duration)];
   if (scenario === 'S6') args.push('--count', String(o.s6Count));
   if (scenario === 'S7') args.push('--connections', String(o.s7Connections), '--max-connections', String(o.s7Max));
+  // Not for S4 (no consumers) or the memory scenarios.
+  if (o.inFlight !== undefined && !NO_IN_FLIGHT.has(scenario)) args.push('--in-flight', String(o.inFlight));
   return new Promise((resolve) => {
     execFile(process.execPath, args, { timeout: 600000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       try {
@@ -82,6 +88,17 @@ interface Cell {
   label: string;
 }
 
+/** KEY=VALUE pairs into an environment. */
+function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new Error(`--warren-env wants KEY=VALUE, got ${JSON.stringify(p)}`);
+    env[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return env;
+}
+
 function lscpuModel(): string {
   return cpus()[0]?.model.trim() ?? 'unknown';
 }
@@ -91,8 +108,9 @@ async function main(o: Opts): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'warren-compare-'));
   chmodSync(dir, 0o755); // RabbitMQ runs as user rabbitmq and must reach its directory
   const start = {
-    warren: () => startWarren(o.warrenPort, join(dir, 'warren'), o.cpuProf),
-    rabbitmq: () => startRabbit(o.rabbitPort, o.rabbitDistPort, join(dir, 'rabbit')),
+    warren: () => startWarren(o.warrenPort, join(dir, 'warren'), o.cpuProf, parseEnv(o.warrenEnv)),
+    // The node name follows the port, so that two compare runs on different ports do not collide.
+    rabbitmq: () => startRabbit(o.rabbitPort, o.rabbitDistPort, join(dir, 'rabbit'), `bench${o.rabbitPort}@localhost`),
   };
   const brokers: Partial<Record<'warren' | 'rabbitmq', RunningBroker>> = {};
   const cells = new Map<string, Cell>();
@@ -146,7 +164,9 @@ async function main(o: Opts): Promise<void> {
       `| ${key.split(' ')[0]} | ${c.label}${c.higherIsBetter ? '' : ' (lower is better)'} | ${formatValue(w, c.unit)} | ${formatValue(r, c.unit)} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '-'} |`,
     );
   }
-  const header = `Interleaved run of ${started.toISOString()} — ${o.rounds} rounds × ${o.duration} s, ${cpus().length} cores (${lscpuModel()}), Node ${process.version}`;
+  const header =
+    `Interleaved run of ${started.toISOString()} — ${o.rounds} rounds × ${o.duration} s, ${cpus().length} cores (${lscpuModel()}), Node ${process.version}` +
+    (o.warrenEnv.length > 0 ? `; Warren with ${o.warrenEnv.join(' ')}` : '');
   console.log(header);
   console.log(rows.join('\n'));
   if (o.out !== undefined) {
@@ -167,8 +187,10 @@ program
   .option('--s6-count <n>', 'messages queued in S6', Number, 1_000_000)
   .option('--s7-connections <n>', 'connections measured in S7', Number, 1000)
   .option('--s7-max <n>', 'connections checked in S7', Number, 10000)
+  .option('--in-flight <n>', 'messages each publisher may have in flight, for every scenario but S4, S6 and S7 (S10 has 64 already)', Number)
   .option('--out <file>', 'write raw results as JSON')
   .option('--cpu-prof <dir>', 'run Warren under node --cpu-prof, writing the profile here')
+  .option('--warren-env <KEY=VALUE...>', "extra environment for Warren only, e.g. GLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864:glibc.malloc.mmap_threshold=4194304", [])
   .option('--keep', 'keep the temporary broker directories')
   .action((o: Opts) => main(o));
 program.parseAsync(process.argv).catch((err: Error) => {

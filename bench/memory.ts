@@ -80,6 +80,10 @@ async function runS6(o: BenchOptions): Promise<ScenarioResult> {
       await con.close();
       const perMsg = (rss1 - rss0) / depth;
       log(o, `S6: drained ${con.c.consumed} in ${drainSeconds.toFixed(1)} s`);
+      // What the drained backlog leaves behind: RSS should come back to near where it started.
+      // Warren gives memory back on its one-second tick (two collections, 2 s apart): wait for that.
+      if (o.pid !== undefined) await sleep(5000);
+      const rss2 = o.pid !== undefined ? await settledRss(o.pid, 1000, 0.002, 30000) : NaN;
       return {
         scenario: 'S6',
         options: o,
@@ -89,6 +93,8 @@ async function runS6(o: BenchOptions): Promise<ScenarioResult> {
           rssBefore: rss0,
           rssQueued: rss1,
           rssPerMessage: perMsg,
+          rssDrained: rss2,
+          rssLeftAfterDrain: rss2 - rss0,
           fillRate: depth / fillSeconds,
           drainRate: con.c.consumed / drainSeconds,
           drained: con.c.consumed,

@@ -3,8 +3,9 @@
  * how explicit flags override them.
  */
 import type { FieldTable } from '../amqp/table.js';
+import { MIN_TAGGED_BODY } from './load/flight.js';
 
-export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9'] as const;
+export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number] | 'custom';
 
 export interface BenchOptions {
@@ -24,6 +25,8 @@ export interface BenchOptions {
   durable: boolean;
   /** Total publish rate in msg/s, split over producers; 0 = unlimited. */
   rate: number;
+  /** Messages each producer may have published but not yet delivered to a consumer; 0 = unbounded. */
+  inFlight: number;
   duration: number;
   warmup: number;
   queueArgs: FieldTable;
@@ -56,6 +59,7 @@ export const BASE: BenchOptions = {
   persistent: false,
   durable: false,
   rate: 0,
+  inFlight: 0,
   duration: 10,
   warmup: 1,
   queueArgs: {},
@@ -84,6 +88,8 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Partial<BenchOptions>> = {
   S8: { size: 1024 * 1024, confirm: 8 },
   // S2 on a quorum queue (issue 14: at least 80 % of S2).
   S9: { size: 1024, durable: true, persistent: true, confirm: 1000, prefetch: 1000, queueArgs: { 'x-queue-type': 'quorum' } },
+  // 1 MiB bodies with a bounded publisher (issue 10: at least 1.5x RabbitMQ).
+  S10: { size: 1024 * 1024, inFlight: 64 },
 };
 
 /** Scenario defaults, then explicit flags (keys present in `given`) on top. */
@@ -94,7 +100,22 @@ export function resolveOptions(given: Partial<BenchOptions>): BenchOptions {
   for (const [k, v] of Object.entries(given)) if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
   out.scenario = scenario;
   if (scenario === 'S3' && given.consumers !== undefined && given.queues === undefined) out.queues = out.consumers;
+  checkInFlight(out);
   return out;
+}
+
+/**
+ * The in-flight bound counts a message until its consumer has it, so every message
+ * must reach a consumer and carry the publisher's index in its body.
+ */
+function checkInFlight(o: BenchOptions): void {
+  if (o.inFlight === 0) return;
+  if (!Number.isInteger(o.inFlight) || o.inFlight < 0) throw new Error('--in-flight must be a non-negative integer');
+  if (o.producers === 0) return;
+  if (o.consumers === 0) throw new Error('--in-flight needs consumers (it bounds messages published but not yet consumed)');
+  if (o.exchangeType === 'topic') throw new Error('--in-flight needs every message to reach a consumer: not with --exchange-type topic');
+  if (o.consumers < o.queues) throw new Error(`--in-flight needs a consumer on every queue (${o.queues} queues, ${o.consumers} consumers)`);
+  if (o.size < MIN_TAGGED_BODY) throw new Error(`--in-flight needs --size of at least ${MIN_TAGGED_BODY} (the body carries the publisher's index)`);
 }
 
 /** Parses `--queue-args` JSON into a field table (integers become int32/int64, as RabbitMQ expects). */

@@ -50,6 +50,7 @@ export function summaryText(r: ScenarioResult): string {
     `persistent=${o.persistent}`,
     `rate=${o.rate === 0 ? 'max' : o.rate}`,
   ];
+  if (o.inFlight > 0) settings.push(`in-flight=${o.inFlight}`);
   if (r.run !== undefined) settings.push(`duration=${o.duration}s (warm-up ${o.warmup}s)`);
   lines.push(`   ${settings.join(' ')}`);
   lines.push(`   ${r.headline.name}: ${formatValue(r.headline.value, r.headline.unit)}`);
@@ -65,6 +66,7 @@ export function summaryText(r: ScenarioResult): string {
     }
     const t = run.totals;
     lines.push(`   totals: published ${t.published}, confirmed ${t.confirmed}, nacked ${t.nacked}, consumed ${t.consumed}${run.drained ? ' (drained)' : ''}`);
+    if (o.inFlight > 0) lines.push(`   in flight: at most ${t.inFlightMax} of one publisher's messages seen at a delivery (bound ${o.inFlight})`);
     lines.push(`   load generator cpu: ${run.clientCpuPercent}% of a core (all threads)`);
     if (run.broker !== null) {
       const b = run.broker;

@@ -134,6 +134,7 @@ export function specsFor(o: BenchOptions, t: Topology): { publishers: PublisherS
     confirm: o.confirm,
     rate: o.rate > 0 ? o.rate / o.producers : 0,
     count: o.count,
+    index: i,
   }));
   const consumers: ConsumerSpec[] = Array.from({ length: o.consumers }, (_, i) => ({
     queue: t.queues[i % t.queues.length]!,
@@ -152,6 +153,7 @@ function headline(o: BenchOptions, r: RunResult): Headline {
     case 'S5':
       return { name: 'latency p99', value: r.latency.p99, unit: 'ms', higherIsBetter: false };
     case 'S8':
+    case 'S10':
       return { name: 'consumed', value: r.rates.consumeBytes, unit: 'B/s', higherIsBetter: true };
     case 'S3':
       return { name: 'deliveries', value: r.rates.consume, unit: 'msg/s', higherIsBetter: true };
@@ -176,6 +178,7 @@ export async function runScenario(o: BenchOptions, progress?: (p: ProgressSample
     conThreads: o.conThreads,
     fanout: t.fanout,
     drainTimeout: o.drainTimeout,
+    inFlight: o.inFlight,
     setup: t.setup,
     teardown: t.teardown,
     pid: o.pid,
@@ -195,6 +198,7 @@ export async function runScenario(o: BenchOptions, progress?: (p: ProgressSample
       p99ms: run.latency.p99,
       maxms: run.latency.max,
       clientCpuPercent: run.clientCpuPercent,
+      ...(o.inFlight > 0 ? { inFlightMax: run.totals.inFlightMax } : {}),
       ...(run.broker !== null ? { brokerCpuPercent: run.broker.cpuPercent, brokerRssMax: run.broker.rssMax } : {}),
     },
     run,

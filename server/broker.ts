@@ -2,6 +2,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { FieldTable } from '../amqp/table.js';
@@ -16,6 +17,7 @@ import { Connection } from './connection/connection.js';
 import { ControlServer } from './control.js';
 import { DiskAlarm, parseBytes } from './ops/disk-alarm.js';
 import { alarmReason, MemoryAlarm, totalMemory, type MemoryWatermark } from './ops/memory-alarm.js';
+import { MemoryReleaser } from './ops/memory-release.js';
 import { splitListener } from './ops/rabbitmq-conf.js';
 import { tlsServerSettings, validateSslOptions, type TlsServerSettings } from './access/tls/tls-options.js';
 import { MECHANISMS } from './connection/mechanisms.js';
@@ -26,6 +28,9 @@ import { PolicyError, validatePolicy, type Policy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
 import { Shovels } from './federation/shovel/shovels.js';
 import type { LocalSocket } from './federation/link/local-socket.js';
+import { NodeCounters } from './ops/stats.js';
+import type { ManagementServer } from './http/management.js';
+import type { MetricsServer } from './http/prometheus/server.js';
 
 export const VERSION = '0.1.0';
 
@@ -40,7 +45,7 @@ export interface ResourceAlarm {
 
 /** A listening socket, named as RabbitMQ's listener list names them. */
 export interface Listener {
-  protocol: 'amqp' | 'amqp/ssl';
+  protocol: 'amqp' | 'amqp/ssl' | 'http' | 'http/prometheus';
   address: string;
   port: number;
 }
@@ -78,8 +83,21 @@ export class Broker implements DefinitionsHost {
   alarmReason: string | null = null;
   /** Coarse clock, updated once a second; enough for heartbeats and timeouts. */
   now = Date.now();
+  /** Churn counters and the statistics of deleted vhosts (the management plane's). */
+  readonly counters = new NodeCounters();
+  readonly startedAt = Date.now();
+  /** The node's name, as RabbitMQ's `rabbit@host`. */
+  readonly nodeName = `warren@${hostname()}`;
+  readonly clusterId = `warren-cluster-id-${randomBytes(16).toString('base64url')}`;
+  /** The management HTTP API and the Prometheus endpoint, when configured. */
+  management: ManagementServer | null = null;
+  metrics: MetricsServer | null = null;
+  /** The management API's and Prometheus's listeners, once bound. */
+  private readonly httpListeners: Listener[] = [];
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Collects garbage once a backlog has drained (ops/memory-release.ts). */
+  readonly memoryReleaser = new MemoryReleaser();
   private control: ControlServer | null = null;
   /** Listeners besides `server`: extraTcpListeners and sslListeners. */
   private readonly moreServers: { server: Server; protocol: Listener['protocol'] }[] = [];
@@ -139,7 +157,7 @@ export class Broker implements DefinitionsHost {
       platform: `Node.js ${process.version}`,
       copyright: 'Copyright (c) the Warren authors',
       information: 'Licensed under the MIT licence',
-      cluster_name: `warren@${hostname()}`,
+      cluster_name: this.nodeName,
       capabilities: {
         publisher_confirms: true,
         exchange_exchange_bindings: true,
@@ -218,6 +236,7 @@ export class Broker implements DefinitionsHost {
     if (v === undefined) return;
     for (const q of [...v.queues.values()]) v.deleteQueue(q);
     this.vhosts.delete(name);
+    this.keepVhostCounters(v);
     this.accessChanged();
   }
 
@@ -249,11 +268,29 @@ export class Broker implements DefinitionsHost {
     this.log.warn({ vhost: p.vhost, policy: p.name, keys: fresh }, 'policy keys accepted and stored, but they have no effect in Warren');
   }
 
-  /** Starts listening (and the control socket, if configured); resolves with the first AMQP listener's address. */
+  /**
+   * Starts listening: the management API and Prometheus first if they have ports (and the
+   * control socket, if configured), AMQP last, so that once clients can connect everything
+   * is up; resolves with the AMQP address.
+   */
   async listen(): Promise<AddressInfo> {
     if (this.config.controlSocket !== '') {
       this.control = new ControlServer(this, this.config.controlSocket);
       await this.control.listen();
+    }
+    const { managementPort, prometheusPort, host } = this.config;
+    // Loaded only when wanted: fastify costs a process that runs without them time at start.
+    if (managementPort !== null) {
+      const { ManagementServer } = await import('./http/management.js');
+      this.management = new ManagementServer(this);
+      const a = await this.management.listen(managementPort, host);
+      this.httpListeners.push({ protocol: 'http', address: a.address, port: a.port });
+    }
+    if (prometheusPort !== null) {
+      const { MetricsServer } = await import('./http/prometheus/server.js');
+      this.metrics = new MetricsServer(this);
+      const a = await this.metrics.listen(prometheusPort, host);
+      this.httpListeners.push({ protocol: 'http/prometheus', address: a.address, port: a.port });
     }
     let first: AddressInfo | null = null;
     if (this.config.tcpListener) first = await this.listenAmqp();
@@ -344,7 +381,13 @@ export class Broker implements DefinitionsHost {
     };
     add(this.server, 'amqp');
     for (const m of this.moreServers) add(m.server, m.protocol);
+    out.push(...this.httpListeners);
     return out;
+  }
+
+  /** A deleted vhost's statistics join the node's (AccessHost.destroyVhost calls this). */
+  private keepVhostCounters(v: VirtualHost): void {
+    this.counters.deletedVhosts.add(v.counters);
   }
 
   private listenAmqp(): Promise<AddressInfo> {
@@ -381,6 +424,7 @@ export class Broker implements DefinitionsHost {
     const now = (this.now = Date.now());
     this.checkPaging();
     this.checkAlarms();
+    this.releaseMemory(now);
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -388,6 +432,13 @@ export class Broker implements DefinitionsHost {
         this.log.error({ err, conn: c.id }, 'internal error in connection tick, carrying on');
       }
     }
+  }
+
+  private releaseMemory(now: number): void {
+    let queued = 0;
+    for (const v of this.vhosts.values()) for (const q of v.queues.values()) queued += q.messageCount;
+    const rss = this.memoryReleaser.tick(queued, now);
+    if (rss >= 0) this.log.info({ rss, queued }, 'backlog drained: garbage collected');
   }
 
   /** Re-reads free disk space and memory use; when an alarm goes on or off, every connection hears of it. */
@@ -441,6 +492,10 @@ export class Broker implements DefinitionsHost {
     await this.shovels.close();
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    await this.management?.close();
+    await this.metrics?.close();
+    this.management = null;
+    this.metrics = null;
     const server = this.server;
     this.server = null;
     for (const c of this.connections) c.forceClose(reason);

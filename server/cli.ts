@@ -16,11 +16,26 @@ function port(value: string): number {
   return n;
 }
 
+/** A listener port, or "none" for no listener at all. */
+function optionalPort(value: string): number | 'none' {
+  return value === 'none' ? 'none' : port(value);
+}
+
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function level(value: string): string {
   if (!LEVELS.includes(value)) throw new InvalidArgumentError(`must be one of ${LEVELS.join(', ')}`);
   return value;
+}
+
+interface StartOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  logLevel?: string;
+  config?: string;
+  managementPort?: number | 'none';
+  prometheusPort?: number | 'none';
 }
 
 const program = new Command();
@@ -34,7 +49,9 @@ program
   .option('-d, --data-dir <dir>', 'data directory (default ./data)')
   .option('-l, --log-level <level>', 'fatal, error, warn, info, debug, trace or silent', level)
   .option('-c, --config <file>', "config file: RabbitMQ's rabbitmq.conf format, or JSON")
-  .action(async (opts: { port?: number; host?: string; dataDir?: string; logLevel?: string; config?: string }) => {
+  .option('--management-port <port>', 'management HTTP API port (default 15672; 0 picks a free one, none: no API)', optionalPort)
+  .option('--prometheus-port <port>', 'Prometheus /metrics port (default 15692; 0 picks a free one, none: no endpoint)', optionalPort)
+  .action(async (opts: StartOptions) => {
     let fileConfig: Partial<BrokerConfig> = {};
     let warnings: ConfigWarning[] = [];
     try {
@@ -43,7 +60,14 @@ program
       console.error(`warren: ${(err as Error).message}`);
       process.exit(2);
     }
-    const cli: Partial<BrokerConfig> = { port: opts.port, host: opts.host, dataDir: opts.dataDir, logLevel: opts.logLevel };
+    const cli: Partial<BrokerConfig> = {
+      port: opts.port,
+      host: opts.host,
+      dataDir: opts.dataDir,
+      logLevel: opts.logLevel,
+      managementPort: opts.managementPort === 'none' ? null : opts.managementPort,
+      prometheusPort: opts.prometheusPort === 'none' ? null : opts.prometheusPort,
+    };
     for (const k of Object.keys(cli) as (keyof BrokerConfig)[]) if (cli[k] === undefined) delete cli[k];
     let broker: Broker;
     try {

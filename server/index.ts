@@ -37,6 +37,10 @@ export interface RunningBroker {
   /** amqp://guest:guest@host:port — ready for amqplib.connect(). */
   url: string;
   port: number;
+  /** http://host:port of the management API, when `managementPort` was given. */
+  managementUrl?: string;
+  /** http://host:port of the Prometheus endpoint (/metrics), when `prometheusPort` was given. */
+  prometheusUrl?: string;
   broker: Broker;
   close(): Promise<void>;
   /** A handle on an existing vhost (default '/'). */
@@ -52,11 +56,21 @@ export interface RunningBroker {
 /**
  * Starts a broker in this process, for test suites: `startBroker({ port: 0 })`
  * picks a free port. Listens on loopback, logs nothing and keeps nothing on disk
- * unless asked (give `dataDir` to keep durable definitions there).
+ * unless asked (give `dataDir` to keep durable definitions there). The management API and
+ * the Prometheus endpoint start only when given a port: `startBroker({ managementPort: 0,
+ * prometheusPort: 0 })`.
  */
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
   const { definitions, ...config } = options;
-  const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'silent', dataDir: '', ...config });
+  const broker = new Broker({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    dataDir: '',
+    managementPort: null,
+    prometheusPort: null,
+    ...config,
+  });
   /** What each vhost was loaded with, declared again by reset(): [source, whole-broker definitions?]. */
   const loaded = new Map<string, [DefinitionsSource, boolean][]>();
   const remember = (vhost: string, src: DefinitionsSource, whole: boolean) => {
@@ -100,7 +114,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     },
   });
 
-  return {
+  const running: RunningBroker = {
     url,
     port: addr.port,
     broker,
@@ -122,4 +136,10 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       return h;
     },
   };
+  for (const l of broker.listeners()) {
+    const h = l.address.includes(':') ? `[${l.address}]` : l.address;
+    if (l.protocol === 'http') running.managementUrl = `http://${h}:${l.port}`;
+    if (l.protocol === 'http/prometheus') running.prometheusUrl = `http://${h}:${l.port}`;
+  }
+  return running;
 }

@@ -36,8 +36,11 @@ export function parseUrl(url: string): AmqpUrl {
 
 /** Hot-path callbacks. Implementations should be plain methods (no closures per message). */
 export interface ClientHandler {
-  /** A delivered message is complete; sentAt is the timestamp in its first 8 body bytes, NaN if none. */
-  onMessage(channel: number, deliveryTag: number, bodySize: number, sentAt: number): void;
+  /**
+   * A delivered message is complete; sentAt is the timestamp in its first 8 body bytes
+   * (NaN if none), publisher the index in body bytes 8–11 (-1 if the body is shorter).
+   */
+  onMessage(channel: number, deliveryTag: number, bodySize: number, sentAt: number, publisher: number): void;
   /** basic.ack / basic.nack from the broker on a confirm channel. */
   onConfirm(channel: number, deliveryTag: number, multiple: boolean, nack: boolean): void;
   /** The connection is gone (err is null after a clean close). */
@@ -60,9 +63,12 @@ class Incoming {
   size = 0;
   got = 0;
   sentAt = NaN;
-  /** Bytes of the timestamp gathered so far, when it straddles body frames. */
-  tsBuf = Buffer.alloc(8);
+  publisher = -1;
+  /** Head bytes (timestamp, publisher index) gathered so far, when they straddle body frames. */
+  tsBuf = Buffer.alloc(12);
   tsGot = 0;
+  /** Head bytes wanted: 12, or 8 for bodies of 8–11 bytes, or 0. */
+  headLen = 0;
   active = false;
 }
 
@@ -159,6 +165,8 @@ export class BenchClient implements FrameSink {
       inc.got = 0;
       inc.tsGot = 0;
       inc.sentAt = NaN;
+      inc.publisher = -1;
+      inc.headLen = inc.size >= 12 ? 12 : inc.size >= 8 ? 8 : 0;
       if (inc.size === 0) this.complete(channel, inc);
       return;
     }
@@ -166,13 +174,14 @@ export class BenchClient implements FrameSink {
       const inc = this.incoming[channel];
       if (inc === undefined || !inc.active) return;
       const n = end - start;
-      if (inc.got < 8 && inc.size >= 8) {
-        if (inc.got === 0 && n >= 8) inc.sentAt = buf.readDoubleBE(start);
+      const head = inc.headLen;
+      if (inc.got < head) {
+        if (inc.got === 0 && n >= head) readHead(inc, buf, start);
         else {
-          const take = Math.min(8 - inc.tsGot, n);
+          const take = Math.min(head - inc.tsGot, n);
           buf.copy(inc.tsBuf, inc.tsGot, start, start + take);
           inc.tsGot += take;
-          if (inc.tsGot === 8) inc.sentAt = inc.tsBuf.readDoubleBE(0);
+          if (inc.tsGot === head) readHead(inc, inc.tsBuf, 0);
         }
       }
       inc.got += n;
@@ -192,7 +201,7 @@ export class BenchClient implements FrameSink {
 
   private complete(channel: number, inc: Incoming): void {
     inc.active = false;
-    this.handler.onMessage(channel, inc.tag, inc.size, inc.sentAt);
+    this.handler.onMessage(channel, inc.tag, inc.size, inc.sentAt, inc.publisher);
   }
 
   private onMethod(channel: number, m: Method): void {
@@ -402,6 +411,11 @@ export class BenchClient implements FrameSink {
     this.closed = true;
     this.socket.destroy();
   }
+}
+
+function readHead(inc: Incoming, b: Buffer, at: number): void {
+  inc.sentAt = b.readDoubleBE(at);
+  if (inc.headLen === 12) inc.publisher = b.readUInt32BE(at + 8);
 }
 
 function flushClient(c: BenchClient): void {

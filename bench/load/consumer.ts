@@ -7,6 +7,7 @@ import { beginMethod, endFrame } from '../../amqp/frame-writer.js';
 import { encodeBasicAck } from '../../amqp/generated/methods.js';
 import { BenchClient, parseUrl, type ClientHandler } from './client.js';
 import { now } from './clock.js';
+import type { FlightGauge } from './flight.js';
 import { Histogram } from './stats.js';
 
 export interface ConsumerSpec {
@@ -21,13 +22,15 @@ export interface ConsumerSpec {
 export interface ConCounters {
   consumed: number;
   consumedBytes: number;
+  /** With an in-flight bound: the most messages of one publisher seen in flight at a delivery. */
+  inFlightMax: number;
 }
 
 const CHANNEL = 1;
 
 export class Consumer implements ClientHandler {
   readonly client: BenchClient;
-  readonly c: ConCounters = { consumed: 0, consumedBytes: 0 };
+  readonly c: ConCounters = { consumed: 0, consumedBytes: 0, inFlightMax: 0 };
   private unacked = 0;
   private lastTag = 0;
   private tag = '';
@@ -40,6 +43,8 @@ export class Consumer implements ClientHandler {
     /** Shared by every consumer of a worker. */
     readonly hist: Histogram,
     slabSize?: number,
+    /** The in-flight bound shared with the publishers; null = unbounded. */
+    private readonly flight: FlightGauge | null = null,
   ) {
     this.client = new BenchClient(parseUrl(url), this, slabSize);
   }
@@ -51,7 +56,11 @@ export class Consumer implements ClientHandler {
     this.tag = await this.client.consume(CHANNEL, this.spec.queue, this.spec.noAck);
   }
 
-  onMessage(_ch: number, deliveryTag: number, bodySize: number, sentAt: number): void {
+  onMessage(_ch: number, deliveryTag: number, bodySize: number, sentAt: number, publisher: number): void {
+    if (this.flight !== null) {
+      const n = this.flight.release(publisher);
+      if (n > this.c.inFlightMax) this.c.inFlightMax = n;
+    }
     this.c.consumed++;
     this.c.consumedBytes += bodySize;
     if (sentAt === sentAt) this.hist.record((now() - sentAt) * 1000);

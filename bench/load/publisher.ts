@@ -2,8 +2,10 @@
  * The publishing side of one connection: one channel, an optional confirm window,
  * an optional rate. Each message is a pre-encoded template (method, header and
  * body frames) copied into the output slab with the send time patched into the
- * first 8 body bytes; large messages are written as a fresh prefix plus a shared,
- * never-modified tail, so a 1 MiB body is not copied at all.
+ * first 8 body bytes and the publisher's index in the next 4; large messages are
+ * written as a fresh prefix plus a shared, never-modified tail, so a 1 MiB body is
+ * not copied at all. With an in-flight bound, publishing stops while the publisher
+ * has that many messages not yet delivered (see flight.ts).
  */
 import { beginFrame, beginMethod, endFrame } from '../../amqp/frame-writer.js';
 import { FRAME_BODY, FRAME_HEADER } from '../../amqp/generated/constants.js';
@@ -12,6 +14,7 @@ import { writeProperties } from '../../amqp/generated/properties.js';
 import { Writer } from '../../amqp/writer.js';
 import { BenchClient, parseUrl, type ClientHandler } from './client.js';
 import { now } from './clock.js';
+import { PUBLISHER_INDEX_AT, type FlightGauge } from './flight.js';
 
 export interface PublisherSpec {
   exchange: string;
@@ -25,6 +28,8 @@ export interface PublisherSpec {
   rate: number;
   /** Stop after this many messages; 0 = until stopped. */
   count: number;
+  /** This publisher's number in the run, written into each body (bytes 8–11) for the in-flight bound. */
+  index?: number | undefined;
 }
 
 export interface PubCounters {
@@ -66,6 +71,7 @@ export function buildTemplate(spec: PublisherSpec, routingKey: string, frameMax:
     if (off === 0 && spec.bodySize >= 8) tsAt = w.pos;
     w.ensure(n);
     w.buf.fill(0x61, w.pos, w.pos + n);
+    if (off === 0 && n >= PUBLISHER_INDEX_AT + 4) w.buf.writeUInt32BE(spec.index ?? 0, w.pos + PUBLISHER_INDEX_AT);
     w.pos += n;
     endFrame(w, at);
   }
@@ -80,6 +86,9 @@ export class Publisher implements ClientHandler {
   private running = false;
   private scheduled = false;
   private waitingDrain = false;
+  /** At the in-flight bound: parked until a consumer frees a slot. */
+  private waitingFlight = false;
+  private readonly flightSlot: number;
   private startedAt = 0;
   /** Confirm tracking: ring of flags for tags in [low, published]. */
   private ring = new Uint8Array(0);
@@ -91,7 +100,10 @@ export class Publisher implements ClientHandler {
   constructor(
     url: string,
     readonly spec: PublisherSpec,
+    /** The in-flight bound shared with the consumers; null = unbounded. */
+    private readonly flight: FlightGauge | null = null,
   ) {
+    this.flightSlot = spec.index ?? 0;
     this.client = new BenchClient(parseUrl(url), this);
     this.client.onDrainHook = () => {
       this.waitingDrain = false;
@@ -143,7 +155,7 @@ export class Publisher implements ClientHandler {
   }
 
   private schedule(): void {
-    if (this.scheduled || !this.running) return;
+    if (this.scheduled || !this.running || this.waitingFlight) return;
     this.scheduled = true;
     setImmediate(pumpPublisher, this);
   }
@@ -169,8 +181,14 @@ export class Publisher implements ClientHandler {
     let sent = 0;
     const templates = this.templates;
     const socket = this.client.socket;
+    const flight = this.flight;
     while (bytes < TURN_BYTES && sent < allowed) {
       if (window > 0 && this.outstanding >= window) break;
+      if (flight !== null && !flight.take(this.flightSlot)) {
+        this.waitingFlight = true;
+        flight.whenFree(this.flightSlot, this, wakePublisher);
+        break;
+      }
       const t = templates[this.next]!;
       if (++this.next === templates.length) this.next = 0;
       const len = t.buf.length;
@@ -206,6 +224,12 @@ export class Publisher implements ClientHandler {
     }
     if (spec.count > 0 && this.c.published >= spec.count) return;
     if (window > 0 && this.outstanding >= window) return; // resumed by onConfirm
+    this.schedule(); // (not while waitingFlight: resumed by wakePublisher)
+  }
+
+  /** A consumer freed an in-flight slot. */
+  flightFreed(): void {
+    this.waitingFlight = false;
     this.schedule();
   }
 
@@ -252,4 +276,8 @@ export class Publisher implements ClientHandler {
 
 function pumpPublisher(p: Publisher): void {
   p.pump();
+}
+
+function wakePublisher(p: Publisher): void {
+  p.flightFreed();
 }

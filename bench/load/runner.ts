@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { BenchClient, parseUrl } from './client.js';
 import { now, sleep } from './clock.js';
 import type { ConsumerSpec } from './consumer.js';
+import { FlightGauge } from './flight.js';
 import type { PublisherSpec } from './publisher.js';
 import { ProcMonitor, type ProcSummary } from './rss.js';
 import { Histogram, summarize, type LatencySummary } from './stats.js';
@@ -29,6 +30,8 @@ export interface RunPlan {
   fanout: number;
   /** How long to wait after stopping publishers for consumers to catch up. */
   drainTimeout: number;
+  /** Messages each publisher may have published but not yet delivered (needs fanout > 0); 0 = unbounded. */
+  inFlight?: number | undefined;
   setup: (c: BenchClient) => Promise<void>;
   teardown: (c: BenchClient) => Promise<void>;
   pid?: number | undefined;
@@ -52,6 +55,8 @@ export interface Counts {
   nacked: number;
   consumed: number;
   consumedBytes: number;
+  /** Most messages of one publisher seen in flight (with an in-flight bound; 0 otherwise). */
+  inFlightMax: number;
 }
 
 export interface RunResult {
@@ -170,7 +175,7 @@ class Group {
 }
 
 function total(samples: Sample[]): Counts {
-  const c: Counts = { published: 0, publishedBytes: 0, confirmed: 0, nacked: 0, consumed: 0, consumedBytes: 0 };
+  const c: Counts = { published: 0, publishedBytes: 0, confirmed: 0, nacked: 0, consumed: 0, consumedBytes: 0, inFlightMax: 0 };
   for (const s of samples) {
     c.published += s.pub.published;
     c.publishedBytes += s.pub.publishedBytes;
@@ -178,11 +183,15 @@ function total(samples: Sample[]): Counts {
     c.nacked += s.pub.nacked;
     c.consumed += s.con.consumed;
     c.consumedBytes += s.con.consumedBytes;
+    c.inFlightMax = Math.max(c.inFlightMax, s.con.inFlightMax);
   }
   return c;
 }
 
 export async function runPlan(plan: RunPlan): Promise<RunResult> {
+  const inFlight = plan.inFlight ?? 0;
+  if (inFlight > 0 && plan.fanout === 0) throw new Error('--in-flight needs consumers that receive every message');
+  const flight = inFlight > 0 ? { buffer: FlightGauge.buffer(plan.publishers.length), limit: inFlight, fanout: plan.fanout } : undefined;
   const ctl = new BenchClient(parseUrl(plan.url));
   await ctl.open('bench-control');
   await ctl.openChannel(1);
@@ -195,6 +204,7 @@ export async function runPlan(plan: RunPlan): Promise<RunResult> {
         url: plan.url,
         publishers: kind === 'pub' ? (g as PublisherSpec[]) : [],
         consumers: kind === 'con' ? (g as ConsumerSpec[]) : [],
+        flight,
       };
       return threads === 0 ? inlineLink(spec) : threadLink(spec);
     });

@@ -7,6 +7,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Consumer, type ConCounters, type ConsumerSpec } from './consumer.js';
+import { FlightGauge } from './flight.js';
 import { Publisher, type PubCounters, type PublisherSpec } from './publisher.js';
 import { Histogram, type HistogramSnapshot } from './stats.js';
 
@@ -15,6 +16,8 @@ export interface WorkerSpec {
   url: string;
   publishers: PublisherSpec[];
   consumers: ConsumerSpec[];
+  /** The in-flight bound, shared by every worker of the run (--in-flight); absent = unbounded. */
+  flight?: { buffer: SharedArrayBuffer; limit: number; fanout: number } | undefined;
 }
 
 export type ToWorker = { t: 'open' } | { t: 'start' } | { t: 'sample'; id: number } | { t: 'stop' } | { t: 'close' };
@@ -42,8 +45,10 @@ export class BenchWorker {
     readonly spec: WorkerSpec,
     private readonly send: (m: FromWorker) => void,
   ) {
-    this.pubs = spec.publishers.map((p) => new Publisher(spec.url, p));
-    this.cons = spec.consumers.map((c) => new Consumer(spec.url, c, this.hist));
+    const f = spec.flight;
+    const gauge = f !== undefined ? new FlightGauge(f.buffer, f.limit, f.fanout) : null;
+    this.pubs = spec.publishers.map((p) => new Publisher(spec.url, p, gauge));
+    this.cons = spec.consumers.map((c) => new Consumer(spec.url, c, this.hist, undefined, gauge));
   }
 
   handle(m: ToWorker): void {
@@ -82,7 +87,7 @@ export class BenchWorker {
 
   private sample(): Sample {
     const pub: PubCounters = { published: 0, publishedBytes: 0, confirmed: 0, nacked: 0 };
-    const con: ConCounters = { consumed: 0, consumedBytes: 0 };
+    const con: ConCounters = { consumed: 0, consumedBytes: 0, inFlightMax: 0 };
     const errors: string[] = [];
     for (const p of this.pubs) {
       pub.published += p.c.published;
@@ -94,6 +99,7 @@ export class BenchWorker {
     for (const c of this.cons) {
       con.consumed += c.c.consumed;
       con.consumedBytes += c.c.consumedBytes;
+      con.inFlightMax = Math.max(con.inFlightMax, c.c.inFlightMax);
       if (c.error !== null) errors.push(c.error.message);
     }
     const hist = this.hist.snapshot();

@@ -19,6 +19,7 @@ import { REPLY_TO, type ReplyConsumer } from '../vhost/direct-reply-to.js';
 import { ACK, DISCARD, REQUEUE } from './ack-actions.js';
 import { Publisher, settledAll } from './publisher.js';
 import { generateName } from './naming.js';
+import { MessageCounters } from '../ops/stats.js';
 import type { Session } from './session.js';
 import { handleTopologyMethod } from './topology-methods.js';
 import { ChannelAuthz } from '../access/authz.js';
@@ -55,6 +56,8 @@ export class Channel implements ConsumerChannel {
   readonly publisher: Publisher;
   /** This channel's permission checks, cached. */
   readonly authz: ChannelAuthz;
+  /** message_stats for the management plane. */
+  readonly counters = new MessageCounters();
 
   constructor(
     readonly id: number,
@@ -273,9 +276,12 @@ export class Channel implements ConsumerChannel {
     q.checkGet();
     const entry = q.fetch();
     if (entry === undefined) {
+      this.counters.getEmpty++;
+      q.counters.getEmpty++;
       this.reply({ id: M.BasicGetEmpty, clusterId: '' });
       return;
     }
+    countDelivery(this.counters, q.counters, entry.redelivered, noAck, true);
     const msg = entry.msg;
     // Content first: tracking a no-ack delivery releases the stored copy.
     const { props, body } = msg.content();
@@ -296,6 +302,7 @@ export class Channel implements ConsumerChannel {
 
   deliver(c: Consumer, entry: QueueEntry): void {
     const msg = entry.msg;
+    countDelivery(this.counters, entry.queue.counters, entry.redelivered, c.noAck, false);
     // Content first: tracking a no-ack delivery releases the stored copy.
     const { props, body } = msg.content();
     const w = this.session.writer;
@@ -305,6 +312,15 @@ export class Channel implements ConsumerChannel {
     writeContent(w, this.id, CLASS.basic, p, body, this.session.frameMax);
     this.track(entry, c, c.noAck);
     this.session.scheduleFlush();
+  }
+
+  /** basic.qos prefetch for new consumers, and the channel-wide one. */
+  get prefetchCount(): number {
+    return this.consumerPrefetch;
+  }
+
+  get globalPrefetchCount(): number {
+    return this.globalPrefetch;
   }
 
   /** The tag the next tracked delivery will get. */
@@ -457,6 +473,29 @@ export class Channel implements ConsumerChannel {
     this.consumers.clear();
     for (const c of consumers) c.queue.removeConsumer(c);
     this.requeueAll(true);
+  }
+}
+
+/** Counts one delivery (consume or get) on the channel and its queue. */
+function countDelivery(ch: MessageCounters, q: MessageCounters, redelivered: boolean, noAck: boolean, get: boolean): void {
+  if (get) {
+    if (noAck) {
+      ch.getNoAck++;
+      q.getNoAck++;
+    } else {
+      ch.get++;
+      q.get++;
+    }
+  } else if (noAck) {
+    ch.deliverNoAck++;
+    q.deliverNoAck++;
+  } else {
+    ch.deliver++;
+    q.deliver++;
+  }
+  if (redelivered) {
+    ch.redeliver++;
+    q.redeliver++;
   }
 }
 

@@ -15,6 +15,9 @@ import type { Broker } from '../broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
 import { PAUSE_ALARM } from '../ops/read-pause.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
+import { plainAddress } from './naming.js';
+import { ConnectionCounters } from '../ops/stats.js';
 import type { ClientCapabilities, Session } from './session.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 import type { AccessControl } from '../access/access-control.js';
@@ -80,6 +83,14 @@ export class Connection implements Session, FrameSink {
   lastSent = Date.now();
   private closeDeadline = 0;
   readonly remote: string;
+  /** Reads go into the shared read buffer (and large bodies straight into place), not 'data' events. */
+  readonly sharedReads: boolean;
+  /** Bytes and packets in and out, for the management plane. */
+  readonly counters = new ConnectionCounters();
+  readonly connectedAt = Date.now();
+  /** RabbitMQ's connection name: "peer:port -> local:port". */
+  readonly name: string;
+  authMechanism = '';
 
   constructor(
     readonly socket: Socket,
@@ -90,9 +101,16 @@ export class Connection implements Session, FrameSink {
     this.channelMax = broker.config.channelMax;
     this.frames = new FrameReader(this, broker.config.frameMax);
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.name = `${plainAddress(socket.remoteAddress)}:${socket.remotePort} -> ${plainAddress(socket.localAddress)}:${socket.localPort}`;
+    broker.counters.connectionCreated++;
     this.log = broker.log.child({ conn: this.id, remote: this.remote });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.sharedReads = readIntoSharedBuffer(
+      socket,
+      (buf, n) => this.onData(buf, n),
+      (shared) => this.frames.nextReadBuffer(shared),
+    );
+    if (!this.sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onSocketClose());
@@ -114,17 +132,21 @@ export class Connection implements Session, FrameSink {
     return this.broker.now;
   }
 
-  private onData(chunk: Buffer): void {
+  /** The first len bytes of chunk were read; chunk may be the shared read buffer, so nothing keeps a view of it. */
+  private onData(chunk: Buffer, len: number): void {
     // Exact, not the coarse clock: a dead peer is judged on it.
     this.lastReceived = Date.now();
+    this.counters.recvOct += chunk.length;
+    this.counters.recvCnt++;
     if (this.state === State.Closed) return;
     try {
       if (this.state === State.Handshake) {
-        const rest = this.onHandshake(chunk);
+        const rest = this.onHandshake(Buffer.from(chunk.subarray(0, len)));
         if (rest === null) return;
         chunk = rest;
+        len = rest.length;
       }
-      this.frames.push(chunk);
+      this.frames.push(chunk, len);
     } catch (err) {
       this.onError(err);
       if (this.state === State.Closing) {
@@ -185,6 +207,12 @@ export class Connection implements Session, FrameSink {
     }
   }
 
+  /** A body frame arriving in pieces: its payload can be put straight into the body being assembled. */
+  bodyTarget(channel: number, size: number): Buffer | null {
+    if (this.state !== State.Running) return null;
+    return this.channels.get(channel)?.assembler.bodyTarget(size) ?? null;
+  }
+
   private onFrameWhileClosing(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     if (channel !== 0 || type !== FRAME_METHOD || end - start < 4) return;
     const id = buf.readUInt32BE(start);
@@ -211,6 +239,7 @@ export class Connection implements Session, FrameSink {
     // The user's max-channels counts channels over all of its connections.
     this.broker.access.openChannel(this.account);
     this.channels.set(channel, new Channel(channel, this));
+    this.broker.counters.channelCreated++;
     this.sendMethod(channel, { id: M.ChannelOpenOk, channelId: '' });
   }
 
@@ -254,6 +283,7 @@ export class Connection implements Session, FrameSink {
 
   private onStartOk(props: FieldTable, mechanism: string, response: Buffer | string): void {
     this.clientProperties = props;
+    this.authMechanism = mechanism;
     const caps = props['capabilities'];
     if (caps !== null && typeof caps === 'object' && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
       const c = caps as FieldTable;
@@ -273,12 +303,14 @@ export class Connection implements Session, FrameSink {
         ? authenticateExternal(this.broker, this.socket)
         : authenticate(this.broker.access, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
     if ('reason' in result) {
+      this.broker.counters.authAmqpFailed++;
       this.log.warn({ user: result.user, reason: result.reason }, 'login refused');
       this.refuseLogin(mechanism);
       return;
     }
     this.account = result;
     this.user = result.name;
+    this.broker.counters.authAmqpSucceeded++;
     this.state = State.Tuning;
     const c = this.broker.config;
     this.sendMethod(0, { id: M.ConnectionTune, channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
@@ -377,14 +409,20 @@ export class Connection implements Session, FrameSink {
     if (this.writer.length === 0 || this.socket.destroyed) return;
     this.lastSent = this.broker.now;
     const chunks = this.writer.takeChunks();
+    const counters = this.counters;
+    counters.sendCnt++;
     if (chunks.length === 1) {
+      counters.sendOct += chunks[0]!.length;
       if (!this.socket.write(chunks[0]!)) this.writable = false;
       return;
     }
     // Several chunks (large bodies sent by reference): one writev through cork.
     this.socket.cork();
     let ok = true;
-    for (const c of chunks) ok = this.socket.write(c);
+    for (const c of chunks) {
+      counters.sendOct += c.length;
+      ok = this.socket.write(c);
+    }
     this.socket.uncork();
     if (!ok) this.writable = false;
   }
@@ -445,6 +483,26 @@ export class Connection implements Session, FrameSink {
     if (this.channels.get(ch.id) !== ch) return;
     this.channels.delete(ch.id);
     this.broker.access.channelClosed(this.user);
+    this.retire(ch);
+  }
+
+  /** A channel is gone: its counters join its vhost's, so totals never go down. */
+  private retire(ch: Channel): void {
+    this.broker.counters.channelClosed++;
+    this.vhost?.counters.closedChannels.add(ch.counters);
+  }
+
+  /** The open channels, for the management plane. */
+  channelList(): IterableIterator<Channel> {
+    return this.channels.values();
+  }
+
+  /** RabbitMQ's connection state as the management API shows it. */
+  get status(): string {
+    if (this.state >= State.Closing) return 'closing';
+    if ((this.readPaused & PAUSE_ALARM) !== 0) return 'blocked';
+    if (this.readPaused !== 0) return 'flow';
+    return this.state === State.Running ? 'running' : 'starting';
   }
 
   /** Called once a second by the broker: heartbeats and close timeouts. */
@@ -497,13 +555,19 @@ export class Connection implements Session, FrameSink {
     const wasOpen = this.state !== State.Closed || this.channels.size > 0;
     this.cleanup();
     this.state = State.Closed;
-    this.broker.connections.delete(this);
+    if (this.broker.connections.delete(this)) {
+      this.broker.counters.connectionClosed++;
+      this.vhost?.counters.closedConnections.add(this.counters);
+    }
     if (this.user !== '' || wasOpen) this.log.info('connection closed');
   }
 
   /** Requeues what channels hold and deletes this connection's exclusive queues. Idempotent. */
   private cleanup(): void {
-    for (const ch of this.channels.values()) ch.teardown();
+    for (const ch of this.channels.values()) {
+      ch.teardown();
+      this.retire(ch);
+    }
     if (this.channels.size > 0) this.broker.access.channelClosed(this.user, this.channels.size);
     this.channels.clear();
     if (this.counted) {

@@ -51,6 +51,15 @@ export class ContentAssembler {
     this.props = this.body = EMPTY;
   }
 
+  /**
+   * Where the payload of the next body frame (size bytes) belongs, so the frame reader
+   * can put it there directly; null when that frame is not the next part of a body.
+   */
+  bodyTarget(size: number): Buffer | null {
+    if (this.state !== EXPECT_BODY || this.oversize > 0 || this.received + size > this.body.length) return null;
+    return this.body.subarray(this.received, this.received + size);
+  }
+
   /** Returns the decoded method for a method frame; null for content frames. */
   onFrame(type: number, buf: Buffer, start: number, end: number): Method | null {
     switch (type) {
@@ -110,7 +119,10 @@ export class ContentAssembler {
     if (this.received + n > this.body.length) {
       throw new ConnectionError(501, `content body is larger than the ${this.body.length} bytes its header declared`);
     }
-    buf.copy(this.body, this.received, start, end);
+    // A frame filled in place (bodyTarget) is already where it belongs.
+    if (buf.buffer !== this.body.buffer || buf.byteOffset + start !== this.body.byteOffset + this.received) {
+      buf.copy(this.body, this.received, start, end);
+    }
     this.received += n;
     if (this.received === this.body.length) this.complete(this.body);
   }

@@ -55,6 +55,27 @@ export class Publisher implements DurableWaiter {
 
   constructor(private readonly ch: Channel) {}
 
+  /** For the management plane: confirm mode, tx mode and what is pending in each. */
+  get confirmMode(): boolean {
+    return this.mode === MODE_CONFIRM;
+  }
+
+  get transactional(): boolean {
+    return this.mode === MODE_TX;
+  }
+
+  get unconfirmed(): number {
+    return this.mode === MODE_CONFIRM ? this.publishSeq - this.confirmedUpTo : 0;
+  }
+
+  get uncommittedPublishes(): number {
+    return this.txPublishes.length;
+  }
+
+  get uncommittedAcks(): number {
+    return this.txAcks.length;
+  }
+
   handleMode(m: Method): void {
     const ch = this.ch;
     switch (m.id) {
@@ -92,6 +113,10 @@ export class Publisher implements DurableWaiter {
     authz.publish(p.exchange);
     const x = publishExchange(vhost.exchanges.get(p.exchange), p.exchange, vhost.name);
     if (x.type === 'topic') authz.topic(p.exchange, p.routingKey, WRITE);
+    const counters = this.ch.counters;
+    counters.publish++;
+    if (this.mode === MODE_CONFIRM) counters.publishConfirm++;
+    x.publishIn++;
     const properties = readProperties(reader.reset(props, 0, props.length));
     let rewritten = false;
     if (properties.replyTo === REPLY_TO) {
@@ -122,6 +147,14 @@ export class Publisher implements DurableWaiter {
       return;
     }
     vhost.router.route(x, keys, headers, routed);
+    if (routed.size > 0) {
+      counters.routed++;
+      x.publishOut++;
+    } else if (p.mandatory) {
+      counters.returnUnroutable++;
+    } else {
+      counters.dropUnroutable++;
+    }
     if (this.mode === MODE_TX) {
       this.txPublishes.push({ msg, queues: [...routed], mandatory: p.mandatory });
       return;
@@ -222,6 +255,7 @@ export class Publisher implements DurableWaiter {
   flushConfirms(): void {
     if (this.confirmUpTo <= this.confirmedUpTo || !this.ch.open) return;
     let from = this.confirmedUpTo;
+    this.ch.counters.confirm += this.confirmUpTo - from - this.nacks.length;
     for (const n of this.nacks) {
       if (n - 1 > from) this.ch.sendConfirm(n - 1, n - 1 - from > 1, true);
       this.ch.sendConfirm(n, false, false);
@@ -319,7 +353,11 @@ function apply(ch: Channel, e: QueueEntry, action: AckAction): void {
   ch.release(e);
   if (action === REQUEUE) e.queue.requeue(e);
   else if (action === DISCARD) e.queue.reject(e);
-  else e.queue.settle(e);
+  else {
+    ch.counters.ack++;
+    e.queue.counters.ack++;
+    e.queue.settle(e);
+  }
 }
 
 /**

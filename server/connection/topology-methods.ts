@@ -28,7 +28,7 @@ export function handleTopologyMethod(ch: Channel, m: Method): boolean {
       }
       const ae = alternateExchange(m.arguments);
       vh.declareExchange(
-        { name: m.exchange, type: m.type, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments },
+        { name: m.exchange, type: m.type, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments, user: session.user },
         m.passive,
         // A new exchange with an alternate: read on itself and write on the alternate.
         ae === null

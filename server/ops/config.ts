@@ -100,10 +100,12 @@ export interface BrokerConfig {
   sslHandshakeTimeout: number;
   /** SASL mechanisms offered: PLAIN, AMQPLAIN, EXTERNAL (EXTERNAL only on TLS connections). */
   authMechanisms: string[];
-  /** Management HTTP API port (served by server/http). */
-  managementPort: number;
-  /** Prometheus /metrics port (served by server/http). */
-  prometheusPort: number;
+  /** Port of the management HTTP API (RabbitMQ's management.tcp.port); 0 picks a free one, null: none. */
+  managementPort: number | null;
+  /** Port of the Prometheus /metrics endpoint (prometheus.tcp.port); 0 picks a free one, null: none. */
+  prometheusPort: number | null;
+  /** ms between two samples of the statistics counters, for rates (RabbitMQ's collect_statistics_interval). */
+  collectStatisticsInterval: number;
 }
 
 /** RabbitMQ's ssl_options, by its names. */
@@ -166,6 +168,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   authMechanisms: ['PLAIN', 'AMQPLAIN'],
   managementPort: 15672,
   prometheusPort: 15692,
+  collectStatisticsInterval: 5000,
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -199,6 +202,7 @@ export const ALIASES: Record<string, keyof BrokerConfig> = {
   auth_mechanisms: 'authMechanisms',
   management_port: 'managementPort',
   prometheus_port: 'prometheusPort',
+  collect_statistics_interval: 'collectStatisticsInterval',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

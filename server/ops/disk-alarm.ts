@@ -10,8 +10,8 @@ export const LOW_ON_DISK = 'low on disk';
 
 export class DiskAlarm {
   active = false;
-  /** Free bytes at the last successful check. */
-  free = 0;
+  /** Free bytes at the last check; -1 before the first. */
+  free = -1;
   private readFailed = false;
 
   constructor(

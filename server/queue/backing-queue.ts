@@ -13,6 +13,12 @@ export interface BackingQueue {
   readonly length: number;
   /** Body bytes of ready messages. */
   readonly bytes: number;
+  /** Ready persistent messages, and their body bytes (statistics). */
+  readonly persistent: number;
+  readonly persistentBytes: number;
+  /** Ready messages held on disk only (index in RAM), and their body bytes (statistics). */
+  readonly pagedOut: number;
+  readonly pagedOutBytes: number;
   publish(entry: QueueEntry): void;
   /** A message recovered from the store at start-up (already on disk), appended in order. */
   restore(entry: QueueEntry): void;
@@ -77,6 +83,9 @@ export class MemoryBackingQueue implements BackingQueue {
   private readonly compact = new CompactRing();
   private readonly sorted: QueueEntry[] = [];
   private byteCount = 0;
+  persistent = 0;
+  persistentBytes = 0;
+  pagedOutBytes = 0;
 
   constructor(private readonly queue: Queue) {}
 
@@ -88,12 +97,23 @@ export class MemoryBackingQueue implements BackingQueue {
     return this.byteCount;
   }
 
+  get pagedOut(): number {
+    return this.compact.length;
+  }
+
+  private count(m: Message, sign: number): void {
+    if (!m.persistent) return;
+    this.persistent += sign;
+    this.persistentBytes += sign * m.size;
+  }
+
   private get store(): StoredMessages | null {
     return this.queue.host.store;
   }
 
   publish(entry: QueueEntry): void {
     this.byteCount += entry.msg.size;
+    this.count(entry.msg, 1);
     if (entry.slot >= 0 && entry.msg.storeId >= 0) {
       this.pending.push(entry);
       this.settlePending();
@@ -104,6 +124,8 @@ export class MemoryBackingQueue implements BackingQueue {
 
   restore(entry: QueueEntry): void {
     this.byteCount += entry.msg.size;
+    this.count(entry.msg, 1);
+    this.pagedOutBytes += entry.msg.size;
     this.compact.push(entry.msg.storeId, entry.seq, entry.slot, entry.redelivered, entry.expiresAt);
   }
 
@@ -126,11 +148,13 @@ export class MemoryBackingQueue implements BackingQueue {
         e = this.fromCompact();
     }
     this.byteCount -= e!.msg.size;
+    this.count(e!.msg, -1);
     return e;
   }
 
   requeue(entry: QueueEntry): void {
     this.byteCount += entry.msg.size;
+    this.count(entry.msg, 1);
     insertBySeq(this.sorted, entry);
   }
 
@@ -148,6 +172,9 @@ export class MemoryBackingQueue implements BackingQueue {
     this.sorted.length = 0;
     this.compact.clear();
     this.byteCount = 0;
+    this.persistent = 0;
+    this.persistentBytes = 0;
+    this.pagedOutBytes = 0;
     return n;
   }
 
@@ -178,6 +205,7 @@ export class MemoryBackingQueue implements BackingQueue {
       if (m.storeId > durable) return;
       p.shift();
       this.compact.push(m.storeId, e.seq, e.slot, e.redelivered, e.expiresAt);
+      this.pagedOutBytes += m.size;
     }
   }
 
@@ -189,6 +217,7 @@ export class MemoryBackingQueue implements BackingQueue {
     e.redelivered = c.headRedelivered;
     e.expiresAt = c.headExpiresAt;
     c.shift();
+    this.pagedOutBytes -= msg.size;
     return e;
   }
 

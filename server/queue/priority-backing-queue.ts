@@ -26,6 +26,29 @@ export class PriorityBackingQueue implements BackingQueue {
     return this.byteCount;
   }
 
+  // Statistics: summed over the levels when asked, never on the hot path.
+  get persistent(): number {
+    return this.sum((l) => l.persistent);
+  }
+
+  get persistentBytes(): number {
+    return this.sum((l) => l.persistentBytes);
+  }
+
+  get pagedOut(): number {
+    return this.sum((l) => l.pagedOut);
+  }
+
+  get pagedOutBytes(): number {
+    return this.sum((l) => l.pagedOutBytes);
+  }
+
+  private sum(f: (l: MemoryBackingQueue) => number): number {
+    let n = 0;
+    for (const l of this.levels) if (l !== undefined) n += f(l);
+    return n;
+  }
+
   private level(e: QueueEntry): MemoryBackingQueue {
     const p = e.msg.priority;
     const i = p > this.maxPriority ? this.maxPriority : p;

@@ -9,6 +9,7 @@ import type { QueueSettings } from './queue-args.js';
 import { queueTypeOf, type QueueType } from './arg-validation.js';
 import type { DeadLetterAttempt } from './dead-letter.js';
 import { reportError, scheduleDispatch } from '../ops/scheduler.js';
+import { MessageCounters } from '../ops/stats.js';
 
 /** Identifies the connection that owns an exclusive queue. */
 export interface QueueOwner {
@@ -56,6 +57,12 @@ export class Queue implements Routable {
   backing: BackingQueue;
   /** Messages delivered and not yet acked, over all channels. */
   unacked = 0;
+  /** Body bytes of the unacked messages, and how many of them are persistent (statistics). */
+  unackedBytes = 0;
+  unackedPersistent = 0;
+  unackedPersistentBytes = 0;
+  /** message_stats for the management plane. */
+  readonly counters = new MessageCounters();
   deleted = false;
   dispatchScheduled = false;
   /** The definition of the policy in force (the vhost's to set); null when none applies. */
@@ -113,6 +120,7 @@ export class Queue implements Routable {
       if (slot >= 0 && msg.storeId >= 0) msg.store!.release(msg.storeId, slot);
       return false;
     }
+    this.counters.publish++;
     const entry = new QueueEntry(msg, this, this.nextSeq++);
     entry.slot = slot;
     const ttl = this.ttlFor(msg);
@@ -208,6 +216,18 @@ export class Queue implements Routable {
     return true;
   }
 
+  private countUnacked(m: Message, sign: number): void {
+    this.unackedBytes += sign * m.size;
+    if (!m.persistent) return;
+    this.unackedPersistent += sign;
+    this.unackedPersistentBytes += sign * m.size;
+  }
+
+  /** With single active consumer: the one receiving (statistics). */
+  get activeConsumer(): Consumer | null {
+    return this.active;
+  }
+
   /** basic.get: the next live ready entry, ignoring prefetch. */
   fetch(): QueueEntry | undefined {
     this.touch();
@@ -230,6 +250,7 @@ export class Queue implements Routable {
     if (!noAck) {
       this.unacked++;
       const m = entry.msg;
+      this.countUnacked(m, 1);
       // The first delivery of a stored persistent message is remembered: a crash brings it back redelivered.
       if (!entry.redelivered && entry.slot >= 0 && m.persistent && m.storeId >= 0) this.host.store!.noteDelivered(m.storeId, entry.slot);
       return;
@@ -257,6 +278,7 @@ export class Queue implements Routable {
     entry.deliveryTag = 0;
     entry.consumer = null;
     this.unacked--;
+    this.countUnacked(entry.msg, -1);
     if (this.deleted) {
       entry.release();
       return;
@@ -291,6 +313,7 @@ export class Queue implements Routable {
     entry.deliveryTag = 0;
     entry.consumer = null;
     this.unacked--;
+    this.countUnacked(entry.msg, -1);
     this.backing.ack(entry);
   }
 

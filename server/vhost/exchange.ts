@@ -11,6 +11,11 @@ export class Exchange implements ExchangeNode<Queue> {
   /** The argument's alternate exchange, else the policy's (the argument wins, as in RabbitMQ). */
   alternateExchange: string | null;
   private readonly argAlternate: string | null;
+  /** Messages published into it, and those it routed somewhere (message_stats). */
+  publishIn = 0;
+  publishOut = 0;
+  /** Who declared it (user_who_performed_action); built-in exchanges are the broker's. */
+  declaredBy = 'rmq-internal';
 
   constructor(
     readonly name: string,

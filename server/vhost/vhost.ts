@@ -16,6 +16,7 @@ import { equivalenceKeys, policyApplies, queueTypeOf, validateDeclare, type Queu
 import { queueSettings } from '../queue/queue-args.js';
 import { Queue, type DeathReason, type QueueHost, type QueueOwner } from '../queue/queue.js';
 import { QuorumQueue } from '../queue/quorum-queue.js';
+import { VhostCounters } from '../ops/stats.js';
 
 const EMPTY: FieldTable = {};
 
@@ -26,6 +27,8 @@ export interface ExchangeSpec {
   autoDelete: boolean;
   internal: boolean;
   args: FieldTable;
+  /** Who declares it, for the management plane. */
+  user?: string;
 }
 
 export interface QueueSpec {
@@ -76,6 +79,8 @@ export class VirtualHost implements QueueHost {
   onDurableChange: () => void = () => {};
   /** Called with the keys of a new policy that Warren accepts but does not act on. */
   onInertPolicyKeys: (policy: Policy, keys: string[]) => void = () => {};
+  /** Statistics: closed channels' and connections' counters, queue churn, dead-lettering. */
+  readonly counters = new VhostCounters();
 
   constructor(readonly name: string) {
     this.router = new Router<Queue>((n) => this.exchanges.get(n));
@@ -128,6 +133,7 @@ export class VirtualHost implements QueueHost {
       }
       beforeCreate?.();
       x = new Exchange(spec.name, spec.type, spec.durable, spec.autoDelete, spec.internal, spec.args, matcher);
+      if (spec.user !== undefined) x.declaredBy = spec.user;
       x.applyPolicy(this.definitionFor('exchanges', x.name)?.['alternate-exchange'] as string | undefined);
       this.exchanges.set(spec.name, x);
       if (x.durable) this.onDurableChange();
@@ -163,6 +169,7 @@ export class VirtualHost implements QueueHost {
    * RabbitMQ's do. `validate` is off for queues recovered from disk.
    */
   declareQueue(spec: QueueSpec, owner: QueueOwner, beforeCreate?: () => void, validate = true): { queue: Queue; created: boolean } {
+    this.counters.queueDeclared++;
     spec = this.withDefaultQueueType(spec);
     const existing = this.queues.get(spec.name);
     if (existing !== undefined) {
@@ -183,6 +190,7 @@ export class VirtualHost implements QueueHost {
     const q = new Type(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, queueSettings(spec.args, policy));
     q.policy = policy;
     this.queues.set(spec.name, q);
+    this.counters.queueCreated++;
     if (isDurable(q)) this.onDurableChange();
     return { queue: q, created: true };
   }
@@ -191,6 +199,7 @@ export class VirtualHost implements QueueHost {
   deleteQueue(q: Queue): number {
     if (q.deleted) return 0;
     this.queues.delete(q.name);
+    this.counters.queueDeleted++;
     for (const x of this.exchanges.values()) this.unbindAllFrom(x, q);
     if (isDurable(q)) this.onDurableChange();
     return q.delete();
@@ -290,6 +299,7 @@ export class VirtualHost implements QueueHost {
   }
 
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
+    this.counters.noteDeadLettered(reason, q.settings.deadLetterExchange !== null);
     deadLetter(this, q, msg, reason);
   }
 

@@ -308,3 +308,91 @@ describe('holding frames back (a connection blocked by a resource alarm)', () =>
     );
   });
 });
+
+describe('FrameReader: body frames filled in place (fast-check)', () => {
+  /**
+   * A socket that honours nextReadBuffer: each read of at most `size` bytes goes where the
+   * reader asks, and the shared buffer is scribbled over after every push, so a frame
+   * handed out from a view the reader should have copied would show.
+   */
+  function feedLikeSocket(data: Buffer, reads: number[], accept: (i: number) => boolean): { frames: Frame[]; inPlace: number; lent: number } {
+    const frames: Frame[] = [];
+    let targets = 0;
+    let inPlace = 0;
+    const handed = new Set<Buffer>();
+    const r = new FrameReader({
+      onFrame(type, channel, buf, start, end) {
+        if (handed.has(buf)) inPlace++;
+        frames.push({ type, channel, payload: Buffer.from(buf.subarray(start, end)) });
+      },
+      bodyTarget(_channel, size) {
+        if (!accept(targets++)) return null;
+        // Like a body: a bigger buffer, the frame's part of it in the middle.
+        const t = Buffer.alloc(size + 16, 0x55).subarray(8, 8 + size);
+        handed.add(t);
+        return t;
+      },
+    });
+    const shared = Buffer.alloc(64 * 1024);
+    let off = 0;
+    let lent = 0;
+    for (let i = 0; off < data.length; i++) {
+      const into = r.nextReadBuffer(shared);
+      if (into !== shared) lent++;
+      const n = Math.min(reads[i % reads.length]!, into.length, data.length - off);
+      data.copy(into, 0, off, off + n);
+      off += n;
+      r.push(into, n);
+      shared.fill(0xee);
+    }
+    expect(r.partial).toBe(false);
+    return { frames, inPlace, lent };
+  }
+
+  const bigFrameArb: fc.Arbitrary<Frame> = fc.oneof(
+    frameArb,
+    fc.record({
+      type: fc.constant(3),
+      channel: fc.integer({ min: 1, max: 3 }),
+      payload: fc.integer({ min: 1, max: 40000 }).chain((n) => fc.integer({ min: 0, max: 255 }).map((v) => Buffer.alloc(n, v).fill(v + 1, n >> 1))),
+    }),
+  );
+
+  it('any read sizes, any body frames accepted or refused: the same frames as the whole input', () => {
+    const input = fc.tuple(
+      fc.array(bigFrameArb, { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 70000 }), { minLength: 1, maxLength: 6 }),
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+    );
+    fc.assert(
+      fc.property(input, ([frames, reads, accepts]) => {
+        const data = Buffer.concat(frames.map((f) => frameBytes(f)));
+        const got = feedLikeSocket(data, reads, (i) => accepts[i % accepts.length]!);
+        expect(hexFrames(got.frames)).toEqual(hexFrames(frames));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a 1 MiB body in 128 KiB frames, read 64 KiB at a time: most of it is read straight into place', () => {
+    const frames: Frame[] = [];
+    for (let i = 0; i < 8; i++) frames.push({ type: 3, channel: 1, payload: Buffer.alloc(131064, i + 1) });
+    const data = Buffer.concat(frames.map((f) => frameBytes(f)));
+    const got = feedLikeSocket(data, [65536], () => true);
+    expect(hexFrames(got.frames)).toEqual(hexFrames(frames));
+    expect(got.inPlace).toBe(8);
+    expect(got.lent).toBeGreaterThanOrEqual(8);
+  });
+
+  it('a wrong end octet after a body filled in place → FrameError 501 naming the frame', () => {
+    const bad = frameBytes({ type: 3, channel: 1, payload: Buffer.alloc(20000, 7) }, 0x00);
+    const r = new FrameReader({ onFrame() {}, bodyTarget: (_c, size) => Buffer.alloc(size) });
+    r.push(bad, 100);
+    const lent = r.nextReadBuffer(Buffer.alloc(65536));
+    expect(lent.length).toBe(20000 - 93);
+    bad.copy(lent, 0, 100, bad.length - 1);
+    r.push(lent, lent.length);
+    const e = expectFrameError501(() => r.push(bad.subarray(bad.length - 1)));
+    expect(e.message).toContain('type 3, first 16 octets = <<7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7>>: {invalid_frame_end_marker,0}');
+  });
+});

@@ -46,7 +46,7 @@ async function start(config: Record<string, unknown>): Promise<{ broker: Broker;
       cb();
     },
   });
-  const broker = new Broker({ host: '127.0.0.1', port: 0, dataDir: '', ...config }, pino({ level: 'info' }, sink));
+  const broker = new Broker({ host: '127.0.0.1', port: 0, dataDir: '', managementPort: null, prometheusPort: null, ...config }, pino({ level: 'info' }, sink));
   const addr = await broker.listen();
   brokers.push(broker);
   return { broker, port: addr.port, logs, url: (u, p, v = '/') => `amqp://${encodeURIComponent(u)}:${encodeURIComponent(p)}@127.0.0.1:${addr.port}/${encodeURIComponent(v)}` };

@@ -130,7 +130,7 @@ describe('warren start with load_definitions', () => {
   test('the file is imported at start and no default user is seeded', async () => {
     const dataDir = join(dir, 'boot');
     const config = join(dir, 'boot.json');
-    writeFileSync(config, JSON.stringify({ load_definitions: FIXTURE, host: '127.0.0.1', port: 0, dataDir, logLevel: 'info' }));
+    writeFileSync(config, JSON.stringify({ load_definitions: FIXTURE, host: '127.0.0.1', port: 0, dataDir, logLevel: 'info', management_port: null, prometheus_port: null }));
     const child = spawn(process.execPath, [cli, 'start', '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const port = await new Promise<number>((resolve, reject) => {

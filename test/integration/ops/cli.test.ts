@@ -62,7 +62,8 @@ function run(args: string[]): Omit<Running, 'port'> {
 
 /** Starts `warren start ...args` and waits for the pino 'broker listening' line. */
 async function start(args: string[]): Promise<Running> {
-  const r = run(['start', '--data-dir', join(dir, 'data'), ...args]);
+  // The management API and Prometheus on free ports, so that parallel runs do not collide on 15672/15692.
+  const r = run(['start', '--data-dir', join(dir, 'data'), '--management-port', '0', '--prometheus-port', '0', ...args]);
   const port = await within(
     new Promise<number>((resolve, reject) => {
       const check = () => {
@@ -155,6 +156,44 @@ describe('warren start', () => {
     w.child.kill('SIGTERM');
     expect(await within(w.exit, 5000, 'the process to exit')).toEqual({ code: 0, signal: null });
   }, 15000);
+
+  test('starts the management API and the Prometheus endpoint on the ports given (none: not at all)', async () => {
+    const w = await start(['--port', '0', '--host', '127.0.0.1']);
+    const portOf = async (msg: string): Promise<number> => {
+      let found = 0;
+      await within(
+        (async () => {
+          while (found === 0) {
+            for (const line of w.stdout().split('\n')) {
+              if (!line.startsWith('{')) continue;
+              const rec = JSON.parse(line) as { msg?: string; port?: number };
+              if (rec.msg === msg && typeof rec.port === 'number') found = rec.port;
+            }
+            if (found === 0) await new Promise((r) => setTimeout(r, 20));
+          }
+        })(),
+        10000,
+        `the '${msg}' log line`,
+      );
+      return found;
+    };
+    const mgmt = await portOf('management API listening');
+    const prom = await portOf('Prometheus metrics listening');
+    const r = await fetch(`http://127.0.0.1:${mgmt}/api/whoami`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+    expect({ status: r.status, body: await r.json() }).toEqual({ status: 200, body: { name: 'guest', tags: ['administrator'] } });
+    const m = await fetch(`http://127.0.0.1:${prom}/metrics`);
+    expect(m.status).toBe(200);
+    expect(await m.text()).toMatch(/^rabbitmq_queues 0$/m);
+    w.child.kill('SIGTERM');
+    expect(await within(w.exit, 5000, 'the process to exit')).toEqual({ code: 0, signal: null });
+
+    const off = await start(['--port', '0', '--host', '127.0.0.1', '--management-port', 'none', '--prometheus-port', 'none']);
+    // A round trip first: the signal handlers are in place once the broker answers.
+    await (await amqp.connect(`amqp://guest:guest@127.0.0.1:${off.port}`)).close();
+    off.child.kill('SIGTERM');
+    expect(await within(off.exit, 5000, 'the process to exit')).toEqual({ code: 0, signal: null });
+    expect(off.stdout()).not.toMatch(/management API listening|Prometheus metrics listening/);
+  }, 20000);
 
   test('an unknown config key is reported and the process exits 2 without listening', async () => {
     const file = join(dir, 'bad.json');

@@ -177,14 +177,14 @@ collect_statistics_interval = 10000
 log.file = false
 log.console = true
 `);
-    expect(config).toEqual({ heartbeat: 20 });
+    // collect_statistics_interval is one Warren supports (the management plane's rates).
+    expect(config).toEqual({ heartbeat: 20, collectStatisticsInterval: 10000 });
     expect(warnings.map((w) => [w.key, w.line, w.reason])).toEqual([
       ['cluster_formation.peer_discovery_backend', 3, 'not supported by Warren; ignored'],
       ['cluster_formation.classic_config.nodes.1', 4, 'not supported by Warren; ignored'],
       ['mqtt.listeners.tcp.default', 6, 'not supported by Warren; ignored'],
       ['ssl_options.depth', 7, 'not supported by Warren; ignored'],
       ['disk_free_limit.relative', 8, 'a disk limit relative to RAM is not supported; set disk_free_limit.absolute'],
-      ['collect_statistics_interval', 9, 'not supported by Warren; ignored'],
     ]);
   });
 
