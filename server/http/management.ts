@@ -3,6 +3,9 @@ import { setImmediate } from 'node:timers/promises';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Broker } from '../broker.js';
 import { registerBindings } from './api/bindings.js';
+import { registerDefinitions } from './api/definitions.js';
+import { registerParameters } from './api/parameters.js';
+import { registerShovels } from './api/shovels.js';
 import { registerConnections } from './api/connections.js';
 import { registerExchanges } from './api/exchanges.js';
 import { registerHealth } from './api/health.js';
@@ -103,6 +106,9 @@ export class ManagementServer {
       registerVhosts,
       registerPolicies,
       registerHealth,
+      registerParameters,
+      registerShovels,
+      registerDefinitions,
     ]) {
       register(app, this.ctx);
     }

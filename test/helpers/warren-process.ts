@@ -64,9 +64,13 @@ export function runCli(build: string, args: string[], opts: { timeoutMs?: number
   });
 }
 
-/** `warren start --data-dir dir --port port --host 127.0.0.1 ...more`, once it listens. */
+/**
+ * `warren start --data-dir dir --port port --host 127.0.0.1 ...more`, once it listens. The
+ * management API and Prometheus are off unless `more` gives them a port.
+ */
 export async function startWarren(build: string, dataDir: string, port: number, more: string[] = []): Promise<WarrenProcess> {
-  const child = spawn(process.execPath, [join(build, 'server/cli.js'), 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', ...more], {
+  const http = [...(more.includes('--management-port') ? [] : ['--management-port', 'none']), ...(more.includes('--prometheus-port') ? [] : ['--prometheus-port', 'none'])];
+  const child = spawn(process.execPath, [join(build, 'server/cli.js'), 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', ...http, ...more], {
     cwd: build,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
