@@ -25,7 +25,7 @@ function width(): number {
 /** The plan as a table, object by object, and a summary with what `run` will do. */
 export function renderPlan(plan: MigrationPlan, colour: boolean): string {
   const w = width();
-  const fixed = [17, 17, 12, 30, 10];
+  const fixed = [17, 17, 18, 30, 10];
   const reasonWidth = Math.max(24, w - fixed.reduce((a, b) => a + b, 0) - 8);
   const t = table(['verdict', 'kind', 'vhost', 'name', 'messages', 'reason'], [...fixed, reasonWidth], colour);
   for (const i of plan.items) t.push([VERDICT_LABEL[i.verdict], i.kind, i.vhost ?? '', i.name, i.messages === undefined ? '' : String(i.messages), i.reason]);

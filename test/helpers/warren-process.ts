@@ -17,6 +17,9 @@ export function buildWarren(): string {
   if (!existsSync(join(dir, 'server/cli.js'))) throw new Error(`build failed:\n${build.stdout}\n${build.stderr}`);
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  // What tsc does not copy: the recorded RabbitMQ outcomes and the catalog's user, for `warren check`.
+  symlinkSync(join(ROOT, 'compat/recorded'), join(dir, 'compat/recorded'), 'dir');
+  symlinkSync(join(ROOT, 'compat/users.json'), join(dir, 'compat/users.json'));
   return dir;
 }
 

@@ -342,6 +342,11 @@ export class Shovel extends SupervisedLink implements ConfirmSink {
         this.confirmsDrained = null;
       }
       this.flushAcks();
+      // amqplib sends a channel's frames through a buffer of its own and connection.close
+      // straight to the socket, which could overtake the last publishes and acks: closing
+      // the channels first (destination, then source) puts them on the wire in order.
+      if (this.destCh !== null) await bounded(this.destCh.close());
+      await bounded(srcCh.close());
     }
     this.src = this.dest = null;
     this.srcCh = null;
@@ -376,11 +381,16 @@ async function settle(p: Promise<unknown>): Promise<void> {
   }
 }
 
+/** Waits for `p` (settled either way) for at most CLOSE_TIMEOUT_MS. */
+async function bounded(p: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | null = null;
+  await Promise.race([settle(p), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_TIMEOUT_MS)))]);
+  if (timer !== null) clearTimeout(timer);
+}
+
 async function closeQuietly(c: ChannelModel | null): Promise<void> {
   if (c === null) return;
-  let timer: NodeJS.Timeout | null = null;
-  await Promise.race([settle(c.close()), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_TIMEOUT_MS)))]);
-  if (timer !== null) clearTimeout(timer);
+  await bounded(c.close());
   // A connection that did not answer its close in time is dropped.
   (c.connection as unknown as { stream?: { destroy(): void } }).stream?.destroy();
 }
