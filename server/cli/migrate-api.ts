@@ -119,6 +119,16 @@ export class ManagementApi {
     if (r.status !== 204 && r.status !== 200 && r.status !== 201) throw new ApiError(`importing definitions into ${this.display} failed (${r.status}): ${reasonOf(r.body)}`, r.status);
   }
 
+  /** Creates a vhost (RabbitMQ's API gives the acting user full permissions in it). */
+  async putVhost(name: string): Promise<void> {
+    const r = await this.request('PUT', `/vhosts/${enc(name)}`, {});
+    if (r.status !== 201 && r.status !== 204) throw new ApiError(`creating vhost '${name}' on ${this.display} failed (${r.status}): ${reasonOf(r.body)}`, r.status);
+  }
+
+  async vhostNames(): Promise<string[]> {
+    return (await this.get<{ name: string }[]>('/vhosts')).map((v) => v.name);
+  }
+
   async putParameter(component: string, vhost: string, name: string, value: unknown): Promise<void> {
     const r = await this.request('PUT', `/parameters/${enc(component)}/${enc(vhost)}/${enc(name)}`, { value });
     if (r.status !== 201 && r.status !== 204) throw new ApiError(`setting ${component} parameter '${name}' in vhost '${vhost}' on ${this.display} failed (${r.status}): ${reasonOf(r.body)}`, r.status);

@@ -134,6 +134,10 @@ export async function runMigration(plan: MigrationPlan, ep: RunEndpoints, opts: 
   if (!st.imported) {
     const n = plan.summary.unsupported;
     log(`Importing the definitions into the target${n > 0 ? `, without the ${n} object${n === 1 ? '' : 's'} the plan refused` : ''} ...`);
+    // New vhosts are made through the API first: that gives this tool's user permissions
+    // there (as RabbitMQ does for whoever creates a vhost), to count and to shovel.
+    const there = new Set(await ep.target.vhostNames());
+    for (const v of plan.definitions.vhosts ?? []) if (!there.has(v.name)) await ep.target.putVhost(v.name);
     await ep.target.importDefinitions(plan.definitions);
     st.imported = true;
     save();
