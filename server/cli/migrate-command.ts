@@ -162,7 +162,7 @@ export function registerMigrate(program: Command): void {
         const g = await gather(f, true);
         const s = g.plan.summary;
         console.error(`Plan: ${s.supported} supported, ${s.difference} with a difference, ${s.unsupported} not supported (left out); ${s.queuesWithMessages} queues with messages.`);
-        for (const i of g.plan.items.filter((x) => x.verdict === 'unsupported')) console.error(`  left out: ${i.kind} ${i.vhost !== null ? `${i.vhost}/` : ''}${i.name}: ${i.reason}`);
+        for (const i of g.plan.items.filter((x) => x.verdict === 'unsupported' && x.kind !== 'plugin')) console.error(`  left out: ${i.kind} ${i.vhost !== null ? `${i.vhost}/` : ''}${i.name}: ${i.reason}`);
         return runMigration(
           g.plan,
           { source: g.source!, target: g.target!, sourceAmqp: g.sourceAmqp!, targetAmqp: g.targetAmqp! },

@@ -408,7 +408,8 @@ export function makePlan(input: PlanInput): MigrationPlan {
   const firstObject = items.findIndex((i) => i.kind !== 'broker');
   items.splice(firstObject === -1 ? items.length : firstObject, 0, ...pluginRows);
 
-  const count = (v: Verdict): number => items.filter((i) => i.verdict === v).length;
+  // Plugin rows sum up the objects that need them: not counted twice.
+  const count = (v: Verdict): number => items.filter((i) => i.verdict === v && i.kind !== 'plugin').length;
   const queuesWithMessages = items.filter((i) => i.kind === 'queue' && i.verdict !== 'unsupported' && (i.messages ?? 0) > 0);
   return {
     source: { url: source.url, product: srcProduct, version: srcVersion },

@@ -31,7 +31,7 @@ export function renderPlan(plan: MigrationPlan, colour: boolean): string {
   for (const i of plan.items) t.push([VERDICT_LABEL[i.verdict], i.kind, i.vhost ?? '', i.name, i.messages === undefined ? '' : String(i.messages), i.reason]);
   const s = plan.summary;
   const lines = [
-    `Source: ${plan.source.url} (${plan.source.product} ${plan.source.version})`,
+    `Source: ${plan.source.url} (${plan.source.product}${plan.source.version === '' ? '' : ` ${plan.source.version}`})`,
     `Target: ${plan.target.url ?? '(none given)'} (${plan.target.product}${plan.target.version === '' ? '' : ` ${plan.target.version}`}, profile ${plan.target.profile})`,
     t.toString(),
     `${s.supported} supported, ${s.difference} supported with a difference, ${s.unsupported} not supported.`,
@@ -46,7 +46,7 @@ export function planJson(plan: MigrationPlan): object {
     source: plan.source,
     target: plan.target,
     summary: plan.summary,
-    blockers: plan.items.filter((i) => i.verdict === 'unsupported').length,
+    blockers: plan.summary.unsupported,
     items: plan.items.map((i: PlanItem) => ({ kind: i.kind, vhost: i.vhost, name: i.name, verdict: i.verdict, reason: i.reason, ...(i.messages === undefined ? {} : { messages: i.messages }) })),
   };
 }
