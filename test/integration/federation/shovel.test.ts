@@ -13,6 +13,7 @@ import { drain } from '../../helpers/queue-features.js';
 import { sleep } from '../../helpers/timing.js';
 import { startBroker, type RunningBroker } from '../../../server/index.js';
 import { AccessError } from '../../../server/access/errors.js';
+import { handleControl } from '../../../server/control.js';
 
 let b: RunningBroker;
 let conn: ChannelModel;
@@ -324,6 +325,24 @@ describe('status, reconnection and the in-process connection', () => {
     expect(err).toBeInstanceOf(AccessError);
     expect((err as AccessError).reason).toBe("Validation failed\n\nMust specify 'src-exchange' or 'src-queue'\n");
     expect(b.broker.vhosts.get('/')!.parameters.has('shovel/bad')).toBe(false);
+  });
+});
+
+describe('the control socket', () => {
+  it('parameter.set, parameter.list, shovel.status, parameter.clear', async () => {
+    const value = { 'src-uri': 'amqp://', 'src-queue': fresh('src'), 'dest-uri': 'amqp://', 'dest-queue': fresh('dst') };
+    expect(handleControl(b.broker, { cmd: 'parameter.set', vhost: '/', component: 'shovel', name: 'ctl-s', value })).toEqual({ ok: true, result: null });
+    expect(handleControl(b.broker, { cmd: 'parameter.list', vhost: '/', component: 'shovel' })).toMatchObject({ ok: true, result: expect.arrayContaining([{ component: 'shovel', name: 'ctl-s', value }]) });
+    await eventually('running', () => b.broker.shovels.get('/', 'ctl-s')?.state === 'running');
+    const st = handleControl(b.broker, { cmd: 'shovel.status' }) as { ok: true; result: { name: string; state: string }[] };
+    expect(st.result.find((x) => x.name === 'ctl-s')).toMatchObject({ state: 'running', src_queue: value['src-queue'] });
+    expect(handleControl(b.broker, { cmd: 'parameter.set', vhost: '/', component: 'shovel', name: 'ctl-bad', value: { 'src-uri': 'amqp://' } })).toEqual({
+      ok: false,
+      error: "Validation failed\n\nMust specify 'src-exchange' or 'src-queue'\nKey \"dest-uri\" not found in ctl-bad\n",
+    });
+    expect(handleControl(b.broker, { cmd: 'parameter.clear', vhost: '/', component: 'shovel', name: 'ctl-s' })).toEqual({ ok: true, result: null });
+    expect(handleControl(b.broker, { cmd: 'parameter.clear', vhost: '/', component: 'shovel', name: 'ctl-s' })).toEqual({ ok: false, error: 'Parameter does not exist' });
+    expect(b.broker.shovels.get('/', 'ctl-s')).toBeUndefined();
   });
 });
 
