@@ -142,11 +142,10 @@ export class ManagementApi {
     return true;
   }
 
-  async hasParameter(component: string, vhost: string, name: string): Promise<boolean> {
-    const r = await this.request('GET', `/parameters/${enc(component)}/${enc(vhost)}/${enc(name)}`);
-    if (r.status === 404) return false;
-    if (r.status !== 200) throw new ApiError(`GET parameter '${name}' on ${this.display} answered ${r.status}: ${reasonOf(r.body)}`, r.status);
-    return true;
+  /** The names of the parameters of a component, as `vhost\0name`. */
+  async parameterKeys(component: string): Promise<Set<string>> {
+    const list = await this.get<{ vhost: string; name: string }[]>(`/parameters/${enc(component)}`);
+    return new Set(list.map((p) => `${p.vhost}\0${p.name}`));
   }
 
   /** Whether a path answers 200 (used to probe plugins: /shovels, /federation-links). */

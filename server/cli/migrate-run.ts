@@ -198,11 +198,13 @@ export async function runMigration(plan: MigrationPlan, ep: RunEndpoints, opts: 
     for (const q of moving) barOf.set(q, bars?.create(q.before, 0, { queue: `${q.vhost === '/' ? '' : `${q.vhost}/`}${q.name}`, status: '' }) as SingleBar);
     let lastLine = 0;
     while (!stopping && moving.some((q) => !q.done)) {
+      // One request for every shovel still there; a shovel that finished has deleted itself.
+      const present = await shovels.parameterKeys('shovel');
       for (const q of moving) {
         if (q.done || stopping) continue;
         const left = await source.depth(q.vhost, q.name);
         const moved = Math.max(0, Math.min(q.before, q.before - left));
-        const gone = !(await shovels.hasParameter('shovel', q.vhost, q.shovel!));
+        const gone = !present.has(`${q.vhost}\0${q.shovel!}`);
         if (gone) {
           q.done = true;
           q.shovel = null;
