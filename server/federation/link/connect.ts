@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import * as nodeModule from 'node:module';
 import { dirname, join } from 'node:path';
 import amqp, { type ChannelModel, type Options } from 'amqplib';
 import type { Logger } from 'pino';
@@ -23,14 +23,26 @@ export interface LocalAcceptor {
 }
 
 // amqplib's connect() only dials TCP or TLS; over a pipe its Connection and ChannelModel
-// are used directly, as its connect() does after dialling (they are not in its exports).
-const require = createRequire(import.meta.url);
-const amqplibDir = dirname(require.resolve('amqplib'));
+// are used directly, as its connect() does after dialling (they are not in its exports, so
+// they are found by path, on first use).
 interface RawConnection {
   open(fields: Record<string, unknown>, cb: (err: Error | null) => void): void;
 }
-const { Connection: RawConnectionClass } = require(join(amqplibDir, 'lib/connection.js')) as { Connection: new (stream: LocalSocket) => RawConnection };
-const { ChannelModel: ChannelModelClass } = require(join(amqplibDir, 'lib/channel_model.js')) as { ChannelModel: new (c: RawConnection) => ChannelModel };
+interface AmqplibInternals {
+  Connection: new (stream: LocalSocket) => RawConnection;
+  ChannelModel: new (c: RawConnection) => ChannelModel;
+}
+let internals: AmqplibInternals | null = null;
+
+function amqplibInternals(): AmqplibInternals {
+  if (internals !== null) return internals;
+  const requireHere = nodeModule.createRequire(import.meta.url);
+  const dir = dirname(requireHere.resolve('amqplib'));
+  const { Connection } = requireHere(join(dir, 'lib/connection.js')) as Pick<AmqplibInternals, 'Connection'>;
+  const { ChannelModel } = requireHere(join(dir, 'lib/channel_model.js')) as Pick<AmqplibInternals, 'ChannelModel'>;
+  internals = { Connection, ChannelModel };
+  return internals;
+}
 
 const CAPABILITIES = {
   publisher_confirms: true,
@@ -103,6 +115,7 @@ export async function openLinkConnection(ep: AmqpEndpoint, connectionName: strin
 }
 
 function openLocal(ep: AmqpEndpoint, connectionName: string, local: LocalAcceptor): Promise<ChannelModel> {
+  const { Connection: RawConnectionClass, ChannelModel: ChannelModelClass } = amqplibInternals();
   const trusted = ep.username === null;
   const [client, server] = LocalSocket.pair(trusted);
   local.acceptLocal(server);
