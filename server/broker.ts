@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -15,15 +15,17 @@ import { userFromInput } from './access/users.js';
 import { resolveConfig, type BrokerConfig } from './ops/config.js';
 import { Connection } from './connection/connection.js';
 import { ControlServer } from './control.js';
+import { DataDirLock } from './ops/data-dir-lock.js';
 import { DiskAlarm, parseBytes } from './ops/disk-alarm.js';
 import { alarmReason, MemoryAlarm, totalMemory, type MemoryWatermark } from './ops/memory-alarm.js';
 import { MemoryReleaser } from './ops/memory-release.js';
 import { splitListener } from './ops/rabbitmq-conf.js';
 import { tlsServerSettings, validateSslOptions, type TlsServerSettings } from './access/tls/tls-options.js';
-import { MECHANISMS } from './connection/mechanisms.js';
+import { MECHANISMS } from './connection/handshake/mechanisms.js';
 import { DurableDefinitions } from './vhost/durable-definitions.js';
 import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
+import { TimerWheel } from './ops/timer-wheel.js';
 import { PolicyError, validatePolicy, type Policy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
 import { Shovels } from './federation/shovel/shovels.js';
@@ -32,7 +34,20 @@ import { NodeCounters } from './ops/stats.js';
 import type { ManagementServer } from './http/management.js';
 import type { MetricsServer } from './http/prometheus/server.js';
 
+/** Warren's own version (package.json's; a test keeps them equal). */
 export const VERSION = '0.1.0';
+/**
+ * The RabbitMQ release whose behaviour Warren follows, reported as `version` in
+ * connection.start: clients turn features on by broker version (headers-exchange x-
+ * arguments from 3.10, for one). Warren's own version goes in `warren_version`.
+ */
+export const RABBITMQ_VERSION = '3.10.8';
+
+/** What listening on '::' fails with where the system has no IPv6. */
+const IPV6_UNAVAILABLE = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT', 'EINVAL']);
+
+/** How often the broker's clock advances the timer wheel: fine enough for heartbeat=1 (every 500 ms). */
+const CLOCK_MS = 50;
 
 /** A resource alarm in effect (for health checks and metrics). */
 export interface ResourceAlarm {
@@ -81,7 +96,9 @@ export class Broker implements DefinitionsHost {
   readonly memoryAlarm: MemoryAlarm;
   /** The reason publishers are blocked ("low on disk", "low on memory", "low on disk & memory"), or null. */
   alarmReason: string | null = null;
-  /** Coarse clock, updated once a second; enough for heartbeats and timeouts. */
+  /** Set while the process is out of file descriptors: new connections are refused meanwhile. */
+  outOfDescriptors = false;
+  /** Coarse wall clock, updated every CLOCK_MS; enough for TTLs and timeouts. */
   now = Date.now();
   /** Churn counters and the statistics of deleted vhosts (the management plane's). */
   readonly counters = new NodeCounters();
@@ -94,11 +111,18 @@ export class Broker implements DefinitionsHost {
   metrics: MetricsServer | null = null;
   /** The management API's and Prometheus's listeners, once bound. */
   private readonly httpListeners: Listener[] = [];
+  /** Every connection's heartbeat, handshake and close deadlines (monotonic time). */
+  readonly wheel = new TimerWheel(CLOCK_MS);
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private lastTick = 0;
+  /** Periodic checks whose last run failed (logged once, until they work again). */
+  private readonly failing = new Set<string>();
   /** Collects garbage once a backlog has drained (ops/memory-release.ts). */
   readonly memoryReleaser = new MemoryReleaser();
   private control: ControlServer | null = null;
+  /** Held from the constructor to close(); null without a data directory. */
+  private readonly lock: DataDirLock | null = null;
   /** Listeners besides `server`: extraTcpListeners and sslListeners. */
   private readonly moreServers: { server: Server; protocol: Listener['protocol'] }[] = [];
   /** Certificates and options of the amqps listeners, read at construction; null without any. */
@@ -117,7 +141,12 @@ export class Broker implements DefinitionsHost {
     let stored: Definitions | null = null;
     if (this.config.dataDir !== '') {
       mkdirSync(this.config.dataDir, { recursive: true });
-      this.diskAlarm = new DiskAlarm(this.config.dataDir, parseBytes(this.config.diskFreeLimit, 'disk_free_limit'), this.log);
+      // Before anything in the directory is read or written: a second broker leaves it untouched.
+      // (Config errors are found before, so that they cannot leave the lock behind.)
+      const diskFreeLimit = parseBytes(this.config.diskFreeLimit, 'disk_free_limit');
+      for (const p of this.config.policies) validatePolicy(p);
+      this.lock = DataDirLock.acquire(this.config.dataDir);
+      this.diskAlarm = new DiskAlarm(this.config.dataDir, diskFreeLimit, this.log);
       this.checkAlarms();
       const defs = new DurableDefinitions(this.config.dataDir, () => exportDefinitions(this, { durableOnly: true }), this.log);
       this.definitions = defs;
@@ -153,7 +182,8 @@ export class Broker implements DefinitionsHost {
     }
     this.serverProperties = {
       product: 'Warren',
-      version: VERSION,
+      version: RABBITMQ_VERSION,
+      warren_version: VERSION,
       platform: `Node.js ${process.version}`,
       copyright: 'Copyright (c) the Warren authors',
       information: 'Licensed under the MIT licence',
@@ -278,6 +308,8 @@ export class Broker implements DefinitionsHost {
       this.control = new ControlServer(this, this.config.controlSocket);
       await this.control.listen();
     }
+    this.timer = setInterval(() => this.onClock(), CLOCK_MS);
+    this.timer.unref();
     const { managementPort, prometheusPort, host } = this.config;
     // Loaded only when wanted: fastify costs a process that runs without them time at start.
     if (managementPort !== null) {
@@ -294,10 +326,6 @@ export class Broker implements DefinitionsHost {
     }
     let first: AddressInfo | null = null;
     if (this.config.tcpListener) first = await this.listenAmqp();
-    else {
-      this.timer = setInterval(() => this.tick(), 1000);
-      this.timer.unref();
-    }
     const more = await this.listenMore();
     this.shovels.start();
     return first ?? more!;
@@ -334,14 +362,7 @@ export class Broker implements DefinitionsHost {
     const bind = async (server: Server, spec: number | string, protocol: Listener['protocol']): Promise<void> => {
       this.moreServers.push({ server, protocol });
       const { host, port } = splitListener(spec);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host ?? this.config.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const addr = server.address() as AddressInfo;
+      const addr = await this.listenOn(server, port, host ?? this.config.host);
       first ??= addr;
       this.log.info({ protocol, host: addr.address, port: addr.port }, 'broker listening');
     };
@@ -390,18 +411,33 @@ export class Broker implements DefinitionsHost {
     this.counters.deletedVhosts.add(v.counters);
   }
 
-  private listenAmqp(): Promise<AddressInfo> {
+  private async listenAmqp(): Promise<AddressInfo> {
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
-    this.timer = setInterval(() => this.tick(), 1000);
-    this.timer.unref();
+    const addr = await this.listenOn(server, this.config.port, this.config.host);
+    this.log.info({ host: addr.address, port: addr.port }, 'broker listening');
+    return addr;
+  }
+
+  /** Listens; '::' (the default: IPv6 and IPv4 at once) falls back to 0.0.0.0 where the system has no IPv6. */
+  private listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.config.port, this.config.host, () => {
-        server.off('error', reject);
-        const addr = server.address() as AddressInfo;
-        this.log.info({ host: addr.address, port: addr.port }, 'broker listening');
-        resolve(addr);
+      const failed = (err: NodeJS.ErrnoException): void => {
+        if (host === '::' && IPV6_UNAVAILABLE.has(err.code ?? '') && !server.listening) {
+          this.log.warn({ code: err.code }, 'IPv6 is not available: listening on IPv4 only (0.0.0.0)');
+          host = '0.0.0.0';
+          server.listen(port, host);
+          return;
+        }
+        reject(err);
+      };
+      server.on('error', failed);
+      server.listen(port, host);
+      server.once('listening', () => {
+        server.off('error', failed);
+        // From now on 'error' means a failed accept (out of descriptors): never fatal.
+        server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err));
+        resolve(server.address() as AddressInfo);
       });
     });
   }
@@ -420,11 +456,47 @@ export class Broker implements DefinitionsHost {
     return String(this.serverProperties.cluster_name);
   }
 
-  private tick(): void {
+  /** One clock for the whole broker: the wheel at every beat, everything else once a second. */
+  private onClock(): void {
     const now = (this.now = Date.now());
-    this.checkPaging();
-    this.checkAlarms();
-    this.releaseMemory(now);
+    this.wheel.advance();
+    if (now - this.lastTick >= 1000 || now < this.lastTick) {
+      this.lastTick = now;
+      this.tick(now);
+    }
+  }
+
+  /**
+   * Out of descriptors, libuv accepts each pending connection with a reserved descriptor and
+   * closes it at once, and goes on listening; Node rarely even hears of it. So the broker
+   * probes for a free descriptor every second, and reports a shortage once when it starts
+   * and once when it ends, never once per refused socket.
+   */
+  private acceptFailed(err: NodeJS.ErrnoException): void {
+    if (err.code === 'EMFILE' || err.code === 'ENFILE') this.descriptorsExhausted(err);
+    else this.log.warn({ code: err.code, err: err.message }, 'accept failed');
+  }
+
+  private descriptorsExhausted(err: NodeJS.ErrnoException): void {
+    if (this.outOfDescriptors) return;
+    this.outOfDescriptors = true;
+    this.log.warn({ code: err.code, connections: this.connections.size }, 'out of file descriptors: new connections are refused until some are free');
+  }
+
+  private probeDescriptors(): void {
+    closeSync(openSync('/dev/null', 'r'));
+    if (!this.outOfDescriptors) return;
+    this.outOfDescriptors = false;
+    this.log.warn({ connections: this.connections.size }, 'file descriptors available again: accepting connections');
+  }
+
+  private tick(now: number): void {
+    // Each of these asks the system for something (a descriptor, a /proc file, statfs); when
+    // that fails (out of descriptors), the broker carries on and tries again next second.
+    if (process.platform !== 'win32') this.guard('descriptor check', this.probeDescriptors);
+    this.guard('memory check', this.checkPaging);
+    this.guard('resource alarm check', this.checkAlarms);
+    this.guard('memory release', this.releaseMemory);
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -434,10 +506,24 @@ export class Broker implements DefinitionsHost {
     }
   }
 
-  private releaseMemory(now: number): void {
+  /** Runs a periodic check; a failure is logged once, and again when the check works again. */
+  private guard(what: string, check: (this: Broker) => void): void {
+    try {
+      check.call(this);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EMFILE' || code === 'ENFILE') this.descriptorsExhausted(err as NodeJS.ErrnoException);
+      else if (!this.failing.has(what)) this.log.error({ err, check: what }, 'periodic check failed, retrying every second');
+      this.failing.add(what);
+      return;
+    }
+    if (this.failing.delete(what)) this.log.info({ check: what }, 'periodic check works again');
+  }
+
+  private releaseMemory(): void {
     let queued = 0;
     for (const v of this.vhosts.values()) for (const q of v.queues.values()) queued += q.messageCount;
-    const rss = this.memoryReleaser.tick(queued, now);
+    const rss = this.memoryReleaser.tick(queued, this.now);
     if (rss >= 0) this.log.info({ rss, queued }, 'backlog drained: garbage collected');
   }
 
@@ -513,6 +599,7 @@ export class Broker implements DefinitionsHost {
       this.log.error({ err }, 'message store did not close cleanly');
     }
     await this.control?.close();
+    this.lock?.release();
     this.log.info('broker stopped');
   }
 }

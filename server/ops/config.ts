@@ -29,6 +29,11 @@ export interface BrokerConfig {
   channelMax: number;
   /** Heartbeat offered in connection.tune, in seconds (0 disables). */
   heartbeat: number;
+  /**
+   * ms from the TCP accept for the client to finish the AMQP handshake (up to connection.open);
+   * after that the socket is closed without a frame (RabbitMQ's handshake_timeout). 0 = no limit.
+   */
+  handshakeTimeout: number;
   /** Largest message body accepted; larger publishes get 406. */
   maxMessageSize: number;
   users: UserConfig[];
@@ -134,13 +139,15 @@ export interface PolicyConfig {
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
-  host: '0.0.0.0',
+  // Every IPv6 and IPv4 address (dual-stack), as RabbitMQ listens; IPv4 alone without IPv6.
+  host: '::',
   port: 5672,
   dataDir: './data',
   logLevel: 'info',
   frameMax: 131072,
   channelMax: 2047,
   heartbeat: 60,
+  handshakeTimeout: 10_000,
   maxMessageSize: 16 * 1024 * 1024,
   users: [{ name: 'guest', password: 'guest', tags: ['administrator'] }],
   vhosts: ['/'],
@@ -179,6 +186,7 @@ export const ALIASES: Record<string, keyof BrokerConfig> = {
   log_level: 'logLevel',
   frame_max: 'frameMax',
   channel_max: 'channelMax',
+  handshake_timeout: 'handshakeTimeout',
   max_message_size: 'maxMessageSize',
   loopback_users: 'loopbackUsers',
   consumer_timeout: 'consumerTimeout',

@@ -2,7 +2,7 @@ import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import type { Routable } from '../../routing/exchange.js';
 import { MemoryBackingQueue, type BackingQueue, type StoredMessages } from './backing-queue.js';
-import type { Consumer } from './consumer.js';
+import type { Consumer, ConsumerChannel } from './consumer.js';
 import { QueueEntry, type Message } from './message.js';
 import { PriorityBackingQueue } from './priority-backing-queue.js';
 import type { QueueSettings } from './queue-args.js';
@@ -438,6 +438,26 @@ export class Queue implements Routable {
       c.blocked = false;
       const i = this.consumers.indexOf(c);
       if (i >= 0) this.rotate(i);
+    }
+    scheduleDispatch(this);
+  }
+
+  /**
+   * A channel can take deliveries again: its consumers that a dispatch found blocked rejoin
+   * behind the others of their priority, in the order they were in, as
+   * rabbit_queue_consumers:unblock moves a channel's consumers back. (Unblocking them one by
+   * one in creation order would put the first-created one in front every time.)
+   */
+  channelUnblocked(ch: ConsumerChannel): void {
+    if (this.deleted) return;
+    const list = this.consumers;
+    let blocked: Consumer[] | null = null;
+    for (const c of list) if (c.blocked && c.channel === ch) (blocked ??= []).push(c);
+    if (blocked !== null) {
+      for (const c of blocked) {
+        c.blocked = false;
+        this.rotate(list.indexOf(c));
+      }
     }
     scheduleDispatch(this);
   }
