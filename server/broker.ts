@@ -451,11 +451,6 @@ export class Broker implements DefinitionsHost {
     this.accept(socket as unknown as Socket);
   }
 
-  /** cluster_name, as shovels put it in x-shovelled and status shows it as the node. */
-  get clusterName(): string {
-    return String(this.serverProperties.cluster_name);
-  }
-
   /** One clock for the whole broker: the wheel at every beat, everything else once a second. */
   private onClock(): void {
     const now = (this.now = Date.now());
@@ -574,8 +569,7 @@ export class Broker implements DefinitionsHost {
 
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
   async close(reason = 'shutdown'): Promise<void> {
-    // Shovels first: on-confirm ones settle what is in flight while both ends are up.
-    await this.shovels.close();
+    await this.shovels.close(); // first: on-confirm shovels settle what is in flight
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.management?.close();

@@ -15,6 +15,9 @@ export class LocalSocket extends Duplex {
   readonly remotePort = 0;
   readonly localAddress = '127.0.0.1';
   readonly localPort = 0;
+  /** Bytes handed to the peer, and received from it (as net.Socket counts them). */
+  private delivered = 0;
+  bytesRead = 0;
   /** This end's write waiting for the peer to read. */
   private blockedWrite: ((err?: Error | null) => void) | null = null;
 
@@ -52,8 +55,18 @@ export class LocalSocket extends Duplex {
       return;
     }
     let room = true;
-    if (Buffer.isBuffer(chunk)) room = peer.push(chunk);
-    else for (const c of chunk) room = peer.push(c);
+    let n = 0;
+    if (Buffer.isBuffer(chunk)) {
+      n = chunk.length;
+      room = peer.push(chunk);
+    } else {
+      for (const c of chunk) {
+        n += c.length;
+        room = peer.push(c);
+      }
+    }
+    this.delivered += n;
+    peer.bytesRead += n;
     if (room) cb();
     else this.blockedWrite = cb;
   }
@@ -85,6 +98,11 @@ export class LocalSocket extends Duplex {
       setImmediate(() => peer.destroy());
     }
     cb(err);
+  }
+
+  /** Bytes written so far, those still queued included (net.Socket's meaning). */
+  get bytesWritten(): number {
+    return this.delivered + this.writableLength;
   }
 
   setNoDelay(): this {

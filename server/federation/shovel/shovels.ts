@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { FieldTable } from '../../../amqp/table.js';
 import type { AccessControl, ParameterComponent } from '../../access/access-control.js';
 import { AccessError } from '../../access/errors.js';
 import type { User } from '../../access/users.js';
@@ -34,9 +35,13 @@ export interface ShovelStatus {
 }
 
 /** What the shovel component needs of the broker. */
-export interface ShovelsHost extends Omit<ShovelHost, 'shovelCompleted'> {
+export interface ShovelsHost extends Pick<ShovelHost, 'acceptLocal'> {
   readonly log: Logger;
   readonly access: AccessControl;
+  /** Its cluster_name goes in x-shovelled. */
+  readonly serverProperties: FieldTable;
+  /** Status names it as the node. */
+  readonly nodeName: string;
 }
 
 /** RabbitMQ's timestamp format in shovel status: local time, `2026-12-02 7:31:05`. */
@@ -60,7 +65,7 @@ export class Shovels implements ParameterComponent, ShovelHost {
   constructor(private readonly host: ShovelsHost) {}
 
   get clusterName(): string {
-    return this.host.clusterName;
+    return String(this.host.serverProperties['cluster_name']);
   }
 
   acceptLocal(socket: Parameters<ShovelHost['acceptLocal']>[0]): void {
@@ -138,7 +143,7 @@ export class Shovels implements ParameterComponent, ShovelHost {
       if (vhost !== undefined && d.vhost !== vhost) continue;
       // In RabbitMQ's order of fields; Warren's (and 4.1's) counters last.
       const e = {
-        node: this.host.clusterName,
+        node: this.host.nodeName,
         timestamp: formatTimestamp(s.since),
         name: d.name,
         vhost: d.vhost,

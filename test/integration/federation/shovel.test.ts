@@ -199,7 +199,7 @@ describe('headers and properties', () => {
     await eventually('both moved', async () => (await depth(conn, dst)) === 2);
     const [a, bm] = await drain(ch, dst);
     const entry = {
-      'shovelled-by': b.broker.clusterName,
+      'shovelled-by': b.broker.serverProperties['cluster_name'],
       'shovel-type': 'dynamic',
       'shovel-name': s,
       'shovel-vhost': '/',
@@ -255,7 +255,7 @@ describe('status, reconnection and the in-process connection', () => {
     await eventually('running', () => b.broker.shovels.get('/', s)?.state === 'running');
     const st = b.broker.shovels.status().find((e) => e.name === s)!;
     expect(Object.keys(st)).toEqual(['node', 'timestamp', 'name', 'vhost', 'type', 'state', 'src_uri', 'src_protocol', 'dest_protocol', 'dest_uri', 'src_queue', 'dest_queue', 'forwarded']);
-    expect(st).toMatchObject({ node: b.broker.clusterName, name: s, vhost: '/', type: 'dynamic', state: 'running', src_uri: 'amqp://', dest_uri: 'amqp://', src_protocol: 'amqp091', dest_protocol: 'amqp091', src_queue: src, dest_queue: dst, forwarded: 0 });
+    expect(st).toMatchObject({ node: b.broker.nodeName, name: s, vhost: '/', type: 'dynamic', state: 'running', src_uri: 'amqp://', dest_uri: 'amqp://', src_protocol: 'amqp091', dest_protocol: 'amqp091', src_queue: src, dest_queue: dst, forwarded: 0 });
     expect(st.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d{1,2}:\d\d:\d\d$/);
     const links = [...b.broker.connections].filter((c) => c.clientProperties['connection_name'] === `Shovel ${s}`);
     expect(links.length).toBe(2);

@@ -36,7 +36,7 @@ describe('/api/parameters/shovel', () => {
     await until(async () => (await ch.checkQueue('http-dst')).messageCount === 1, 'the message moved');
     await conn.close();
     const [st] = (await api('GET', '/api/shovels/%2F')).body as Record<string, unknown>[];
-    expect(st).toMatchObject({ node: b.broker.clusterName, name: 's1', vhost: '/', type: 'dynamic', state: 'running', src_uri: 'amqp://', dest_uri: 'amqp://', src_queue: 'http-src', dest_queue: 'http-dst', forwarded: 1 });
+    expect(st).toMatchObject({ node: b.broker.nodeName, name: 's1', vhost: '/', type: 'dynamic', state: 'running', src_uri: 'amqp://', dest_uri: 'amqp://', src_queue: 'http-src', dest_queue: 'http-dst', forwarded: 1 });
   });
 
   it('refuses what RabbitMQ refuses, with its status and text', async () => {
