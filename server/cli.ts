@@ -286,6 +286,9 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
 registerCheck(program);
 registerRoute(program);
 registerBench(program);
+// server/cli/ shares this floor: loaded on demand (a dynamic import), not as a static edge.
+const { registerMigrate } = await import('./cli/migrate-command.js');
+registerMigrate(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`warren: ${err.message}`);
