@@ -1,5 +1,4 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { AddressInfo, Socket } from 'node:net';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,9 +18,7 @@ import { DataDirLock } from './ops/data-dir-lock.js';
 import { DiskAlarm, parseBytes } from './ops/disk-alarm.js';
 import { alarmReason, MemoryAlarm, totalMemory, type MemoryWatermark } from './ops/memory-alarm.js';
 import { MemoryReleaser } from './ops/memory-release.js';
-import { splitListener } from './ops/rabbitmq-conf.js';
-import { tlsServerSettings, validateSslOptions, type TlsServerSettings } from './access/tls/tls-options.js';
-import { MECHANISMS } from './connection/handshake/mechanisms.js';
+import { AmqpListeners, type Listener } from './amqp-listeners.js';
 import { DurableDefinitions } from './vhost/durable-definitions.js';
 import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
@@ -29,9 +26,13 @@ import { TimerWheel } from './ops/timer-wheel.js';
 import { PolicyError, validatePolicy, type Policy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
 import { Federation } from './federation/federation.js';
+import { Shovels } from './federation/shovel/shovels.js';
+import type { LocalSocket } from './federation/link/local-socket.js';
 import { NodeCounters } from './ops/stats.js';
 import type { ManagementServer } from './http/management.js';
 import type { MetricsServer } from './http/prometheus/server.js';
+
+export type { Listener } from './amqp-listeners.js';
 
 /** Warren's own version (package.json's; a test keeps them equal). */
 export const VERSION = '0.1.0';
@@ -41,9 +42,6 @@ export const VERSION = '0.1.0';
  * arguments from 3.10, for one). Warren's own version goes in `warren_version`.
  */
 export const RABBITMQ_VERSION = '3.10.8';
-
-/** What listening on '::' fails with where the system has no IPv6. */
-const IPV6_UNAVAILABLE = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT', 'EINVAL']);
 
 /** How often the broker's clock advances the timer wheel: fine enough for heartbeat=1 (every 500 ms). */
 const CLOCK_MS = 50;
@@ -55,13 +53,6 @@ export interface ResourceAlarm {
   value: number;
   /** The watermark, or disk_free_limit (bytes). */
   limit: number;
-}
-
-/** A listening socket, named as RabbitMQ's listener list names them. */
-export interface Listener {
-  protocol: 'amqp' | 'amqp/ssl' | 'http' | 'http/prometheus';
-  address: string;
-  port: number;
 }
 
 /** Entries imported per section, for the start-up log line. */
@@ -80,6 +71,8 @@ export class Broker implements DefinitionsHost {
   readonly access: AccessControl;
   /** Federation links: the federation-upstream(-set) parameters, applied by policies. */
   readonly federation: Federation;
+  /** Dynamic shovels: the `shovel` runtime parameters, running. */
+  readonly shovels: Shovels;
   /** Global runtime parameters from imported definitions (cluster_name, internal_cluster_id). */
   readonly globalParameters = new Map<string, unknown>();
   readonly connections = new Set<Connection>();
@@ -112,7 +105,6 @@ export class Broker implements DefinitionsHost {
   private readonly httpListeners: Listener[] = [];
   /** Every connection's heartbeat, handshake and close deadlines (monotonic time). */
   readonly wheel = new TimerWheel(CLOCK_MS);
-  private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastTick = 0;
   /** Periodic checks whose last run failed (logged once, until they work again). */
@@ -122,10 +114,8 @@ export class Broker implements DefinitionsHost {
   private control: ControlServer | null = null;
   /** Held from the constructor to close(); null without a data directory. */
   private readonly lock: DataDirLock | null = null;
-  /** Listeners besides `server`: extraTcpListeners and sslListeners. */
-  private readonly moreServers: { server: Server; protocol: Listener['protocol'] }[] = [];
-  /** Certificates and options of the amqps listeners, read at construction; null without any. */
-  private readonly tls: TlsServerSettings | null = null;
+  /** The AMQP and amqps listening sockets. */
+  private readonly amqp: AmqpListeners;
 
   constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
     this.config = resolveConfig(config);
@@ -133,9 +123,11 @@ export class Broker implements DefinitionsHost {
     setTurnErrorHandler((err, where) => this.log.error({ err, where }, 'internal error, carrying on'));
     this.access = new AccessControl(this, this.config.loopbackUsers);
     this.federation = new Federation(this, (socket) => this.accept(socket as unknown as Socket));
+    this.shovels = new Shovels(this);
+    this.access.registerComponent('shovel', this.shovels);
     this.memoryAlarm = new MemoryAlarm(this.config.vmMemoryHighWatermark, totalMemory(this.config.totalMemoryAvailableOverrideValue), this.log);
     this.checkAlarms();
-    this.tls = this.checkListeners();
+    this.amqp = new AmqpListeners(this.config, this.log, (socket) => this.accept(socket), (err) => this.acceptFailed(err));
     let stored: Definitions | null = null;
     if (this.config.dataDir !== '') {
       mkdirSync(this.config.dataDir, { recursive: true });
@@ -325,86 +317,15 @@ export class Broker implements DefinitionsHost {
       const a = await this.metrics.listen(prometheusPort, host);
       this.httpListeners.push({ protocol: 'http/prometheus', address: a.address, port: a.port });
     }
-    let first: AddressInfo | null = null;
-    if (this.config.tcpListener) first = await this.listenAmqp();
-    const more = await this.listenMore();
+    const addr = await this.amqp.listen();
     this.federation.start();
-    return first ?? more!;
+    this.shovels.start();
+    return addr;
   }
 
-  /** Validates listener settings and ssl_options, and reads the TLS certificates. */
-  private checkListeners(): TlsServerSettings | null {
-    const c = this.config;
-    for (const [name, v] of [['extra_tcp_listeners', c.extraTcpListeners], ['ssl_listeners', c.sslListeners], ['auth_mechanisms', c.authMechanisms]] as const) {
-      if (!Array.isArray(v)) throw new Error(`${name} must be a list; got ${JSON.stringify(v)}`);
-    }
-    if (typeof c.tcpListener !== 'boolean') throw new Error(`tcp_listener must be true or false; got ${JSON.stringify(c.tcpListener)}`);
-    for (const l of [...c.extraTcpListeners, ...c.sslListeners]) {
-      try {
-        splitListener(l);
-      } catch (err) {
-        throw new Error(`listeners: ${(err as Error).message}`);
-      }
-    }
-    validateSslOptions(c.sslOptions);
-    if (!c.tcpListener && c.sslListeners.length === 0) throw new Error('no AMQP listener: the plain listener is off (listeners.tcp = none) and there is no listeners.ssl');
-    for (const m of c.authMechanisms) {
-      if (!(MECHANISMS as readonly string[]).includes(m)) this.log.warn({ mechanism: m }, 'auth_mechanisms: Warren does not implement this mechanism; not offered');
-    }
-    if (c.sslListeners.length === 0) return null;
-    const settings = tlsServerSettings(c.sslOptions, c.sslHandshakeTimeout);
-    for (const w of settings.warnings) this.log.warn(w);
-    return settings;
-  }
-
-  /** Extra plain listeners and the amqps listeners; resolves with the first one's address. */
-  private async listenMore(): Promise<AddressInfo | null> {
-    let first: AddressInfo | null = null;
-    const bind = async (server: Server, spec: number | string, protocol: Listener['protocol']): Promise<void> => {
-      this.moreServers.push({ server, protocol });
-      const { host, port } = splitListener(spec);
-      const addr = await this.listenOn(server, port, host ?? this.config.host);
-      first ??= addr;
-      this.log.info({ protocol, host: addr.address, port: addr.port }, 'broker listening');
-    };
-    for (const spec of this.config.extraTcpListeners) await bind(createServer((socket) => this.accept(socket)), spec, 'amqp');
-    const tls = this.tls;
-    if (tls !== null) {
-      for (const spec of this.config.sslListeners) {
-        const server = createTlsServer(tls.options, (socket) => this.acceptTls(socket, tls.verifyPeer));
-        server.on('tlsClientError', (err, socket) => {
-          this.log.warn({ err: err.message, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'TLS handshake failed');
-        });
-        await bind(server, spec, 'amqp/ssl');
-      }
-    }
-    return first;
-  }
-
-  /**
-   * With verify_peer but not fail_if_no_peer_cert, Node lets a certificate that does not
-   * verify through the handshake (Erlang ends it with an alert); it is refused here.
-   */
-  private acceptTls(socket: TLSSocket, verifyPeer: boolean): void {
-    if (verifyPeer && !socket.authorized && socket.getPeerCertificate().raw !== undefined) {
-      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: String(socket.authorizationError) }, 'TLS client certificate refused');
-      socket.destroy();
-      return;
-    }
-    this.accept(socket);
-  }
-
-  /** Every listening socket, the primary plain one first. */
+  /** Every listening socket: AMQP (the primary plain one first), then the management API and Prometheus. */
   listeners(): Listener[] {
-    const out: Listener[] = [];
-    const add = (server: Server | null, protocol: Listener['protocol']): void => {
-      const a = server?.address();
-      if (a !== null && a !== undefined && typeof a === 'object') out.push({ protocol, address: a.address, port: a.port });
-    };
-    add(this.server, 'amqp');
-    for (const m of this.moreServers) add(m.server, m.protocol);
-    out.push(...this.httpListeners);
-    return out;
+    return [...this.amqp.list(), ...this.httpListeners];
   }
 
   /** A deleted vhost's statistics join the node's (AccessHost.destroyVhost calls this). */
@@ -412,39 +333,13 @@ export class Broker implements DefinitionsHost {
     this.counters.deletedVhosts.add(v.counters);
   }
 
-  private async listenAmqp(): Promise<AddressInfo> {
-    const server = createServer((socket) => this.accept(socket));
-    this.server = server;
-    const addr = await this.listenOn(server, this.config.port, this.config.host);
-    this.log.info({ host: addr.address, port: addr.port }, 'broker listening');
-    return addr;
-  }
-
-  /** Listens; '::' (the default: IPv6 and IPv4 at once) falls back to 0.0.0.0 where the system has no IPv6. */
-  private listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      const failed = (err: NodeJS.ErrnoException): void => {
-        if (host === '::' && IPV6_UNAVAILABLE.has(err.code ?? '') && !server.listening) {
-          this.log.warn({ code: err.code }, 'IPv6 is not available: listening on IPv4 only (0.0.0.0)');
-          host = '0.0.0.0';
-          server.listen(port, host);
-          return;
-        }
-        reject(err);
-      };
-      server.on('error', failed);
-      server.listen(port, host);
-      server.once('listening', () => {
-        server.off('error', failed);
-        // From now on 'error' means a failed accept (out of descriptors): never fatal.
-        server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err));
-        resolve(server.address() as AddressInfo);
-      });
-    });
-  }
-
   private accept(socket: Socket): void {
     this.connections.add(new Connection(socket, this));
+  }
+
+  /** An in-process client (a shovel's URI with no host): served like a TCP client. */
+  acceptLocal(socket: LocalSocket): void {
+    this.accept(socket as unknown as Socket);
   }
 
   /** One clock for the whole broker: the wheel at every beat, everything else once a second. */
@@ -565,6 +460,7 @@ export class Broker implements DefinitionsHost {
 
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
   async close(reason = 'shutdown'): Promise<void> {
+    await this.shovels.close(); // first: on-confirm shovels settle what is in flight
     await this.federation.close(); // links first, while both ends are up
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
@@ -572,17 +468,13 @@ export class Broker implements DefinitionsHost {
     await this.metrics?.close();
     this.management = null;
     this.metrics = null;
-    const server = this.server;
-    this.server = null;
     for (const c of this.connections) c.forceClose(reason);
-    const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
-    const more = this.moreServers.splice(0).map(({ server: s }) => new Promise<void>((r) => s.close(() => r())));
+    const closed = this.amqp.close();
     // Give clients a moment to answer close-ok, then drop whatever is left.
     const deadline = Date.now() + 1000;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const c of this.connections) c.socket.destroy();
     await closed;
-    await Promise.all(more);
     try {
       await this.store?.close();
     } catch (err) {

@@ -286,7 +286,9 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
 registerCheck(program);
 registerRoute(program);
 registerBench(program);
-// server/cli/ shares this floor: loaded by a dynamic import, not a static edge.
+// server/cli/ shares this floor: loaded on demand (a dynamic import), not as a static edge.
+const { registerMigrate } = await import('./cli/migrate-command.js');
+registerMigrate(program);
 const { registerCtl } = await import('./cli/ctl/command.js');
 registerCtl(program);
 

@@ -361,6 +361,11 @@ export class AccessControl {
     c?.set(vhost, name, value);
   }
 
+  /** A runtime parameter's value, or undefined. */
+  parameter(vhost: string, component: string, name: string): unknown {
+    return this.host.vhosts.get(vhost)?.parameters.get(`${component}/${name}`)?.value;
+  }
+
   /** Registers the component that acts on parameters of that name (the broker does, for `shovel`). */
   registerComponent(component: string, c: ParameterComponent): void {
     this.components.set(component, c);

@@ -37,7 +37,8 @@ function policyJson(vhost: string, p: Policy): PolicyDefinitionJson {
   return { vhost, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: { ...p.definition }, priority: p.priority };
 }
 
-function parametersOf(v: VirtualHost): ParameterDefinitionJson[] {
+/** A vhost's runtime parameters as RabbitMQ lists them (vhost limits and operator policies included). */
+export function parametersOf(v: VirtualHost): ParameterDefinitionJson[] {
   const out: ParameterDefinitionJson[] = [];
   if (Object.keys(v.limits).length > 0) out.push({ value: { ...v.limits }, vhost: v.name, component: 'vhost-limits', name: 'limits' });
   for (const p of v.operatorPolicies.list()) {

@@ -4,6 +4,9 @@ import { setImmediate } from 'node:timers/promises';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Broker } from '../broker.js';
 import { registerBindings } from './api/bindings.js';
+import { registerDefinitions } from './api/definitions.js';
+import { registerParameters } from './api/parameters.js';
+import { registerShovels } from './api/shovels.js';
 import { registerConnections } from './api/connections.js';
 import { registerExchanges } from './api/exchanges.js';
 import { registerFederation } from './api/federation.js';
@@ -13,7 +16,6 @@ import { registerPolicies } from './api/policies.js';
 import { registerQueues } from './api/queues.js';
 import { registerVhosts } from './api/vhosts.js';
 import { registerUsers } from './api/users.js';
-import { registerDefinitions } from './api/definitions.js';
 import type { ApiContext } from './api/context.js';
 import { authenticate, authorize, AccessAuthenticator, type Access, type HttpAuthenticator, type HttpUser } from './auth.js';
 import { badRequest, notFound, toHttpError } from './errors.js';
@@ -121,6 +123,8 @@ export class ManagementServer {
       registerUsers,
       registerDefinitions,
       registerFederation,
+      registerParameters,
+      registerShovels,
     ]) {
       register(app, this.ctx);
     }

@@ -24,9 +24,12 @@ export function clientCapabilities(props: FieldTable): ClientCapabilities {
   };
 }
 
-/** Checks the mechanism (503 when unknown or not offered), then the credentials. */
+/**
+ * Checks the mechanism (503 when unknown or not offered), then the credentials. An
+ * in-process link (a shovel's or federation link's URI with no host and no user) is the
+ * broker's own user, whatever it sends.
+ */
 export function login(broker: Broker, socket: Socket, mechanism: string, response: Buffer | string): User | LoginRefused {
-  // An in-process link (a shovel's or federation link's URI with no host and no user) is the broker's own.
   const local = socket as Socket & { inProcess?: boolean; trusted?: boolean };
   if (local.inProcess === true && local.trusted === true) return broker.access.internalUser;
   checkMechanism(broker, socket, mechanism);

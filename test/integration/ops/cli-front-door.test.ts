@@ -56,7 +56,7 @@ describe('warren --version', () => {
 describe('warren start on a data directory in use', () => {
   test('the second start exits 2 with a clear message and leaves every file (definitions, store, delivery log, control socket) as it was', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'warren-cli-lock-'));
-    const first = run(build.cli, ['start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]);
+    const first = run(build.cli, ['start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--management-port', 'none', '--prometheus-port', 'none']);
     const { port } = await listening(first);
     const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
     const ch = await conn.createConfirmChannel();
@@ -66,7 +66,7 @@ describe('warren start on a data directory in use', () => {
     const before = snapshot(dataDir);
     expect(Object.keys(before).sort()).toEqual(expect.arrayContaining(['definitions.json', 'msg_store.delivered', 'warren.lock', 'warren.sock']));
 
-    const second = run(build.cli, ['start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]);
+    const second = run(build.cli, ['start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--management-port', 'none', '--prometheus-port', 'none']);
     expect(await within(second.exit, 10_000, 'the second start to exit')).toEqual({ code: 2, signal: null });
     expect(second.stderr()).toBe(
       `warren: data directory ${dataDir} is in use by another broker (pid ${first.child.pid}); if no broker is running there, remove ${join(dataDir, 'warren.lock')}\n`,
@@ -100,7 +100,7 @@ function accepting(port: number): Promise<boolean> {
 describe('the default listener', () => {
   test('listens on :: (dual-stack): clients connect over IPv6 (::1) and IPv4 (127.0.0.1), and guest may log in over both', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'warren-cli-ipv6-'));
-    const w = run(build.cli, ['start', '--port', '0', '--data-dir', dataDir]);
+    const w = run(build.cli, ['start', '--port', '0', '--data-dir', dataDir, '--management-port', 'none', '--prometheus-port', 'none']);
     const { port, host } = await listening(w);
     expect(host).toBe('::');
     for (const url of [`amqp://guest:guest@[::1]:${port}`, `amqp://guest:guest@127.0.0.1:${port}`]) {
@@ -129,7 +129,7 @@ describe('npm start', () => {
     async (signal) => {
       dataDir = mkdtempSync(join(tmpdir(), 'warren-npm-start-'));
       // --ignore-scripts skips prestart (the build, done above) but still runs the start script.
-      const npm = run('', ['start', '--ignore-scripts', '--', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], {
+      const npm = run('', ['start', '--ignore-scripts', '--', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--management-port', 'none', '--prometheus-port', 'none'], {
         cwd: pkg.dir,
         command: npmCommand(),
       });
