@@ -513,10 +513,10 @@ describe('warren ctl --url with wrong credentials', () => {
   });
 });
 
-describe.skipIf(rabbitMgmt === undefined || rabbitMgmt === '')('warren ctl shovel_status against RabbitMQ (its shovel plugin)', () => {
+describe.each(TARGETS)('warren ctl shovel_status against $label', (t) => {
   test('a dynamic shovel made with set_parameter shovel is listed with its state', async () => {
-    const V = `ctl-shovel-${process.pid}`;
-    const args = ['--url', rabbitMgmt!];
+    const V = `ctl-shovel-${process.pid}-${t.rabbit ? 'r' : t.label.includes('socket') ? 's' : 'h'}`;
+    const args = t.args();
     await ctlOk([...args, 'add_vhost', V]);
     try {
       await ctlOk([...args, 'set_permissions', '-p', V, 'guest', '.*', '.*', '.*']);
