@@ -142,8 +142,8 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
       const v = vhostOrFail(e);
       const component = String(e['component']);
       access.setParameter(v.name, component, String(e['name']), e['value']);
-      // Shovels, federation upstreams and anything else are kept as given, not acted on.
-      if (component !== 'vhost-limits' && component !== 'operator_policy') kept.add(component);
+      // A component whose room is not there yet keeps its parameters as given, unused.
+      if (access.parameterComponent(component)?.inert === true) kept.add(component);
       r.imported++;
     },
     queues: (e, r) => {
@@ -191,11 +191,13 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
         handlers[section]!(e, r);
       } catch (err) {
         if (!(err instanceof AmqpError || err instanceof AccessError || err instanceof PolicyError)) throw err;
-        r.errors.push(`${entryName(section, e, fixed)}: ${describe(err)}`);
+        const name = entryName(section, e, fixed);
+        const why = describe(err);
+        r.errors.push(why.startsWith(`${name}: `) ? why : `${name}: ${why}`);
       }
     }
     if (kept.size > 0) {
-      host.log.warn({ section, components: [...kept].sort() }, 'definitions: runtime parameters kept as they are but not acted on (Warren has no shovels or federation yet)');
+      host.log.warn({ section, components: [...kept].sort() }, 'definitions: runtime parameters kept as they are but not acted on');
     }
     if (r.errors.length > 0) host.log.warn({ section, errors: r.errors }, `definitions: ${r.errors.length} ${section} entries could not be honoured`);
     if (r.skipped.length > 0) host.log.info({ section, skipped: r.skipped }, `definitions: ${r.skipped.length} ${section} entries skipped`);

@@ -48,6 +48,9 @@ export function registerOverview(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/api/whoami', async (req, reply) => sendOne(req, reply, { name: req.user.name, tags: [...req.user.tags] }));
 
+  // How the web UI logs in: basic auth, no OAuth 2 (asked before logging in, so open to all).
+  app.get('/api/auth', { config: { public: true } }, async (req, reply) => sendOne(req, reply, { enable_uaa: false, uaa_client_id: '', uaa_location: '' }));
+
   // Warren's management API has no UI plugins to list.
   app.get('/api/extensions', async (req, reply) => sendOne(req, reply, []));
 }
