@@ -84,7 +84,10 @@ export class Broker implements DefinitionsHost {
   readonly startedAt = Date.now();
   /** The node's name, as RabbitMQ's `rabbit@host`. */
   readonly nodeName = `warren@${hostname()}`;
-  readonly clusterId = `warren-cluster-id-${randomBytes(16).toString('base64url')}`;
+  /** RabbitMQ's internal_cluster_id: a global parameter made at first start and kept in the definitions. */
+  get clusterId(): string {
+    return String(this.globalParameters.get('internal_cluster_id') ?? '');
+  }
   /** The management HTTP API and the Prometheus endpoint, when configured. */
   management: ManagementServer | null = null;
   metrics: MetricsServer | null = null;
@@ -133,6 +136,9 @@ export class Broker implements DefinitionsHost {
       const vhost = this.vhosts.get(policy.vhost);
       if (vhost === undefined) throw new PolicyError(`policy '${policy.name}': no vhost '${policy.vhost}'`);
       vhost.setPolicy(policy);
+    }
+    if (!this.globalParameters.has('internal_cluster_id')) {
+      this.globalParameters.set('internal_cluster_id', `warren-cluster-id-${randomBytes(16).toString('base64url')}`);
     }
     const defs = this.definitions;
     if (defs !== null) {

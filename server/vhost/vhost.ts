@@ -200,6 +200,7 @@ export class VirtualHost implements QueueHost {
     if (q.deleted) return 0;
     this.queues.delete(q.name);
     this.counters.queueDeleted++;
+    this.counters.queueGone(q.type, q.counters);
     for (const x of this.exchanges.values()) this.unbindAllFrom(x, q);
     if (isDurable(q)) this.onDurableChange();
     return q.delete();
@@ -299,8 +300,12 @@ export class VirtualHost implements QueueHost {
   }
 
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
-    this.counters.noteDeadLettered(reason, q.settings.deadLetterExchange !== null);
+    this.counters.noteDeadLettered(q.type, reason, q.settings.deadLetterExchange !== null ? 'at_most_once' : 'disabled');
     deadLetter(this, q, msg, reason);
+  }
+
+  noteDeadLettered(q: Queue, reason: string, strategy: string): void {
+    this.counters.noteDeadLettered(q.type, reason, strategy);
   }
 
   deadLetterAttempt(q: Queue, msg: Message, reason: DeathReason, done: ReadonlySet<Queue>): DeadLetterAttempt {
