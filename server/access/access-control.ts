@@ -309,16 +309,23 @@ export class AccessControl {
     this.changed();
   }
 
-  /** Sets the vhost's limits (the `vhost-limits` parameter: the whole value is replaced). */
+  /**
+   * Sets the vhost's limits (the `vhost-limits` parameter: the whole value is replaced; an
+   * empty list, as RabbitMQ exports a parameter whose limits were all cleared, is none).
+   */
   setVhostLimits(vhost: string, limits: unknown): void {
     const v = this.vhostOrDie(vhost);
-    v.limits = validateVhostLimits(limits) as VhostLimits;
+    v.limits = validateVhostLimits(Array.isArray(limits) && limits.length === 0 ? {} : limits) as VhostLimits;
+    v.limitsParameter = true;
     this.note({ vhost, limits: v.limits }, 'vhost limits set');
     this.changed();
   }
 
+  /** Clears the vhost's limits, parameter and all. */
   clearVhostLimits(vhost: string): void {
-    this.vhostOrDie(vhost).limits = {};
+    const v = this.vhostOrDie(vhost);
+    v.limits = {};
+    v.limitsParameter = false;
     this.changed();
   }
 
@@ -354,7 +361,7 @@ export class AccessControl {
     if (component === 'policy') throw new AccessError('bad_request', 'policies may not be set using this method');
     if (component === 'vhost-limits') {
       if (name !== 'limits') throw new AccessError('bad_request', `vhost-limits parameter must be named 'limits', not '${name}'`);
-      const isNew = Object.keys(v.limits).length === 0;
+      const isNew = !v.limitsParameter;
       try {
         this.setVhostLimits(vhost, value);
       } catch (err) {
@@ -395,7 +402,7 @@ export class AccessControl {
     const v = this.vhostOrDie(vhost);
     if (component === 'policy') throw new AccessError('bad_request', 'policies may not be cleared using this method');
     if (component === 'vhost-limits') {
-      const had = name === 'limits' && Object.keys(v.limits).length > 0;
+      const had = name === 'limits' && v.limitsParameter;
       if (had) this.clearVhostLimits(vhost);
       return had;
     }

@@ -54,8 +54,10 @@ export function policyValue(p: Policy): Record<string, unknown> {
 export function parametersOf(v: VirtualHost, component?: string): ParameterEntry[] {
   const out: ParameterEntry[] = [];
   const want = (c: string): boolean => (component === undefined ? c !== 'policy' : c === component);
-  if (want('vhost-limits') && Object.keys(v.limits).length > 0) {
-    out.push({ value: { ...v.limits }, vhost: v.name, component: 'vhost-limits', name: 'limits' });
+  if (want('vhost-limits') && v.limitsParameter) {
+    // An empty proplist is [] in RabbitMQ's JSON.
+    const value = Object.keys(v.limits).length === 0 ? [] : { ...v.limits };
+    out.push({ value, vhost: v.name, component: 'vhost-limits', name: 'limits' });
   }
   if (want('operator_policy')) {
     for (const p of v.operatorPolicies.list()) out.push({ value: policyValue(p), vhost: v.name, component: 'operator_policy', name: p.name });

@@ -72,6 +72,11 @@ export class VirtualHost implements QueueHost {
   readonly policies = new PolicySet();
   readonly operatorPolicies = new PolicySet();
   limits: VhostLimits = {};
+  /**
+   * Whether its vhost-limits runtime parameter exists: RabbitMQ keeps it, empty, once its
+   * last limit is cleared one by one (DELETE /api/vhost-limits/{vhost}/{name}).
+   */
+  limitsParameter = false;
   readonly metadata: VhostMetadata = { description: '', tags: [] };
   /** Runtime parameters other than limits and operator policies, by `component/name`. */
   readonly parameters = new Map<string, RuntimeParameter>();

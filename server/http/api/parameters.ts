@@ -116,8 +116,10 @@ export function registerParameters(app: FastifyInstance, ctx: ApiContext): void 
   const limitsOf = (v: VirtualHost): Json[] => (Object.keys(v.limits).length === 0 ? [] : [{ vhost: v.name, value: { ...v.limits } }]);
 
   app.get('/api/vhost-limits', async (req, reply) => {
-    // Visible vhosts: administrators and monitors see every vhost.
-    return sendUnpaged(req, reply, visibleVhosts(ctx, req.user, true).flatMap(limitsOf), ['vhost']);
+    // Visible vhosts (administrators and monitors see every vhost), each with its parameter,
+    // even an empty one (value []), as rabbit_vhost_limit:list/0 gives them.
+    const rows = visibleVhosts(ctx, req.user, true).flatMap((v) => parametersOf(v, 'vhost-limits').map((p) => ({ vhost: v.name, value: p.value })));
+    return sendUnpaged(req, reply, rows, ['vhost']);
   });
 
   app.get('/api/vhost-limits/:vhost', { config: { access: 'vhost-visible' }, schema: { params: VHOST_PARAMS } }, async (req, reply) => {
@@ -148,9 +150,9 @@ export function registerParameters(app: FastifyInstance, ctx: ApiContext): void 
   app.delete('/api/vhost-limits/:vhost/:name', oneLimit, async (req, reply) => {
     const p = limitParams(req);
     const v = vhostOr404(ctx, p.vhost);
+    // As rabbit_vhost_limit:clear_limit: the parameter stays, even with no limit left.
     const { [p.name as keyof VhostLimits]: _, ...rest } = v.limits;
-    if (Object.keys(rest).length === 0) access.clearVhostLimits(v.name);
-    else access.setVhostLimits(v.name, rest);
+    access.setVhostLimits(v.name, rest);
     return reply.code(204).send();
   });
 }

@@ -47,6 +47,11 @@ describe('/api/vhost-limits', () => {
     expect(await reply('GET', '/api/vhost-limits/rv')).toEqual({ status: 200, body: [{ vhost: 'rv', value: { 'max-connections': 5 } }] });
     expect(await reply('DELETE', '/api/vhost-limits/rv/max-connections')).toEqual({ status: 204 });
     expect(await reply('GET', '/api/vhost-limits/rv')).toEqual({ status: 200, body: [] });
+    // The parameter stays, with no limit in it, as RabbitMQ keeps it; deleting it removes it.
+    expect(await reply('GET', '/api/vhost-limits')).toEqual({ status: 200, body: [{ vhost: 'rv', value: [] }] });
+    expect(await reply('GET', '/api/parameters/vhost-limits/rv/limits')).toEqual({ status: 200, body: { value: [], vhost: 'rv', component: 'vhost-limits', name: 'limits' } });
+    expect(await reply('DELETE', '/api/parameters/vhost-limits/rv/limits')).toEqual({ status: 204 });
+    expect(await reply('GET', '/api/vhost-limits')).toEqual({ status: 200, body: [] });
   });
 
   test("RabbitMQ's refusals", async () => {
