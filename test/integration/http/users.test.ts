@@ -81,6 +81,17 @@ describe('PUT /api/users/{name}', () => {
   });
 });
 
+describe('whoami', () => {
+  test("names the user's tags as they are now: a change through the API shows at the next request", async () => {
+    await b.api('PUT', '/api/users/who', { password: 'pw', tags: 'management' });
+    expect((await b.api('GET', '/api/whoami', undefined, { user: 'who', password: 'pw' })).body).toEqual({ name: 'who', tags: ['management'] });
+    await b.api('PUT', '/api/users/who', { password: 'pw', tags: ['monitoring', 'policymaker'] });
+    expect((await b.api('GET', '/api/whoami', undefined, { user: 'who', password: 'pw' })).body).toEqual({ name: 'who', tags: ['monitoring', 'policymaker'] });
+    await b.api('PUT', '/api/users/who', { password: 'pw', tags: '' });
+    expect(await reply('GET', '/api/whoami', undefined, { user: 'who', password: 'pw' })).toEqual({ status: 401, body: { error: 'not_authorised', reason: 'Not management user' } });
+  });
+});
+
 describe('GET and DELETE', () => {
   test('lists: every user, and those without any permission; sorted by name; columns and sort work', async () => {
     await b.api('PUT', '/api/users/zz-1', { password: 'x', tags: '' });
