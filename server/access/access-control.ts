@@ -339,7 +339,16 @@ export class AccessControl {
     this.components.set(name, component);
     if (component.apply === undefined) return;
     for (const v of this.host.vhosts.values()) {
-      for (const p of [...v.parameters.values()]) if (p.component === name) component.apply(v.name, p.name, p.value, null);
+      for (const p of [...v.parameters.values()]) if (p.component === name) this.hook(name, v.name, p.name, () => component.apply!(v.name, p.name, p.value, null));
+    }
+  }
+
+  /** Runs a component's hook: what it starts failing is its own trouble, logged, not the caller's. */
+  private hook(component: string, vhost: string, name: string, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.host.log.error({ err, component, vhost, name }, 'runtime parameter component failed');
     }
   }
 
@@ -393,7 +402,8 @@ export class AccessControl {
     this.note({ vhost, component, name, user }, old === undefined ? 'runtime parameter set' : 'runtime parameter updated');
     this.changed();
     // RabbitMQ notifies the component only when the value changed.
-    if (old === undefined || JSON.stringify(old.value) !== JSON.stringify(value)) c.apply?.(vhost, name, value, user);
+    const apply = c.apply;
+    if (apply !== undefined && (old === undefined || JSON.stringify(old.value) !== JSON.stringify(value))) this.hook(component, vhost, name, () => apply(vhost, name, value, user));
     return old === undefined;
   }
 
@@ -411,7 +421,8 @@ export class AccessControl {
     if (!had) return false;
     this.note({ vhost, component, name }, 'runtime parameter cleared');
     this.changed();
-    this.components.get(component)?.remove?.(vhost, name);
+    const remove = this.components.get(component)?.remove;
+    if (remove !== undefined) this.hook(component, vhost, name, () => remove(vhost, name));
     return true;
   }
 

@@ -198,4 +198,16 @@ describe('parameter components (how shovels and federation plug in)', () => {
       'remove doomed/s2',
     ]);
   });
+
+  test('a component whose hook throws does not fail the request: the parameter is kept', async () => {
+    b.broker.access.registerParameterComponent('federation-upstream', {
+      validate: () => [],
+      apply: () => {
+        throw new Error('cannot start');
+      },
+    });
+    expect(await reply('PUT', '/api/parameters/federation-upstream/rv/up', { value: { uri: 'amqp://x' } })).toEqual({ status: 201 });
+    expect((await b.api('GET', '/api/parameters/federation-upstream/rv/up')).body.value).toEqual({ uri: 'amqp://x' });
+    expect(await reply('DELETE', '/api/parameters/federation-upstream/rv/up')).toEqual({ status: 204 });
+  });
 });
