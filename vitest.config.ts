@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -14,6 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'examples/vitest/**/*.test.ts'],
+    // The long end-to-end tests run with vitest.heavy.config.ts.
+    exclude: [...configDefaults.exclude, 'test/heavy/**'],
     testTimeout: 20000,
     hookTimeout: 20000,
     pool: 'forks',

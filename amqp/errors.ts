@@ -35,8 +35,22 @@ export abstract class AmqpError extends Error {
   ) {
     const text = `${REPLY_TEXT[replyCode] ?? 'ERROR'} - ${detail}`;
     super(text);
-    this.replyText = text;
+    this.replyText = cutReplyText(text);
   }
+}
+
+/**
+ * A reply text must fit a shortstr. Like RabbitMQ (rabbit_binary_generator), a longer one
+ * keeps its first 252 bytes and ends in "...", but never splits a UTF-8 character.
+ */
+export function cutReplyText(text: string): string {
+  // Each UTF-16 unit is at most 3 UTF-8 bytes: short texts need no measuring.
+  if (text.length <= 85) return text;
+  const b = Buffer.from(text, 'utf8');
+  if (b.length <= 255) return text;
+  let end = 252;
+  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
+  return b.toString('utf8', 0, end) + '...';
 }
 
 /** Soft error: closes the channel only. */

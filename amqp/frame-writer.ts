@@ -1,4 +1,5 @@
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './generated/constants.js';
+import { encodeMethod, type Method } from './generated/methods.js';
 import type { Writer } from './writer.js';
 
 /** A shortstr, length byte included, encoded once for reuse in many frames. */
@@ -56,6 +57,24 @@ export function endFrame(w: Writer, sizeAt: number): void {
 
 export function beginMethod(w: Writer, channel: number): number {
   return beginFrame(w, FRAME_METHOD, channel);
+}
+
+/**
+ * One method frame. If encoding throws (a value the codec refuses), the writer goes back to
+ * the frame's start: a half-written frame, whose size was never filled in, must never reach
+ * the socket, where it would make everything after it unreadable.
+ */
+export function writeMethod(w: Writer, channel: number, m: Method): void {
+  const start = w.pos;
+  try {
+    const at = beginFrame(w, FRAME_METHOD, channel);
+    encodeMethod(w, m);
+    endFrame(w, at);
+  } catch (err) {
+    // ensure() keeps live bytes at their offsets, so the old position is still the frame's start.
+    w.pos = start;
+    throw err;
+  }
 }
 
 export function writeHeartbeat(w: Writer): void {

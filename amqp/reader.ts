@@ -1,4 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import { FrameError } from './errors.js';
+
+/** Why a method's fields, well framed, were still refused (Reader.fieldError): the first such field wins. */
+export const FIELD_OK = 0;
+export const FIELD_BAD_UTF8 = 1;
+export const FIELD_BAD_TABLE = 2;
 
 /**
  * Cursor over a region of a buffer. One instance is reused for every frame of a
@@ -8,6 +14,11 @@ export class Reader {
   buf: Buffer;
   pos: number;
   end: number;
+  /**
+   * Set by checkedShortstr() and readMethodTable() instead of throwing, so that the whole
+   * layout is checked first and the first bad field is reported, in RabbitMQ's order.
+   */
+  fieldError = FIELD_OK;
 
   constructor(buf: Buffer = Buffer.alloc(0), pos = 0, end = buf.length) {
     this.buf = buf;
@@ -19,6 +30,7 @@ export class Reader {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
+    this.fieldError = FIELD_OK;
     return this;
   }
 
@@ -99,6 +111,23 @@ export class Reader {
     this.need(len);
     const s = this.buf.toString('utf8', this.pos, this.pos + len);
     this.pos += len;
+    return s;
+  }
+
+  /**
+   * A shortstr that must be valid UTF-8 (those of methods without content, as RabbitMQ
+   * checks them). An invalid one sets fieldError; different invalid byte strings must never
+   * decode silently into the same name.
+   */
+  checkedShortstr(): string {
+    const len = this.u8();
+    this.need(len);
+    const p = this.pos;
+    const s = this.buf.toString('utf8', p, p + len);
+    this.pos += len;
+    // One UTF-16 unit per byte means ASCII, unless a byte was replaced by U+FFFD.
+    const bad = s.length === len ? s.includes('\uFFFD') : !isUtf8(this.buf.subarray(p, p + len));
+    if (bad && this.fieldError === FIELD_OK) this.fieldError = FIELD_BAD_UTF8;
     return s;
   }
 

@@ -1,5 +1,5 @@
 import { FrameError } from './errors.js';
-import type { Reader } from './reader.js';
+import { FIELD_BAD_TABLE, FIELD_OK, type Reader } from './reader.js';
 import type { Writer } from './writer.js';
 
 /**
@@ -54,6 +54,30 @@ export function readTable(r: Reader): FieldTable {
   }
   r.end = outerEnd;
   return t;
+}
+
+/**
+ * A method's table field: its length must fit the frame (else the method cannot be
+ * decoded), but a malformed body (an unknown type, a value running past the table) only
+ * sets the reader's fieldError and reads as {}, so that the rest of the layout is still
+ * checked, as RabbitMQ parses table bodies after matching the whole method.
+ */
+export function readMethodTable(r: Reader): FieldTable {
+  const len = r.u32();
+  r.need(len);
+  const start = r.pos - 4;
+  const end = r.pos + len;
+  const outerEnd = r.end;
+  try {
+    r.pos = start;
+    return readTable(r);
+  } catch (err) {
+    if (!(err instanceof FrameError)) throw err;
+    if (r.fieldError === FIELD_OK) r.fieldError = FIELD_BAD_TABLE;
+    r.pos = end;
+    r.end = outerEnd;
+    return {};
+  }
 }
 
 function readArray(r: Reader): FieldValue[] {

@@ -16,7 +16,8 @@ export async function brokerInfo(url: string): Promise<BrokerInfo> {
   const model = await amqp.connect(url);
   try {
     const p = serverProperties(model);
-    return { product: String(p['product'] ?? '?'), version: String(p['version'] ?? '?') };
+    // Warren reports RabbitMQ's version as `version` and its own as `warren_version`.
+    return { product: String(p['product'] ?? '?'), version: String(p['warren_version'] ?? p['version'] ?? '?') };
   } finally {
     await model.close().catch(() => {});
   }

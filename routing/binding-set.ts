@@ -66,6 +66,10 @@ export abstract class BindingIndex<D extends Routable> implements Exchange<D> {
     return this.byDest.get(dest)?.has(bindingId(routingKey, args)) ?? false;
   }
 
+  bindingsTo(dest: D): Iterable<Binding<D>> {
+    return this.byDest.get(dest)?.values() ?? [];
+  }
+
   *bindings(): IterableIterator<Binding<D>> {
     for (const forDest of this.byDest.values()) yield* forDest.values();
   }

@@ -38,4 +38,8 @@ export class DefaultExchange<Q extends Routable> implements Exchange<Q> {
   }
 
   *bindings(): IterableIterator<Binding<Q>> {}
+
+  bindingsTo(): Iterable<Binding<Q>> {
+    return [];
+  }
 }

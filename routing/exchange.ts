@@ -1,6 +1,7 @@
 import type { FieldTable } from '../amqp/table.js';
 import { DirectExchange } from './direct.js';
 import { FanoutExchange } from './fanout.js';
+import { FederationUpstreamExchange } from './plugins/federation-upstream.js';
 import { HeadersExchange } from './headers.js';
 import { TopicExchange } from './topic.js';
 
@@ -16,7 +17,7 @@ export interface Binding<D> {
   readonly args: FieldTable;
 }
 
-export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers';
+export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers' | 'x-federation-upstream';
 
 /**
  * Where route() puts its matches. A Set<D> is one; the Router passes a lighter collector
@@ -38,6 +39,8 @@ export interface Exchange<D extends Routable> {
   /** Adds the matching destinations to out (usually a Set<D>); never clears it. */
   route(routingKey: string, headers: FieldTable | undefined, out: RouteTarget<D>): void;
   bindings(): IterableIterator<Binding<D>>;
+  /** The bindings to one destination (none: empty). */
+  bindingsTo(dest: D): Iterable<Binding<D>>;
   readonly bindingCount: number;
   /**
    * Whether this one binding matches the key and headers on its own. For explanations
@@ -48,8 +51,11 @@ export interface Exchange<D extends Routable> {
 
 export const EXCHANGE_TYPES: readonly string[] = Object.freeze(['direct', 'fanout', 'topic', 'headers']);
 
-/** A new, empty exchange of the named type, or undefined for a type this broker does not know. */
-export function createExchange<D extends Routable>(type: string): Exchange<D> | undefined {
+/**
+ * A new, empty exchange of the named type, or undefined for a type this broker does not
+ * know. `args`: the exchange's arguments, for a type that routes by them.
+ */
+export function createExchange<D extends Routable>(type: string, args: FieldTable = {}): Exchange<D> | undefined {
   switch (type) {
     case 'direct':
       return new DirectExchange<D>();
@@ -59,6 +65,8 @@ export function createExchange<D extends Routable>(type: string): Exchange<D> | 
       return new TopicExchange<D>();
     case 'headers':
       return new HeadersExchange<D>();
+    case 'x-federation-upstream':
+      return new FederationUpstreamExchange<D>(args);
     default:
       return undefined;
   }

@@ -13,6 +13,7 @@ export type { FieldTable, FieldValue } from '../amqp/table.js';
 export { AmqpError, ChannelError, ConnectionError } from '../amqp/errors.js';
 
 export { createExchange, EXCHANGE_TYPES } from './exchange.js';
+export { FederationUpstreamExchange, shouldForward, alreadySeen, federationUpstreamArgsError } from './plugins/federation-upstream.js';
 export type { Binding, Exchange, ExchangeType, Routable, RouteTarget } from './exchange.js';
 export { BindingIndex, bindingId } from './binding-set.js';
 export { DirectExchange } from './direct.js';

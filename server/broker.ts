@@ -1,6 +1,5 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -15,22 +14,37 @@ import { userFromInput } from './access/users.js';
 import { resolveConfig, type BrokerConfig } from './ops/config.js';
 import { Connection } from './connection/connection.js';
 import { ControlServer } from './control.js';
+import { DataDirLock } from './ops/data-dir-lock.js';
 import { DiskAlarm, parseBytes } from './ops/disk-alarm.js';
 import { alarmReason, MemoryAlarm, totalMemory, type MemoryWatermark } from './ops/memory-alarm.js';
 import { MemoryReleaser } from './ops/memory-release.js';
-import { splitListener } from './ops/rabbitmq-conf.js';
-import { tlsServerSettings, validateSslOptions, type TlsServerSettings } from './access/tls/tls-options.js';
-import { MECHANISMS } from './connection/mechanisms.js';
+import { AmqpListeners, type Listener } from './amqp-listeners.js';
 import { DurableDefinitions } from './vhost/durable-definitions.js';
 import { MessageStore } from './store/message-store.js';
 import { schedulePreFlush, setTurnErrorHandler } from './ops/scheduler.js';
+import { TimerWheel } from './ops/timer-wheel.js';
 import { PolicyError, validatePolicy, type Policy } from './vhost/policy.js';
 import { VirtualHost } from './vhost/vhost.js';
+import { Federation } from './federation/federation.js';
+import { Shovels } from './federation/shovel/shovels.js';
+import type { LocalSocket } from './federation/link/local-socket.js';
 import { NodeCounters } from './ops/stats.js';
 import type { ManagementServer } from './http/management.js';
 import type { MetricsServer } from './http/prometheus/server.js';
 
+export type { Listener } from './amqp-listeners.js';
+
+/** Warren's own version (package.json's; a test keeps them equal). */
 export const VERSION = '0.1.0';
+/**
+ * The RabbitMQ release whose behaviour Warren follows, reported as `version` in
+ * connection.start: clients turn features on by broker version (headers-exchange x-
+ * arguments from 3.10, for one). Warren's own version goes in `warren_version`.
+ */
+export const RABBITMQ_VERSION = '3.10.8';
+
+/** How often the broker's clock advances the timer wheel: fine enough for heartbeat=1 (every 500 ms). */
+const CLOCK_MS = 50;
 
 /** A resource alarm in effect (for health checks and metrics). */
 export interface ResourceAlarm {
@@ -39,13 +53,6 @@ export interface ResourceAlarm {
   value: number;
   /** The watermark, or disk_free_limit (bytes). */
   limit: number;
-}
-
-/** A listening socket, named as RabbitMQ's listener list names them. */
-export interface Listener {
-  protocol: 'amqp' | 'amqp/ssl' | 'http' | 'http/prometheus';
-  address: string;
-  port: number;
 }
 
 /** Entries imported per section, for the start-up log line. */
@@ -62,6 +69,10 @@ export class Broker implements DefinitionsHost {
   readonly vhosts = new Map<string, VirtualHost>();
   /** Users, permissions and limits. */
   readonly access: AccessControl;
+  /** Federation links: the federation-upstream(-set) parameters, applied by policies. */
+  readonly federation: Federation;
+  /** Dynamic shovels: the `shovel` runtime parameters, running. */
+  readonly shovels: Shovels;
   /** Global runtime parameters from imported definitions (cluster_name, internal_cluster_id). */
   readonly globalParameters = new Map<string, unknown>();
   readonly connections = new Set<Connection>();
@@ -77,7 +88,9 @@ export class Broker implements DefinitionsHost {
   readonly memoryAlarm: MemoryAlarm;
   /** The reason publishers are blocked ("low on disk", "low on memory", "low on disk & memory"), or null. */
   alarmReason: string | null = null;
-  /** Coarse clock, updated once a second; enough for heartbeats and timeouts. */
+  /** Set while the process is out of file descriptors: new connections are refused meanwhile. */
+  outOfDescriptors = false;
+  /** Coarse wall clock, updated every CLOCK_MS; enough for TTLs and timeouts. */
   now = Date.now();
   /** Churn counters and the statistics of deleted vhosts (the management plane's). */
   readonly counters = new NodeCounters();
@@ -93,28 +106,40 @@ export class Broker implements DefinitionsHost {
   metrics: MetricsServer | null = null;
   /** The management API's and Prometheus's listeners, once bound. */
   private readonly httpListeners: Listener[] = [];
-  private server: Server | null = null;
+  /** Every connection's heartbeat, handshake and close deadlines (monotonic time). */
+  readonly wheel = new TimerWheel(CLOCK_MS);
   private timer: NodeJS.Timeout | null = null;
+  private lastTick = 0;
+  /** Periodic checks whose last run failed (logged once, until they work again). */
+  private readonly failing = new Set<string>();
   /** Collects garbage once a backlog has drained (ops/memory-release.ts). */
   readonly memoryReleaser = new MemoryReleaser();
   private control: ControlServer | null = null;
-  /** Listeners besides `server`: extraTcpListeners and sslListeners. */
-  private readonly moreServers: { server: Server; protocol: Listener['protocol'] }[] = [];
-  /** Certificates and options of the amqps listeners, read at construction; null without any. */
-  private readonly tls: TlsServerSettings | null = null;
+  /** Held from the constructor to close(); null without a data directory. */
+  private readonly lock: DataDirLock | null = null;
+  /** The AMQP and amqps listening sockets. */
+  private readonly amqp: AmqpListeners;
 
   constructor(config: Partial<BrokerConfig> = {}, log?: Logger) {
     this.config = resolveConfig(config);
     this.log = log ?? pino({ level: this.config.logLevel, base: { name: 'warren' } });
     setTurnErrorHandler((err, where) => this.log.error({ err, where }, 'internal error, carrying on'));
     this.access = new AccessControl(this, this.config.loopbackUsers);
+    this.federation = new Federation(this, (socket) => this.accept(socket as unknown as Socket));
+    this.shovels = new Shovels(this);
+    this.access.registerComponent('shovel', this.shovels);
     this.memoryAlarm = new MemoryAlarm(this.config.vmMemoryHighWatermark, totalMemory(this.config.totalMemoryAvailableOverrideValue), this.log);
     this.checkAlarms();
-    this.tls = this.checkListeners();
+    this.amqp = new AmqpListeners(this.config, this.log, (socket) => this.accept(socket), (err) => this.acceptFailed(err));
     let stored: Definitions | null = null;
     if (this.config.dataDir !== '') {
       mkdirSync(this.config.dataDir, { recursive: true });
-      this.diskAlarm = new DiskAlarm(this.config.dataDir, parseBytes(this.config.diskFreeLimit, 'disk_free_limit'), this.log);
+      // Before anything in the directory is read or written: a second broker leaves it untouched.
+      // (Config errors are found before, so that they cannot leave the lock behind.)
+      const diskFreeLimit = parseBytes(this.config.diskFreeLimit, 'disk_free_limit');
+      for (const p of this.config.policies) validatePolicy(p);
+      this.lock = DataDirLock.acquire(this.config.dataDir);
+      this.diskAlarm = new DiskAlarm(this.config.dataDir, diskFreeLimit, this.log);
       this.checkAlarms();
       const defs = new DurableDefinitions(this.config.dataDir, () => exportDefinitions(this, { durableOnly: true }), this.log);
       this.definitions = defs;
@@ -153,11 +178,13 @@ export class Broker implements DefinitionsHost {
     }
     this.serverProperties = {
       product: 'Warren',
-      version: VERSION,
+      version: RABBITMQ_VERSION,
+      warren_version: VERSION,
       platform: `Node.js ${process.version}`,
       copyright: 'Copyright (c) the Warren authors',
       information: 'Licensed under the MIT licence',
-      cluster_name: this.nodeName,
+      // As rabbit_nodes:cluster_name: the global parameter, else the configured name, else the node's.
+      cluster_name: [this.globalParameters.get('cluster_name'), this.config.clusterName].find((n): n is string => typeof n === 'string' && n !== '') ?? this.nodeName,
       capabilities: {
         publisher_confirms: true,
         exchange_exchange_bindings: true,
@@ -225,6 +252,7 @@ export class Broker implements DefinitionsHost {
     const defs = this.definitions;
     if (defs !== null) v.onDurableChange = () => schedulePreFlush(defs);
     v.onInertPolicyKeys = (p, keys) => this.warnInertPolicyKeys(p, keys);
+    v.observer = this.federation;
     v.store = this.store;
     this.vhosts.set(name, v);
     return v;
@@ -234,6 +262,7 @@ export class Broker implements DefinitionsHost {
   destroyVhost(name: string): void {
     const v = this.vhosts.get(name);
     if (v === undefined) return;
+    this.federation.vhostDeleted(name);
     for (const q of [...v.queues.values()]) v.deleteQueue(q);
     this.vhosts.delete(name);
     this.keepVhostCounters(v);
@@ -278,6 +307,8 @@ export class Broker implements DefinitionsHost {
       this.control = new ControlServer(this, this.config.controlSocket);
       await this.control.listen();
     }
+    this.timer = setInterval(() => this.onClock(), CLOCK_MS);
+    this.timer.unref();
     const { managementPort, prometheusPort, host } = this.config;
     // Loaded only when wanted: fastify costs a process that runs without them time at start.
     if (managementPort !== null) {
@@ -292,96 +323,15 @@ export class Broker implements DefinitionsHost {
       const a = await this.metrics.listen(prometheusPort, host);
       this.httpListeners.push({ protocol: 'http/prometheus', address: a.address, port: a.port });
     }
-    let first: AddressInfo | null = null;
-    if (this.config.tcpListener) first = await this.listenAmqp();
-    else {
-      this.timer = setInterval(() => this.tick(), 1000);
-      this.timer.unref();
-    }
-    const more = await this.listenMore();
-    return first ?? more!;
+    const addr = await this.amqp.listen();
+    this.federation.start();
+    this.shovels.start();
+    return addr;
   }
 
-  /** Validates listener settings and ssl_options, and reads the TLS certificates. */
-  private checkListeners(): TlsServerSettings | null {
-    const c = this.config;
-    for (const [name, v] of [['extra_tcp_listeners', c.extraTcpListeners], ['ssl_listeners', c.sslListeners], ['auth_mechanisms', c.authMechanisms]] as const) {
-      if (!Array.isArray(v)) throw new Error(`${name} must be a list; got ${JSON.stringify(v)}`);
-    }
-    if (typeof c.tcpListener !== 'boolean') throw new Error(`tcp_listener must be true or false; got ${JSON.stringify(c.tcpListener)}`);
-    for (const l of [...c.extraTcpListeners, ...c.sslListeners]) {
-      try {
-        splitListener(l);
-      } catch (err) {
-        throw new Error(`listeners: ${(err as Error).message}`);
-      }
-    }
-    validateSslOptions(c.sslOptions);
-    if (!c.tcpListener && c.sslListeners.length === 0) throw new Error('no AMQP listener: the plain listener is off (listeners.tcp = none) and there is no listeners.ssl');
-    for (const m of c.authMechanisms) {
-      if (!(MECHANISMS as readonly string[]).includes(m)) this.log.warn({ mechanism: m }, 'auth_mechanisms: Warren does not implement this mechanism; not offered');
-    }
-    if (c.sslListeners.length === 0) return null;
-    const settings = tlsServerSettings(c.sslOptions, c.sslHandshakeTimeout);
-    for (const w of settings.warnings) this.log.warn(w);
-    return settings;
-  }
-
-  /** Extra plain listeners and the amqps listeners; resolves with the first one's address. */
-  private async listenMore(): Promise<AddressInfo | null> {
-    let first: AddressInfo | null = null;
-    const bind = async (server: Server, spec: number | string, protocol: Listener['protocol']): Promise<void> => {
-      this.moreServers.push({ server, protocol });
-      const { host, port } = splitListener(spec);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host ?? this.config.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const addr = server.address() as AddressInfo;
-      first ??= addr;
-      this.log.info({ protocol, host: addr.address, port: addr.port }, 'broker listening');
-    };
-    for (const spec of this.config.extraTcpListeners) await bind(createServer((socket) => this.accept(socket)), spec, 'amqp');
-    const tls = this.tls;
-    if (tls !== null) {
-      for (const spec of this.config.sslListeners) {
-        const server = createTlsServer(tls.options, (socket) => this.acceptTls(socket, tls.verifyPeer));
-        server.on('tlsClientError', (err, socket) => {
-          this.log.warn({ err: err.message, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'TLS handshake failed');
-        });
-        await bind(server, spec, 'amqp/ssl');
-      }
-    }
-    return first;
-  }
-
-  /**
-   * With verify_peer but not fail_if_no_peer_cert, Node lets a certificate that does not
-   * verify through the handshake (Erlang ends it with an alert); it is refused here.
-   */
-  private acceptTls(socket: TLSSocket, verifyPeer: boolean): void {
-    if (verifyPeer && !socket.authorized && socket.getPeerCertificate().raw !== undefined) {
-      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: String(socket.authorizationError) }, 'TLS client certificate refused');
-      socket.destroy();
-      return;
-    }
-    this.accept(socket);
-  }
-
-  /** Every listening socket, the primary plain one first. */
+  /** Every listening socket: AMQP (the primary plain one first), then the management API and Prometheus. */
   listeners(): Listener[] {
-    const out: Listener[] = [];
-    const add = (server: Server | null, protocol: Listener['protocol']): void => {
-      const a = server?.address();
-      if (a !== null && a !== undefined && typeof a === 'object') out.push({ protocol, address: a.address, port: a.port });
-    };
-    add(this.server, 'amqp');
-    for (const m of this.moreServers) add(m.server, m.protocol);
-    out.push(...this.httpListeners);
-    return out;
+    return [...this.amqp.list(), ...this.httpListeners];
   }
 
   /** A deleted vhost's statistics join the node's (AccessHost.destroyVhost calls this). */
@@ -389,31 +339,56 @@ export class Broker implements DefinitionsHost {
     this.counters.deletedVhosts.add(v.counters);
   }
 
-  private listenAmqp(): Promise<AddressInfo> {
-    const server = createServer((socket) => this.accept(socket));
-    this.server = server;
-    this.timer = setInterval(() => this.tick(), 1000);
-    this.timer.unref();
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.config.port, this.config.host, () => {
-        server.off('error', reject);
-        const addr = server.address() as AddressInfo;
-        this.log.info({ host: addr.address, port: addr.port }, 'broker listening');
-        resolve(addr);
-      });
-    });
-  }
-
   private accept(socket: Socket): void {
     this.connections.add(new Connection(socket, this));
   }
 
-  private tick(): void {
+  /** An in-process client (a shovel's URI with no host): served like a TCP client. */
+  acceptLocal(socket: LocalSocket): void {
+    this.accept(socket as unknown as Socket);
+  }
+
+  /** One clock for the whole broker: the wheel at every beat, everything else once a second. */
+  private onClock(): void {
     const now = (this.now = Date.now());
-    this.checkPaging();
-    this.checkAlarms();
-    this.releaseMemory(now);
+    this.wheel.advance();
+    if (now - this.lastTick >= 1000 || now < this.lastTick) {
+      this.lastTick = now;
+      this.tick(now);
+    }
+  }
+
+  /**
+   * Out of descriptors, libuv accepts each pending connection with a reserved descriptor and
+   * closes it at once, and goes on listening; Node rarely even hears of it. So the broker
+   * probes for a free descriptor every second, and reports a shortage once when it starts
+   * and once when it ends, never once per refused socket.
+   */
+  private acceptFailed(err: NodeJS.ErrnoException): void {
+    if (err.code === 'EMFILE' || err.code === 'ENFILE') this.descriptorsExhausted(err);
+    else this.log.warn({ code: err.code, err: err.message }, 'accept failed');
+  }
+
+  private descriptorsExhausted(err: NodeJS.ErrnoException): void {
+    if (this.outOfDescriptors) return;
+    this.outOfDescriptors = true;
+    this.log.warn({ code: err.code, connections: this.connections.size }, 'out of file descriptors: new connections are refused until some are free');
+  }
+
+  private probeDescriptors(): void {
+    closeSync(openSync('/dev/null', 'r'));
+    if (!this.outOfDescriptors) return;
+    this.outOfDescriptors = false;
+    this.log.warn({ connections: this.connections.size }, 'file descriptors available again: accepting connections');
+  }
+
+  private tick(now: number): void {
+    // Each of these asks the system for something (a descriptor, a /proc file, statfs); when
+    // that fails (out of descriptors), the broker carries on and tries again next second.
+    if (process.platform !== 'win32') this.guard('descriptor check', this.probeDescriptors);
+    this.guard('memory check', this.checkPaging);
+    this.guard('resource alarm check', this.checkAlarms);
+    this.guard('memory release', this.releaseMemory);
     for (const c of this.connections) {
       try {
         c.tick(now);
@@ -423,10 +398,24 @@ export class Broker implements DefinitionsHost {
     }
   }
 
-  private releaseMemory(now: number): void {
+  /** Runs a periodic check; a failure is logged once, and again when the check works again. */
+  private guard(what: string, check: (this: Broker) => void): void {
+    try {
+      check.call(this);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EMFILE' || code === 'ENFILE') this.descriptorsExhausted(err as NodeJS.ErrnoException);
+      else if (!this.failing.has(what)) this.log.error({ err, check: what }, 'periodic check failed, retrying every second');
+      this.failing.add(what);
+      return;
+    }
+    if (this.failing.delete(what)) this.log.info({ check: what }, 'periodic check works again');
+  }
+
+  private releaseMemory(): void {
     let queued = 0;
     for (const v of this.vhosts.values()) for (const q of v.queues.values()) queued += q.messageCount;
-    const rss = this.memoryReleaser.tick(queued, now);
+    const rss = this.memoryReleaser.tick(queued, this.now);
     if (rss >= 0) this.log.info({ rss, queued }, 'backlog drained: garbage collected');
   }
 
@@ -477,29 +466,28 @@ export class Broker implements DefinitionsHost {
 
   /** Closes every connection with 320 CONNECTION_FORCED and stops listening. */
   async close(reason = 'shutdown'): Promise<void> {
+    await this.shovels.close(); // first: on-confirm shovels settle what is in flight
+    await this.federation.close(); // links first, while both ends are up
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.management?.close();
     await this.metrics?.close();
     this.management = null;
     this.metrics = null;
-    const server = this.server;
-    this.server = null;
     for (const c of this.connections) c.forceClose(reason);
-    const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
-    const more = this.moreServers.splice(0).map(({ server: s }) => new Promise<void>((r) => s.close(() => r())));
+    const closed = this.amqp.close();
     // Give clients a moment to answer close-ok, then drop whatever is left.
     const deadline = Date.now() + 1000;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const c of this.connections) c.socket.destroy();
     await closed;
-    await Promise.all(more);
     try {
       await this.store?.close();
     } catch (err) {
       this.log.error({ err }, 'message store did not close cleanly');
     }
     await this.control?.close();
+    this.lock?.release();
     this.log.info('broker stopped');
   }
 }

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Broker } from './broker.js';
+import { Broker, VERSION } from './broker.js';
 import { DEFAULT_CONFIG, type BrokerConfig } from './ops/config.js';
 import { readConfigFile, type ConfigWarning } from './ops/rabbitmq-conf.js';
 import { controlRequest, type ControlRequest } from './control.js';
@@ -39,13 +39,16 @@ interface StartOptions {
 }
 
 const program = new Command();
-program.name('warren').description('Warren: an AMQP 0-9-1 broker that behaves like RabbitMQ');
+program
+  .name('warren')
+  .description('Warren: an AMQP 0-9-1 broker that behaves like RabbitMQ')
+  .version(VERSION, '-V, --version', "print Warren's version");
 
 program
   .command('start')
   .description('start the broker')
   .option('-p, --port <port>', 'port to listen on (default 5672)', port)
-  .option('-H, --host <host>', 'address to listen on (default 0.0.0.0)')
+  .option('-H, --host <host>', 'address to listen on (default ::, IPv6 and IPv4)')
   .option('-d, --data-dir <dir>', 'data directory (default ./data)')
   .option('-l, --log-level <level>', 'fatal, error, warn, info, debug, trace or silent', level)
   .option('-c, --config <file>', "config file: RabbitMQ's rabbitmq.conf format, or JSON")
@@ -80,12 +83,7 @@ program
     }
     for (const w of warnings) broker.log.warn({ setting: w.key, file: w.file, line: w.line }, `config: ${w.key}: ${w.reason}`);
     mkdirSync(broker.config.dataDir, { recursive: true });
-    try {
-      await broker.listen();
-    } catch (err) {
-      broker.log.fatal({ err: (err as Error).message }, 'cannot listen');
-      process.exit(1);
-    }
+    // Signal handlers first: a supervisor may stop the broker as soon as it says it listens.
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -98,6 +96,14 @@ program
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    try {
+      await broker.listen();
+    } catch (err) {
+      if (stopping) return;
+      broker.log.fatal({ err: (err as Error).message }, 'cannot listen');
+      await broker.close().catch(() => {}); // lets go of the data directory
+      process.exit(1);
+    }
   });
 
 interface ControlOptions {
@@ -280,6 +286,9 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
 registerCheck(program);
 registerRoute(program);
 registerBench(program);
+// server/cli/ shares this floor: loaded on demand (a dynamic import), not as a static edge.
+const { registerMigrate } = await import('./cli/migrate-command.js');
+registerMigrate(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`warren: ${err.message}`);

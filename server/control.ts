@@ -35,6 +35,8 @@ export function handleControl(broker: Broker, req: ControlRequest): ControlReply
         broker.log.info({ vhost: only, sections: Object.keys(report) }, 'definitions imported');
         return { ok: true, result: report };
       }
+      case 'shovel.status':
+        return { ok: true, result: broker.shovels.status(only) };
     }
     const vhostName = only ?? '/';
     const vhost = broker.vhosts.get(vhostName);
@@ -68,6 +70,26 @@ export function handleControl(broker: Broker, req: ControlRequest): ControlReply
       }
       case 'operator_policy.list':
         return { ok: true, result: vhost.operatorPolicies.list() };
+      // Runtime parameters (rabbitmqctl set_parameter / clear_parameter / list_parameters).
+      case 'parameter.set': {
+        const component = String(req['component']);
+        const name = String(req['name']);
+        broker.access.setParameter(vhostName, component, name, req['value']);
+        broker.saveDefinitions();
+        return { ok: true, result: null };
+      }
+      case 'parameter.clear': {
+        const component = String(req['component']);
+        const name = String(req['name']);
+        if (!broker.access.clearParameter(vhostName, component, name)) return { ok: false, error: `Parameter does not exist` };
+        broker.saveDefinitions();
+        return { ok: true, result: null };
+      }
+      case 'parameter.list': {
+        const component = typeof req['component'] === 'string' ? req['component'] : undefined;
+        const list = [...vhost.parameters.values()].filter((p) => component === undefined || p.component === component);
+        return { ok: true, result: list.map((p) => ({ component: p.component, name: p.name, value: p.value })) };
+      }
       default:
         return { ok: false, error: `unknown command '${req.cmd}'` };
     }

@@ -87,7 +87,13 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     }
     for (const v of broker.vhosts.keys()) remember(v, definitions, true);
   }
-  const addr = await broker.listen();
+  let addr;
+  try {
+    addr = await broker.listen();
+  } catch (err) {
+    await broker.close(); // lets go of the data directory
+    throw err;
+  }
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `amqp://guest:guest@${host}:${addr.port}`;
   let next = 0;

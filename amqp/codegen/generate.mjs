@@ -93,7 +93,7 @@ function genMethods() {
   out.push("import { M } from './constants.js';");
   out.push("import type { Reader } from '../reader.js';");
   out.push("import type { Writer } from '../writer.js';");
-  out.push("import { readTable, type FieldTable } from '../table.js';");
+  out.push("import { readMethodTable, type FieldTable } from '../table.js';");
   out.push("import { FrameError } from '../errors.js';", '');
   for (const x of methods) {
     out.push(`export interface ${x.key} {`);
@@ -108,6 +108,10 @@ function genMethods() {
   out.push('export function decodeMethod(r: Reader): Method {');
   out.push('  const id = r.u32();');
   out.push('  switch (id) {');
+  // As RabbitMQ's generated decoder: the short strings of methods without content must be
+  // valid UTF-8 (content-bearing ones skip the check, for speed); table bodies are parsed
+  // after the layout has been matched.
+  const readField = (t, x) => (t === 'shortstr' && !x.m.content ? 'r.checkedShortstr()' : t === 'table' ? 'readMethodTable(r)' : READ[t]);
   for (const x of methods) {
     out.push(`    case ${hex(x.id)}: {`);
     const lines = [];
@@ -129,9 +133,9 @@ function genMethods() {
       }
       bitIndex = -1;
       if (a.name === 'ticket') {
-        lines.push(`${READ[t]};`);
+        lines.push(`${readField(t, x)};`);
       } else {
-        lines.push(`const ${local(v)} = ${READ[t]};`);
+        lines.push(`const ${local(v)} = ${readField(t, x)};`);
         props.push(v === local(v) ? v : `${v}: ${local(v)}`);
       }
     }

@@ -33,7 +33,7 @@
 import { M } from './constants.js';
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
-import { readTable, type FieldTable } from '../table.js';
+import { readMethodTable, type FieldTable } from '../table.js';
 import { FrameError } from '../errors.js';
 
 export interface ConnectionStart {
@@ -510,16 +510,16 @@ export function decodeMethod(r: Reader): Method {
     case 0x000a000a: {
       const versionMajor = r.u8();
       const versionMinor = r.u8();
-      const serverProperties = readTable(r);
+      const serverProperties = readMethodTable(r);
       const mechanisms = r.longstrBytes();
       const locales = r.longstrBytes();
       return { id: M.ConnectionStart, versionMajor, versionMinor, serverProperties, mechanisms, locales };
     }
     case 0x000a000b: {
-      const clientProperties = readTable(r);
-      const mechanism = r.shortstr();
+      const clientProperties = readMethodTable(r);
+      const mechanism = r.checkedShortstr();
       const response = r.longstrBytes();
-      const locale = r.shortstr();
+      const locale = r.checkedShortstr();
       return { id: M.ConnectionStartOk, clientProperties, mechanism, response, locale };
     }
     case 0x000a0014: {
@@ -543,18 +543,18 @@ export function decodeMethod(r: Reader): Method {
       return { id: M.ConnectionTuneOk, channelMax, frameMax, heartbeat };
     }
     case 0x000a0028: {
-      const virtualHost = r.shortstr();
-      const capabilities = r.shortstr();
+      const virtualHost = r.checkedShortstr();
+      const capabilities = r.checkedShortstr();
       const bits1 = r.u8();
       return { id: M.ConnectionOpen, virtualHost, capabilities, insist: (bits1 & 1) !== 0 };
     }
     case 0x000a0029: {
-      const knownHosts = r.shortstr();
+      const knownHosts = r.checkedShortstr();
       return { id: M.ConnectionOpenOk, knownHosts };
     }
     case 0x000a0032: {
       const replyCode = r.u16();
-      const replyText = r.shortstr();
+      const replyText = r.checkedShortstr();
       const classId = r.u16();
       const methodId = r.u16();
       return { id: M.ConnectionClose, replyCode, replyText, classId, methodId };
@@ -563,7 +563,7 @@ export function decodeMethod(r: Reader): Method {
       return { id: M.ConnectionCloseOk };
     }
     case 0x000a003c: {
-      const reason = r.shortstr();
+      const reason = r.checkedShortstr();
       return { id: M.ConnectionBlocked, reason };
     }
     case 0x000a003d: {
@@ -571,14 +571,14 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x000a0046: {
       const newSecret = r.longstrBytes();
-      const reason = r.shortstr();
+      const reason = r.checkedShortstr();
       return { id: M.ConnectionUpdateSecret, newSecret, reason };
     }
     case 0x000a0047: {
       return { id: M.ConnectionUpdateSecretOk };
     }
     case 0x0014000a: {
-      const outOfBand = r.shortstr();
+      const outOfBand = r.checkedShortstr();
       return { id: M.ChannelOpen, outOfBand };
     }
     case 0x0014000b: {
@@ -595,7 +595,7 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x00140028: {
       const replyCode = r.u16();
-      const replyText = r.shortstr();
+      const replyText = r.checkedShortstr();
       const classId = r.u16();
       const methodId = r.u16();
       return { id: M.ChannelClose, replyCode, replyText, classId, methodId };
@@ -604,7 +604,7 @@ export function decodeMethod(r: Reader): Method {
       return { id: M.ChannelCloseOk };
     }
     case 0x001e000a: {
-      const realm = r.shortstr();
+      const realm = r.checkedShortstr();
       const bits1 = r.u8();
       return { id: M.AccessRequest, realm, exclusive: (bits1 & 1) !== 0, passive: (bits1 & 2) !== 0, active: (bits1 & 4) !== 0, write: (bits1 & 8) !== 0, read: (bits1 & 16) !== 0 };
     }
@@ -614,10 +614,10 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x0028000a: {
       r.u16();
-      const exchange = r.shortstr();
-      const type = r.shortstr();
+      const exchange = r.checkedShortstr();
+      const type = r.checkedShortstr();
       const bits1 = r.u8();
-      const args = readTable(r);
+      const args = readMethodTable(r);
       return { id: M.ExchangeDeclare, exchange, type, passive: (bits1 & 1) !== 0, durable: (bits1 & 2) !== 0, autoDelete: (bits1 & 4) !== 0, internal: (bits1 & 8) !== 0, nowait: (bits1 & 16) !== 0, arguments: args };
     }
     case 0x0028000b: {
@@ -625,7 +625,7 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x00280014: {
       r.u16();
-      const exchange = r.shortstr();
+      const exchange = r.checkedShortstr();
       const bits1 = r.u8();
       return { id: M.ExchangeDelete, exchange, ifUnused: (bits1 & 1) !== 0, nowait: (bits1 & 2) !== 0 };
     }
@@ -634,11 +634,11 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x0028001e: {
       r.u16();
-      const destination = r.shortstr();
-      const source = r.shortstr();
-      const routingKey = r.shortstr();
+      const destination = r.checkedShortstr();
+      const source = r.checkedShortstr();
+      const routingKey = r.checkedShortstr();
       const bits1 = r.u8();
-      const args = readTable(r);
+      const args = readMethodTable(r);
       return { id: M.ExchangeBind, destination, source, routingKey, nowait: (bits1 & 1) !== 0, arguments: args };
     }
     case 0x0028001f: {
@@ -646,11 +646,11 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x00280028: {
       r.u16();
-      const destination = r.shortstr();
-      const source = r.shortstr();
-      const routingKey = r.shortstr();
+      const destination = r.checkedShortstr();
+      const source = r.checkedShortstr();
+      const routingKey = r.checkedShortstr();
       const bits1 = r.u8();
-      const args = readTable(r);
+      const args = readMethodTable(r);
       return { id: M.ExchangeUnbind, destination, source, routingKey, nowait: (bits1 & 1) !== 0, arguments: args };
     }
     case 0x00280033: {
@@ -658,24 +658,24 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x0032000a: {
       r.u16();
-      const queue = r.shortstr();
+      const queue = r.checkedShortstr();
       const bits1 = r.u8();
-      const args = readTable(r);
+      const args = readMethodTable(r);
       return { id: M.QueueDeclare, queue, passive: (bits1 & 1) !== 0, durable: (bits1 & 2) !== 0, exclusive: (bits1 & 4) !== 0, autoDelete: (bits1 & 8) !== 0, nowait: (bits1 & 16) !== 0, arguments: args };
     }
     case 0x0032000b: {
-      const queue = r.shortstr();
+      const queue = r.checkedShortstr();
       const messageCount = r.u32();
       const consumerCount = r.u32();
       return { id: M.QueueDeclareOk, queue, messageCount, consumerCount };
     }
     case 0x00320014: {
       r.u16();
-      const queue = r.shortstr();
-      const exchange = r.shortstr();
-      const routingKey = r.shortstr();
+      const queue = r.checkedShortstr();
+      const exchange = r.checkedShortstr();
+      const routingKey = r.checkedShortstr();
       const bits1 = r.u8();
-      const args = readTable(r);
+      const args = readMethodTable(r);
       return { id: M.QueueBind, queue, exchange, routingKey, nowait: (bits1 & 1) !== 0, arguments: args };
     }
     case 0x00320015: {
@@ -683,7 +683,7 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x0032001e: {
       r.u16();
-      const queue = r.shortstr();
+      const queue = r.checkedShortstr();
       const bits1 = r.u8();
       return { id: M.QueuePurge, queue, nowait: (bits1 & 1) !== 0 };
     }
@@ -693,7 +693,7 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x00320028: {
       r.u16();
-      const queue = r.shortstr();
+      const queue = r.checkedShortstr();
       const bits1 = r.u8();
       return { id: M.QueueDelete, queue, ifUnused: (bits1 & 1) !== 0, ifEmpty: (bits1 & 2) !== 0, nowait: (bits1 & 4) !== 0 };
     }
@@ -703,10 +703,10 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x00320032: {
       r.u16();
-      const queue = r.shortstr();
-      const exchange = r.shortstr();
-      const routingKey = r.shortstr();
-      const args = readTable(r);
+      const queue = r.checkedShortstr();
+      const exchange = r.checkedShortstr();
+      const routingKey = r.checkedShortstr();
+      const args = readMethodTable(r);
       return { id: M.QueueUnbind, queue, exchange, routingKey, arguments: args };
     }
     case 0x00320033: {
@@ -723,23 +723,23 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x003c0014: {
       r.u16();
-      const queue = r.shortstr();
-      const consumerTag = r.shortstr();
+      const queue = r.checkedShortstr();
+      const consumerTag = r.checkedShortstr();
       const bits1 = r.u8();
-      const args = readTable(r);
+      const args = readMethodTable(r);
       return { id: M.BasicConsume, queue, consumerTag, noLocal: (bits1 & 1) !== 0, noAck: (bits1 & 2) !== 0, exclusive: (bits1 & 4) !== 0, nowait: (bits1 & 8) !== 0, arguments: args };
     }
     case 0x003c0015: {
-      const consumerTag = r.shortstr();
+      const consumerTag = r.checkedShortstr();
       return { id: M.BasicConsumeOk, consumerTag };
     }
     case 0x003c001e: {
-      const consumerTag = r.shortstr();
+      const consumerTag = r.checkedShortstr();
       const bits1 = r.u8();
       return { id: M.BasicCancel, consumerTag, nowait: (bits1 & 1) !== 0 };
     }
     case 0x003c001f: {
-      const consumerTag = r.shortstr();
+      const consumerTag = r.checkedShortstr();
       return { id: M.BasicCancelOk, consumerTag };
     }
     case 0x003c0028: {
@@ -766,7 +766,7 @@ export function decodeMethod(r: Reader): Method {
     }
     case 0x003c0046: {
       r.u16();
-      const queue = r.shortstr();
+      const queue = r.checkedShortstr();
       const bits1 = r.u8();
       return { id: M.BasicGet, queue, noAck: (bits1 & 1) !== 0 };
     }
@@ -779,7 +779,7 @@ export function decodeMethod(r: Reader): Method {
       return { id: M.BasicGetOk, deliveryTag, redelivered: (bits1 & 1) !== 0, exchange, routingKey, messageCount };
     }
     case 0x003c0048: {
-      const clusterId = r.shortstr();
+      const clusterId = r.checkedShortstr();
       return { id: M.BasicGetEmpty, clusterId };
     }
     case 0x003c0050: {

@@ -70,10 +70,11 @@ export const featureScenarios: Scenario[] = [
   scenario('ttl/queue message-ttl', 'messages expire after x-message-ttl', async (ctx) => {
     const pub = await ctx.confirmChannel('pub');
     const q = ctx.n('q');
-    await pub.queue(q, { arguments: { 'x-message-ttl': 50 } });
+    // Long enough that 'new' cannot expire before the drain on a loaded machine.
+    await pub.queue(q, { arguments: { 'x-message-ttl': 250 } });
     pub.publish('', q, 'old');
     await pub.confirms();
-    await ctx.wait(TTL_WAIT);
+    await ctx.wait(TTL_WAIT + 250);
     pub.publish('', q, 'new');
     await pub.confirms();
     await pub.checkQueue(q);

@@ -55,7 +55,7 @@ export class VhostTopology {
 
   declareExchange(name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable): TopologyExchange {
     if (name === '') throw defaultExchangeError();
-    const matcher = createExchange<Dest>(type);
+    const matcher = createExchange<Dest>(type, args);
     if (matcher === undefined) throw unknownExchangeType(type);
     const existing = this.exchanges.get(name);
     if (existing !== undefined) {

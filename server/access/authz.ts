@@ -42,7 +42,7 @@ export class ChannelAuthz {
 
   private refresh(): void {
     this.generation = this.access.generation;
-    this.perm = this.access.permissions(this.user.name, this.vhost);
+    this.perm = this.access.permissions(this.user, this.vhost);
     this.topicChecks = this.access.hasTopicPermissions(this.user.name, this.vhost);
     this.queues.clear();
     this.exchanges.clear();

@@ -1,6 +1,6 @@
 import { AmqpError, ChannelError, ConnectionError } from '../../amqp/errors.js';
 import { endFrame, beginMethod, writeBasicDeliver, writeContent } from '../../amqp/frame-writer.js';
-import { CLASS, M } from '../../amqp/generated/constants.js';
+import { CLASS, M, METHOD_NAME } from '../../amqp/generated/constants.js';
 import {
   encodeBasicAck,
   encodeBasicCancel,
@@ -15,6 +15,7 @@ import { CrashError, validateConsumeArgs } from '../queue/arg-validation.js';
 import { ContentAssembler } from './content-assembler.js';
 import { Consumer, type ConsumerChannel } from '../queue/consumer.js';
 import { withDeliveryCount, type Message, type QueueEntry } from '../queue/message.js';
+import type { Queue } from '../queue/queue.js';
 import { REPLY_TO, type ReplyConsumer } from '../vhost/direct-reply-to.js';
 import { ACK, DISCARD, REQUEUE } from './ack-actions.js';
 import { Publisher, settledAll } from './publisher.js';
@@ -52,6 +53,9 @@ export class Channel implements ConsumerChannel {
   private consumerPrefetch = 0;
   /** Channel-wide prefetch (basic.qos global=true). */
   private globalPrefetch = 0;
+  /** The queues this channel's consumers consume from (null: to be worked out again), and whose turn is next. */
+  private consumedQueues: Queue[] | null = null;
+  private queueTurn = 0;
   readonly assembler: ContentAssembler;
   readonly publisher: Publisher;
   /** This channel's permission checks, cached. */
@@ -140,7 +144,9 @@ export class Channel implements ConsumerChannel {
   /** A soft error: close the channel with its code and text, then wait for close-ok. */
   fail(err: ChannelError): void {
     const { classId, methodId } = err;
-    this.session.log.debug({ channel: this.id, code: err.replyCode, text: err.replyText }, 'channel error');
+    // RabbitMQ logs every channel error, at error level.
+    const method = (classId << 16) | methodId;
+    this.session.log.error({ channel: this.id, code: err.replyCode, text: err.replyText, method: METHOD_NAME[method] ?? method }, 'channel error');
     this.teardown();
     this.state = State.Closing;
     this.assembler.reset();
@@ -254,6 +260,7 @@ export class Channel implements ConsumerChannel {
     q.checkConsume(exclusive, this.globalPrefetch);
     const c = new Consumer(tag, this, q, noAck, exclusive, priority, q.consumerPrefetch(this.consumerPrefetch), args);
     this.consumers.set(tag, c);
+    this.consumedQueues = null;
     if (!nowait) this.reply({ id: M.BasicConsumeOk, consumerTag: tag });
     q.addConsumer(c);
   }
@@ -262,6 +269,7 @@ export class Channel implements ConsumerChannel {
     const c = this.consumers.get(tag);
     if (c !== undefined) {
       this.consumers.delete(tag);
+      this.consumedQueues = null;
       c.queue.removeConsumer(c);
     } else if (this.replyConsumer !== null && this.replyConsumer.tag === tag) {
       this.dropReplyConsumer();
@@ -296,8 +304,11 @@ export class Channel implements ConsumerChannel {
 
   canDeliver(c: Consumer): boolean {
     if (this.state !== State.Open || this.tornDown || !this.session.writable) return false;
-    if (c.noAck) return true;
-    return (c.prefetch === 0 || c.unacked < c.prefetch) && (this.globalPrefetch === 0 || !c.queue.globalQos || this.consumerUnacked < this.globalPrefetch);
+    // A used-up channel-wide limit stops every consumer of the channel, no-ack ones too, as
+    // RabbitMQ's limiter does (their deliveries just do not count against it). Quorum queues'
+    // consumers have credit only and never meet it.
+    if (this.globalPrefetch !== 0 && c.queue.globalQos && this.consumerUnacked >= this.globalPrefetch) return false;
+    return c.noAck || c.prefetch === 0 || c.unacked < c.prefetch;
   }
 
   deliver(c: Consumer, entry: QueueEntry): void {
@@ -368,6 +379,7 @@ export class Channel implements ConsumerChannel {
   cancelledByQueue(c: Consumer): void {
     if (this.consumers.get(c.tag) !== c) return;
     this.consumers.delete(c.tag);
+    this.consumedQueues = null;
     if (this.state !== State.Open || !this.session.capabilities.consumerCancelNotify) return;
     // Sent at the end of the turn, so that a queue.delete-ok on this channel comes first.
     this.pendingCancels.push(c.tag);
@@ -431,8 +443,40 @@ export class Channel implements ConsumerChannel {
     settledAll(entries, REQUEUE);
   }
 
+  /**
+   * The channel can take deliveries again (a slot under the channel-wide limit, a qos change,
+   * a drained socket): its consumers rejoin every queue they consume from, without one of
+   * them (the first created) jumping ahead each time, and each queue is asked to dispatch.
+   */
   private scheduleConsumerQueues(): void {
-    for (const c of this.consumers.values()) c.queue.creditReturned(c);
+    const queues = (this.consumedQueues ??= this.queuesConsumed());
+    const n = queues.length;
+    const first = n === 0 ? 0 : this.queueTurn % n;
+    for (let i = 0; i < n; i++) queues[(first + i) % n]!.channelUnblocked(this);
+  }
+
+  /** Whether a freed slot belongs to the whole channel (basic.qos global=true) rather than to one consumer. */
+  get roomIsShared(): boolean {
+    return this.globalPrefetch !== 0;
+  }
+
+  /**
+   * An ack freed room under the channel-wide limit: the queues this channel consumes from
+   * deliver now, starting with a different one each time, so that the queue just acked does
+   * not take every freed slot. (RabbitMQ's limiter starts at a random queue; Warren goes round.)
+   */
+  dispatchInTurn(): void {
+    const queues = (this.consumedQueues ??= this.queuesConsumed());
+    const n = queues.length;
+    if (n === 0) return;
+    const first = this.queueTurn++ % n;
+    for (let i = 0; i < n; i++) queues[(first + i) % n]!.dispatchNow();
+  }
+
+  private queuesConsumed(): Queue[] {
+    const out: Queue[] = [];
+    for (const c of this.consumers.values()) if (!out.includes(c.queue)) out.push(c.queue);
+    return out;
   }
 
   /**
@@ -471,6 +515,7 @@ export class Channel implements ConsumerChannel {
     // Consumers go first, so the requeued messages are dispatched to others, never back here.
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
+    this.consumedQueues = null;
     for (const c of consumers) c.queue.removeConsumer(c);
     this.requeueAll(true);
   }

@@ -1,16 +1,18 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { AmqpError, ConnectionError, FrameError } from '../../amqp/errors.js';
-import { beginMethod, endFrame, writeHeartbeat } from '../../amqp/frame-writer.js';
+import { writeHeartbeat, writeMethod } from '../../amqp/frame-writer.js';
 import { FrameReader, frameErrorText, type FrameSink } from '../../amqp/frame-reader.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, M } from '../../amqp/generated/constants.js';
 import { frameText } from './content-assembler.js';
-import { decodeMethod, encodeMethod, type Method } from '../../amqp/generated/methods.js';
+import type { Method } from '../../amqp/generated/methods.js';
+import { decodeMethodFrame } from '../../amqp/method-frame.js';
 import { Reader } from '../../amqp/reader.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { Writer } from '../../amqp/writer.js';
-import { authenticate } from './auth.js';
-import { authenticateExternal, checkMechanism, offeredMechanisms } from './mechanisms.js';
+import { clientCapabilities, login } from './handshake/login.js';
+import { PROTOCOL_HEADER, ProtocolHeaderReader } from './handshake/protocol-header.js';
+import { offeredMechanisms } from './handshake/mechanisms.js';
 import type { Broker } from '../broker.js';
 import { Channel } from './channel.js';
 import { scheduleFlush } from '../ops/scheduler.js';
@@ -18,14 +20,14 @@ import { PAUSE_ALARM } from '../ops/read-pause.js';
 import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import { plainAddress } from './naming.js';
 import { ConnectionCounters } from '../ops/stats.js';
+import { writeChunks } from './socket-write.js';
 import type { ClientCapabilities, Session } from './session.js';
+import type { WheelTimer } from '../ops/timer-wheel.js';
+import { HEARTBEAT_NONE, HEARTBEAT_SEND, HeartbeatState, PEER_SILENT } from './heartbeat.js';
+import { clientName, negotiate } from './handshake/tune.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 import type { AccessControl } from '../access/access-control.js';
 import type { User } from '../access/users.js';
-
-const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
-// RabbitMQ treats a 0-9 header as 0-9-1.
-const PROTOCOL_HEADER_0_9 = Buffer.from('AMQP\x01\x01\x00\x09', 'latin1');
 
 const enum State {
   Handshake,
@@ -48,13 +50,13 @@ let nextId = 1;
 const reader = new Reader();
 
 /** One client connection: handshake, tuning, heartbeats, the channel table and close. */
-export class Connection implements Session, FrameSink {
+export class Connection implements Session, FrameSink, WheelTimer {
   readonly id = nextId++;
   readonly writer = new Writer();
   readonly log: Logger;
   private readonly frames: FrameReader;
   private state = State.Handshake;
-  private handshake: Buffer | null = null;
+  private readonly protocolHeader = new ProtocolHeaderReader();
   private readonly channels = new Map<number, Channel>();
   private readonly pendingChannels: Channel[] = [];
   vhost!: VirtualHost;
@@ -73,15 +75,15 @@ export class Connection implements Session, FrameSink {
   private alarm: string | null;
   private sentBlocked = false;
   flushScheduled = false;
-  capabilities: ClientCapabilities = {
-    consumerCancelNotify: false,
-    authenticationFailureClose: false,
-    connectionBlocked: false,
-  };
+  capabilities: ClientCapabilities = clientCapabilities({});
   clientProperties: FieldTable = {};
-  lastReceived = Date.now();
-  lastSent = Date.now();
+  /** Bytes read from the socket (RabbitMQ's recv_oct): the heartbeat check looks for growth. */
+  bytesIn = 0;
+  wheelSlot = 0;
+  /** Deadlines and heartbeat bookkeeping, in the broker's wheel time (monotonic ms). */
+  private readonly handshakeDeadline: number;
   private closeDeadline = 0;
+  private readonly hb = new HeartbeatState();
   readonly remote: string;
   /** Reads go into the shared read buffer (and large bodies straight into place), not 'data' events. */
   readonly sharedReads: boolean;
@@ -99,11 +101,15 @@ export class Connection implements Session, FrameSink {
     this.frameMax = broker.config.frameMax;
     this.alarm = broker.alarmReason;
     this.channelMax = broker.config.channelMax;
-    this.frames = new FrameReader(this, broker.config.frameMax);
+    // Until tune-ok, frames are limited to the spec's minimum, as in RabbitMQ.
+    this.frames = new FrameReader(this, FRAME_MIN_SIZE);
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.name = `${plainAddress(socket.remoteAddress)}:${socket.remotePort} -> ${plainAddress(socket.localAddress)}:${socket.localPort}`;
     broker.counters.connectionCreated++;
     this.log = broker.log.child({ conn: this.id, remote: this.remote });
+    const limit = broker.config.handshakeTimeout;
+    this.handshakeDeadline = limit > 0 ? broker.wheel.now + limit : Infinity;
+    if (limit > 0) broker.wheel.schedule(this, this.handshakeDeadline);
     socket.setNoDelay(true);
     this.sharedReads = readIntoSharedBuffer(
       socket,
@@ -134,9 +140,8 @@ export class Connection implements Session, FrameSink {
 
   /** The first len bytes of chunk were read; chunk may be the shared read buffer, so nothing keeps a view of it. */
   private onData(chunk: Buffer, len: number): void {
-    // Exact, not the coarse clock: a dead peer is judged on it.
-    this.lastReceived = Date.now();
-    this.counters.recvOct += chunk.length;
+    this.bytesIn += len;
+    this.counters.recvOct += len;
     this.counters.recvCnt++;
     if (this.state === State.Closed) return;
     try {
@@ -158,29 +163,19 @@ export class Connection implements Session, FrameSink {
 
   /** Collects the 8-byte protocol header; returns the bytes after it, or null while incomplete. */
   private onHandshake(chunk: Buffer): Buffer | null {
-    const got = this.handshake === null ? chunk : Buffer.concat([this.handshake, chunk]);
-    if (got.length < 8) {
-      this.handshake = got;
-      return null;
-    }
-    this.handshake = null;
-    const header = got.subarray(0, 8);
-    if (!header.equals(PROTOCOL_HEADER) && !header.equals(PROTOCOL_HEADER_0_9)) {
-      this.log.info({ header: header.toString('hex') }, 'bad protocol header, refusing');
+    const h = this.protocolHeader.push(chunk);
+    if (h === null) return null;
+    if (!h.ok) {
+      this.log.info({ header: h.header.toString('hex') }, 'bad protocol header, refusing');
       this.state = State.Closed;
       this.socket.end(PROTOCOL_HEADER);
       return null;
     }
     this.state = State.Starting;
-    this.sendMethod(0, {
-      id: M.ConnectionStart,
-      versionMajor: 0,
-      versionMinor: 9,
-      serverProperties: this.broker.serverProperties,
-      mechanisms: offeredMechanisms(this.broker, this.socket).join(' '),
-      locales: 'en_US',
-    });
-    return got.subarray(8);
+    const mechanisms = offeredMechanisms(this.broker, this.socket).join(' ');
+    const serverProperties = this.broker.serverProperties;
+    this.sendMethod(0, { id: M.ConnectionStart, versionMajor: 0, versionMinor: 9, serverProperties, mechanisms, locales: 'en_US' });
+    return h.rest;
   }
 
   onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
@@ -195,7 +190,7 @@ export class Connection implements Session, FrameSink {
       if (channel === 0) {
         if (type === FRAME_HEARTBEAT) return;
         if (type !== FRAME_METHOD) throw new ConnectionError(505, frameText(type, buf, start, end));
-        this.onConnectionMethod(decodeMethod(reader.reset(buf, start, end)));
+        this.onConnectionMethod(decodeMethodFrame(reader, buf, start, end, true));
         return;
       }
       if (this.state !== State.Running) throw new ConnectionError(505, `unexpected frame on channel ${channel} before connection.open`);
@@ -227,7 +222,7 @@ export class Connection implements Session, FrameSink {
   private openChannel(channel: number, type: number, buf: Buffer, start: number, end: number): void {
     if (type === FRAME_HEARTBEAT) throw new ConnectionError(505, frameText(type, buf, start, end));
     if (type !== FRAME_METHOD) throw new ConnectionError(505, 'expected method frame, got non method frame instead');
-    const m = decodeMethod(reader.reset(buf, start, end));
+    const m = decodeMethodFrame(reader, buf, start, end, false);
     if (m.id !== M.ChannelOpen) throw new ConnectionError(504, "expected 'channel.open'", m.id >>> 16, m.id & 0xffff);
     // Like RabbitMQ, only the number of open channels counts, not the channel number.
     if (this.channels.size >= this.channelMax) {
@@ -259,6 +254,9 @@ export class Connection implements Session, FrameSink {
         const vhost = this.broker.vhosts.get(m.virtualHost)!;
         this.vhost = vhost;
         this.state = State.Running;
+        // Heartbeat checks every half interval from now on (none with heartbeat 0).
+        if (this.heartbeat === 0) this.broker.wheel.cancel(this);
+        else this.broker.wheel.schedule(this, this.hb.start(this.bytesIn, this.socket, this.broker.wheel.now + this.heartbeat * 500));
         this.sendMethod(0, { id: M.ConnectionOpenOk, knownHosts: '' });
         this.log.info({ user: this.user, vhost: vhost.name, client: clientName(this.clientProperties) }, 'connection opened');
         return;
@@ -284,20 +282,8 @@ export class Connection implements Session, FrameSink {
   private onStartOk(props: FieldTable, mechanism: string, response: Buffer | string): void {
     this.clientProperties = props;
     this.authMechanism = mechanism;
-    const caps = props['capabilities'];
-    if (caps !== null && typeof caps === 'object' && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
-      const c = caps as FieldTable;
-      this.capabilities = {
-        consumerCancelNotify: c['consumer_cancel_notify'] === true,
-        authenticationFailureClose: c['authentication_failure_close'] === true,
-        connectionBlocked: c['connection.blocked'] === true,
-      };
-    }
-    checkMechanism(this.broker, this.socket, mechanism);
-    const result =
-      mechanism === 'EXTERNAL'
-        ? authenticateExternal(this.broker, this.socket)
-        : authenticate(this.broker.access, mechanism, Buffer.isBuffer(response) ? response : Buffer.from(response), this.socket.localAddress);
+    this.capabilities = clientCapabilities(props);
+    const result = login(this.broker, this.socket, mechanism, response);
     if ('reason' in result) {
       this.broker.counters.authAmqpFailed++;
       this.log.warn({ user: result.user, reason: result.reason }, 'login refused');
@@ -329,7 +315,12 @@ export class Connection implements Session, FrameSink {
   private closeSilently(): void {
     this.cleanup();
     this.state = State.Closing;
-    this.closeDeadline = Date.now() + HANDSHAKE_CLOSE_DELAY_MS;
+    this.closeBy(HANDSHAKE_CLOSE_DELAY_MS);
+  }
+
+  private closeBy(ms: number): void {
+    this.closeDeadline = this.broker.wheel.now + ms;
+    this.broker.wheel.schedule(this, this.closeDeadline);
   }
 
   private onTuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
@@ -347,13 +338,13 @@ export class Connection implements Session, FrameSink {
   /** Turns any error into the right close; unexpected ones become 541 and are logged. */
   private onError(err: unknown): void {
     if (this.state < State.Opening && this.state !== State.Handshake) {
-      this.log.info({ err: err instanceof Error ? err.message : String(err) }, 'handshake failed, closing');
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'handshake failed, closing');
       this.closeSilently();
       return;
     }
     if (err instanceof AmqpError) {
       if (err.hard) {
-        this.log.info({ code: err.replyCode, text: err.replyText }, 'connection error');
+        this.log.error({ code: err.replyCode, text: err.replyText }, 'connection error');
         this.closeWith(err);
       } else {
         // A soft error outside a channel (cannot happen from channel 0 methods); treat as hard.
@@ -370,7 +361,7 @@ export class Connection implements Session, FrameSink {
     if (this.state >= State.Closing) return;
     this.cleanup();
     this.state = State.Closing;
-    this.closeDeadline = this.broker.now + CLOSE_TIMEOUT_MS;
+    this.closeBy(CLOSE_TIMEOUT_MS);
     this.sendMethod(0, {
       id: M.ConnectionClose,
       replyCode: err.replyCode,
@@ -381,10 +372,7 @@ export class Connection implements Session, FrameSink {
   }
 
   sendMethod(channel: number, m: Method): void {
-    const w = this.writer;
-    const at = beginMethod(w, channel);
-    encodeMethod(w, m);
-    endFrame(w, at);
+    writeMethod(this.writer, channel, m);
     this.scheduleFlush();
   }
 
@@ -403,24 +391,7 @@ export class Connection implements Session, FrameSink {
     for (let i = 0; i < pending.length; i++) pending[i]!.writePending();
     pending.length = 0;
     if (this.writer.length === 0 || this.socket.destroyed) return;
-    this.lastSent = this.broker.now;
-    const chunks = this.writer.takeChunks();
-    const counters = this.counters;
-    counters.sendCnt++;
-    if (chunks.length === 1) {
-      counters.sendOct += chunks[0]!.length;
-      if (!this.socket.write(chunks[0]!)) this.writable = false;
-      return;
-    }
-    // Several chunks (large bodies sent by reference): one writev through cork.
-    this.socket.cork();
-    let ok = true;
-    for (const c of chunks) {
-      counters.sendOct += c.length;
-      ok = this.socket.write(c);
-    }
-    this.socket.uncork();
-    if (!ok) this.writable = false;
+    if (!writeChunks(this.socket, this.writer.takeChunks(), this.counters)) this.writable = false;
   }
 
   /** Stops reading from the socket until every reason given has been lifted. */
@@ -434,7 +405,7 @@ export class Connection implements Session, FrameSink {
     this.readPaused &= ~reason;
     if (this.readPaused !== 0) return;
     // Heartbeats could not be read meanwhile: the client's silence starts counting now.
-    this.lastReceived = Date.now();
+    this.hb.missed = 0;
     if (this.state !== State.Closed) this.socket.resume();
   }
 
@@ -501,26 +472,60 @@ export class Connection implements Session, FrameSink {
     return this.state === State.Running ? 'running' : 'starting';
   }
 
-  /** Called once a second by the broker: heartbeats and close timeouts. */
+  /** Called once a second by the broker: consumer timeouts. */
   tick(now: number): void {
-    if (this.state === State.Closing && now >= this.closeDeadline) {
-      this.destroy();
-      return;
-    }
     if (this.state === State.Running) for (const ch of this.channels.values()) ch.checkConsumerTimeout(now);
-    if (this.heartbeat === 0 || this.state < State.Opening || this.state >= State.Closing) return;
-    const interval = this.heartbeat * 1000;
-    // While the broker is not reading (blocked), the client's heartbeats cannot arrive.
-    if (this.readPaused === 0 && now - this.lastReceived >= 2 * interval) {
-      this.log.warn({ timeout: this.heartbeat }, 'missed heartbeats from client, closing');
-      this.cleanup();
-      this.destroy();
-      return;
+  }
+
+  /** The wheel's call: the handshake and close deadlines, and heartbeats every half interval. */
+  onTimer(now: number): void {
+    switch (this.state) {
+      case State.Closed:
+        return;
+      case State.Closing:
+        if (now >= this.closeDeadline) this.destroy();
+        else this.broker.wheel.schedule(this, this.closeDeadline);
+        return;
+      case State.Running:
+        this.checkHeartbeats(now);
+        return;
+      default:
+        if (now < this.handshakeDeadline) {
+          this.broker.wheel.schedule(this, this.handshakeDeadline);
+          return;
+        }
+        // As RabbitMQ's handshake_timeout: the socket goes, without a frame.
+        this.log.error({ state: STATE_NAME[this.state], timeout: this.broker.config.handshakeTimeout }, 'handshake timeout, closing');
+        this.drop();
     }
-    if (now - this.lastSent >= interval / 2) {
+  }
+
+  /**
+   * Every half interval, as RabbitMQ's heartbeat sender and receiver: a heartbeat frame if
+   * nothing else was written since the last check; the client is gone after two whole
+   * intervals without a byte from it, or when our output has not drained for two intervals.
+   */
+  private checkHeartbeats(now: number): void {
+    const half = this.heartbeat * 500;
+    const verdict = this.hb.check(now, half, this.bytesIn, this.socket, this.readPaused !== 0);
+    if (verdict === HEARTBEAT_SEND) {
       writeHeartbeat(this.writer);
       this.scheduleFlush();
+    } else if (verdict !== HEARTBEAT_NONE) {
+      const why = verdict === PEER_SILENT ? 'missed heartbeats from client' : 'client stopped reading: output not drained for two heartbeat intervals';
+      this.log.error({ timeout: this.heartbeat, pending: this.socket.writableLength }, `${why}, closing`);
+      this.drop();
+      return;
     }
+    this.broker.wheel.schedule(this, now + half);
+  }
+
+  /** A dead or timed-out peer: release what it holds and close the socket at once, without a frame. */
+  private drop(): void {
+    this.cleanup();
+    this.state = State.Closed;
+    this.broker.wheel.cancel(this);
+    this.socket.destroy();
   }
 
   /** Broker shutdown: 320 CONNECTION_FORCED. */
@@ -547,15 +552,25 @@ export class Connection implements Session, FrameSink {
     this.socket.destroySoon();
   }
 
+  /** As rabbit_reader logs the end of a connection: clean at info, abrupt at warning, a bare probe at debug. */
   private onSocketClose(): void {
-    const wasOpen = this.state !== State.Closed || this.channels.size > 0;
+    const state = this.state;
     this.cleanup();
     this.state = State.Closed;
+    this.broker.wheel.cancel(this);
     if (this.broker.connections.delete(this)) {
       this.broker.counters.connectionClosed++;
       this.vhost?.counters.closedConnections.add(this.counters);
     }
-    if (this.user !== '' || wasOpen) this.log.info('connection closed');
+    const who = this.user === '' ? {} : { user: this.user, vhost: this.vhost?.name };
+    if (state === State.Closed || state === State.Closing) {
+      if (this.user !== '') this.log.info(who, 'connection closed');
+    } else if (state === State.Handshake && this.bytesIn === 0) {
+      // Probably a load balancer's health check: not a failure.
+      this.log.debug('connection closed with no data received');
+    } else {
+      this.log.warn({ state: STATE_NAME[state], ...who }, 'client unexpectedly closed TCP connection');
+    }
   }
 
   /** Requeues what channels hold and deletes this connection's exclusive queues. Idempotent. */
@@ -574,19 +589,4 @@ export class Connection implements Session, FrameSink {
     if (this.vhost === undefined) return;
     for (const q of [...this.vhost.queues.values()]) if (q.owner === this) this.vhost.deleteQueue(q);
   }
-}
-
-function negotiate(field: string, min: number, server: number, client: number): void {
-  if (client !== 0 && client < min) fail(field, client, 'lower', 'minimum', min);
-  if (server !== 0 && (client === 0 || client > server)) fail(field, client, 'higher', 'maximum', server);
-}
-
-function fail(field: string, client: number, cmp: string, bound: string, value: number): never {
-  const detail = client === 0 ? ' (no limit)' : '';
-  throw new ConnectionError(530, `negotiated ${field} = ${client}${detail} is ${cmp} than the ${bound} allowed value (${value})`, 10, 31);
-}
-
-function clientName(props: FieldTable): string | undefined {
-  const p = props['product'];
-  return typeof p === 'string' ? p : undefined;
 }

@@ -1,7 +1,8 @@
 import { ChannelError, ConnectionError, FrameError } from '../../amqp/errors.js';
 import { frameErrorText } from '../../amqp/frame-reader.js';
 import { CLASS, FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '../../amqp/generated/constants.js';
-import { decodeMethod, type BasicPublish, type Method } from '../../amqp/generated/methods.js';
+import type { BasicPublish, Method } from '../../amqp/generated/methods.js';
+import { decodeMethodFrame } from '../../amqp/method-frame.js';
 import { Reader } from '../../amqp/reader.js';
 
 /** RabbitMQ's unexpected_frame text: the frame, without a reason. */
@@ -65,7 +66,7 @@ export class ContentAssembler {
     switch (type) {
       case FRAME_METHOD:
         if (this.state !== EXPECT_METHOD) throw this.unexpected();
-        return decodeMethod(reader.reset(buf, start, end));
+        return decodeMethodFrame(reader, buf, start, end, false);
       case FRAME_HEADER:
         if (this.state !== EXPECT_HEADER) throw this.unexpected();
         this.onHeader(buf, start, end);

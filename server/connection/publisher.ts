@@ -277,7 +277,7 @@ export class Publisher implements DurableWaiter {
       if (one === undefined) throw new ChannelError(406, `unknown delivery tag ${tag}`);
       if (!multiple) {
         this.settle(one, action);
-        if (this.mode !== MODE_TX) settled(one.queue, action);
+        if (this.mode !== MODE_TX) settled(one.queue, action, this.ch);
         return;
       }
       entries = [];
@@ -287,7 +287,7 @@ export class Publisher implements DurableWaiter {
       }
     }
     for (const e of entries) this.settle(e, action);
-    if (this.mode !== MODE_TX) settledAll(entries, action);
+    if (this.mode !== MODE_TX) settledAll(entries, action, this.ch);
   }
 
   private settle(e: QueueEntry, action: AckAction): void {
@@ -313,6 +313,7 @@ export class Publisher implements DurableWaiter {
     settledAll(
       acks.filter((a) => a.action !== REQUEUE).map((a) => a.entry),
       ACK,
+      this.ch,
     );
     const vhost = this.ch.session.vhost;
     let stored = -1;
@@ -365,16 +366,18 @@ function apply(ch: Channel, e: QueueEntry, action: AckAction): void {
  * limits (after requeues) and delivers at once, before the next method is read, so
  * that an ack or requeue followed by basic.cancel sees the delivery first.
  */
-export function settledAll(entries: readonly QueueEntry[], action: AckAction): void {
+export function settledAll(entries: readonly QueueEntry[], action: AckAction, ch?: Channel): void {
   if (entries.length === 0) return;
-  if (entries.length === 1) return settled(entries[0]!.queue, action);
+  if (entries.length === 1 || (action !== REQUEUE && ch?.roomIsShared === true)) return settled(entries[0]!.queue, action, ch);
   const queues = new Set<Queue>();
   for (const e of entries) queues.add(e.queue);
-  for (const q of queues) settled(q, action);
+  for (const q of queues) settled(q, action, ch);
 }
 
-function settled(q: Queue, action: AckAction): void {
+function settled(q: Queue, action: AckAction, ch?: Channel): void {
   if (action === REQUEUE) q.requeued();
+  // Under a channel-wide limit the freed room is the channel's, not the acked queue's.
+  else if (ch?.roomIsShared === true) ch.dispatchInTurn();
   else q.dispatchNow();
 }
 

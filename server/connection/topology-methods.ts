@@ -15,7 +15,8 @@ import { generateName } from './naming.js';
  * bindings need write on the destination and read on the source (and, on a topic
  * exchange, read on the routing key), purge needs read. Returns false for any other method.
  */
-export function handleTopologyMethod(ch: Channel, m: Method): boolean {
+export function handleTopologyMethod(ch: Channel, method: Method): boolean {
+  const m = stripCrLf(method);
   const session = ch.session;
   const vh = session.vhost;
   const authz = ch.authz;
@@ -162,4 +163,36 @@ function alternateExchange(args: FieldTable): string | null {
 
 function defaultExchangeError(): ChannelError {
   return new ChannelError(403, 'operation not permitted on the default exchange');
+}
+
+/**
+ * RabbitMQ strips CR and LF from the queue and exchange names of these methods
+ * (rabbit_channel:strip_cr_lf) before anything else, so that the stripped name finds the
+ * object later; purge, get, consume and publish take the name as it is.
+ */
+function stripCrLf(m: Method): Method {
+  switch (m.id) {
+    case M.QueueDeclare:
+    case M.QueueDelete:
+      return hasCrLf(m.queue) ? { ...m, queue: strip(m.queue) } : m;
+    case M.QueueBind:
+    case M.QueueUnbind:
+      return hasCrLf(m.queue) || hasCrLf(m.exchange) ? { ...m, queue: strip(m.queue), exchange: strip(m.exchange) } : m;
+    case M.ExchangeDeclare:
+    case M.ExchangeDelete:
+      return hasCrLf(m.exchange) ? { ...m, exchange: strip(m.exchange) } : m;
+    case M.ExchangeBind:
+    case M.ExchangeUnbind:
+      return hasCrLf(m.source) || hasCrLf(m.destination) ? { ...m, source: strip(m.source), destination: strip(m.destination) } : m;
+    default:
+      return m;
+  }
+}
+
+function hasCrLf(name: string): boolean {
+  return name.includes('\r') || name.includes('\n');
+}
+
+function strip(name: string): string {
+  return name.replace(/[\r\n]/g, '');
 }

@@ -1,5 +1,5 @@
 import type { Broker } from '../broker.js';
-import { isLoopback } from '../connection/auth.js';
+import { isLoopback } from '../connection/handshake/auth.js';
 import { AUTH_REALM, HttpError, notAuthorised } from './errors.js';
 
 /** Who made an HTTP request, once the basic-auth credentials checked out. */

@@ -6,18 +6,21 @@ import { registerBindings } from './api/bindings.js';
 import { registerConnections } from './api/connections.js';
 import { registerDefinitions } from './api/definitions.js';
 import { registerExchanges } from './api/exchanges.js';
+import { registerFederation } from './api/federation.js';
 import { registerHealth } from './api/health.js';
 import { registerOverview } from './api/overview.js';
 import { registerParameters } from './api/parameters.js';
 import { registerPermissions } from './api/permissions.js';
 import { registerPolicies } from './api/policies.js';
 import { registerQueues } from './api/queues.js';
+import { registerShovels } from './api/shovels.js';
 import { registerUsers } from './api/users.js';
 import { registerVhosts } from './api/vhosts.js';
 import type { ApiContext } from './api/context.js';
 import { authenticate, authorize, AccessAuthenticator, type Access, type HttpAuthenticator, type HttpUser } from './auth.js';
 import { badRequest, notFound, toHttpError } from './errors.js';
 import { Sampler } from './sampler.js';
+import { registerUi } from './ui-static.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -128,9 +131,12 @@ export class ManagementServer {
       registerPermissions,
       registerParameters,
       registerDefinitions,
+      registerFederation,
+      registerShovels,
     ]) {
       register(app, this.ctx);
     }
+    registerUi(app);
   }
 
   private onError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {

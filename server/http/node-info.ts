@@ -17,6 +17,8 @@ export const EXCHANGE_TYPES = [
   { name: 'fanout', description: 'AMQP fanout exchange, as per the AMQP specification', enabled: true },
   { name: 'headers', description: 'AMQP headers exchange, as per the AMQP specification', enabled: true },
   { name: 'topic', description: 'AMQP topic exchange, as per the AMQP specification', enabled: true },
+  // As RabbitMQ lists it with the federation plugin on.
+  { name: 'x-federation-upstream', description: 'Federation upstream helper exchange', internal_purpose: 'federation', enabled: true },
 ];
 
 const AUTH_MECHANISMS = [
@@ -69,7 +71,7 @@ export function overviewJson(ctx: ApiContext, t: Totals, node: Totals): Json {
     product_version: ctx.broker.version,
     product_name: 'Warren',
     rabbitmq_version: RABBITMQ_VERSION,
-    cluster_name: ctx.node,
+    cluster_name: String(ctx.broker.serverProperties['cluster_name']),
     erlang_version: process.versions.node,
     erlang_full_version: `Node.js ${process.version}`,
     release_series_support_status: 'supported',

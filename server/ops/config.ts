@@ -29,6 +29,11 @@ export interface BrokerConfig {
   channelMax: number;
   /** Heartbeat offered in connection.tune, in seconds (0 disables). */
   heartbeat: number;
+  /**
+   * ms from the TCP accept for the client to finish the AMQP handshake (up to connection.open);
+   * after that the socket is closed without a frame (RabbitMQ's handshake_timeout). 0 = no limit.
+   */
+  handshakeTimeout: number;
   /** Largest message body accepted; larger publishes get 406. */
   maxMessageSize: number;
   users: UserConfig[];
@@ -106,6 +111,12 @@ export interface BrokerConfig {
   prometheusPort: number | null;
   /** ms between two samples of the statistics counters, for rates (RabbitMQ's collect_statistics_interval). */
   collectStatisticsInterval: number;
+  /**
+   * The cluster's name (RabbitMQ's cluster_name), sent in connection.start and used by
+   * federation to know brokers apart; '' means the node's name (`warren@<host name>`). A
+   * `cluster_name` global parameter in imported definitions wins, as in RabbitMQ.
+   */
+  clusterName: string;
 }
 
 /** RabbitMQ's ssl_options, by its names. */
@@ -134,13 +145,15 @@ export interface PolicyConfig {
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
-  host: '0.0.0.0',
+  // Every IPv6 and IPv4 address (dual-stack), as RabbitMQ listens; IPv4 alone without IPv6.
+  host: '::',
   port: 5672,
   dataDir: './data',
   logLevel: 'info',
   frameMax: 131072,
   channelMax: 2047,
   heartbeat: 60,
+  handshakeTimeout: 10_000,
   maxMessageSize: 16 * 1024 * 1024,
   users: [{ name: 'guest', password: 'guest', tags: ['administrator'] }],
   vhosts: ['/'],
@@ -169,6 +182,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   managementPort: 15672,
   prometheusPort: 15692,
   collectStatisticsInterval: 5000,
+  clusterName: '',
 };
 
 // Accepts RabbitMQ's snake_case names as well as ours.
@@ -179,6 +193,7 @@ export const ALIASES: Record<string, keyof BrokerConfig> = {
   log_level: 'logLevel',
   frame_max: 'frameMax',
   channel_max: 'channelMax',
+  handshake_timeout: 'handshakeTimeout',
   max_message_size: 'maxMessageSize',
   loopback_users: 'loopbackUsers',
   consumer_timeout: 'consumerTimeout',
@@ -203,6 +218,7 @@ export const ALIASES: Record<string, keyof BrokerConfig> = {
   management_port: 'managementPort',
   prometheus_port: 'prometheusPort',
   collect_statistics_interval: 'collectStatisticsInterval',
+  cluster_name: 'clusterName',
 };
 
 /** Merges a JSON config file over the defaults; unknown keys are an error, so typos surface. */

@@ -34,3 +34,23 @@ export class Consumer {
     this.tagBytes = encodeShortstr(tag);
   }
 }
+
+/**
+ * Follows whether a queue wants messages from elsewhere (wantsMessages): queue federation
+ * pulls from an upstream only then. Told after anything that may change it (deliveries,
+ * consumers coming and going, credit returned); it should coalesce the calls.
+ */
+export interface QueueStateObserver {
+  queueStateChanged(q: Queue): void;
+}
+
+/**
+ * Whether the queue would take messages from elsewhere now: it is empty and a consumer of
+ * priority 0 or more could take one (rabbit_federation_queue's run condition; links
+ * consume upstream at priority -1, so they do not count).
+ */
+export function wantsMessages(q: Queue): boolean {
+  if (q.messageCount > 0 || q.deleted) return false;
+  for (const c of q.consumers) if (c.priority >= 0 && c.channel.canDeliver(c)) return true;
+  return false;
+}

@@ -2,7 +2,7 @@ import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import type { Routable } from '../../routing/exchange.js';
 import { MemoryBackingQueue, type BackingQueue, type StoredMessages } from './backing-queue.js';
-import type { Consumer } from './consumer.js';
+import type { Consumer, ConsumerChannel, QueueStateObserver } from './consumer.js';
 import { QueueEntry, type Message } from './message.js';
 import { PriorityBackingQueue } from './priority-backing-queue.js';
 import type { QueueSettings } from './queue-args.js';
@@ -69,6 +69,8 @@ export class Queue implements Routable {
   dispatchScheduled = false;
   /** The definition of the policy in force (the vhost's to set); null when none applies. */
   policy: object | null = null;
+  /** Queue federation's link, while one pulls into this queue. */
+  stateObserver: QueueStateObserver | null = null;
   protected nextSeq = 0;
   private hadConsumer = false;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -132,7 +134,10 @@ export class Queue implements Routable {
     }
     // Nothing waiting: hand it straight to a consumer, as RabbitMQ's deliver_or_enqueue does.
     // (So a TTL of 0 means "delivered now, or expired".)
-    if (this.backing.length === 0 && this.consumers.length > 0 && this.deliverNow(entry)) return true;
+    if (this.backing.length === 0 && this.consumers.length > 0 && this.deliverNow(entry)) {
+      if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
+      return true;
+    }
     this.backing.publish(entry);
     this.afterChange();
     if (this.consumers.length > 0) scheduleDispatch(this);
@@ -233,6 +238,7 @@ export class Queue implements Routable {
   /** basic.get: the next live ready entry, ignoring prefetch. */
   fetch(): QueueEntry | undefined {
     this.touch();
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
     if (!this.ttlSeen) return this.backing.fetch();
     const now = Date.now();
     this.dropExpired(now);
@@ -328,6 +334,7 @@ export class Queue implements Routable {
   purge(): number {
     const n = this.backing.purge();
     this.cancelExpiryTimer();
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
     return n;
   }
 
@@ -340,6 +347,7 @@ export class Queue implements Routable {
     this.hadConsumer = true;
     this.touch();
     scheduleDispatch(this);
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
   }
 
   removeConsumer(c: Consumer): void {
@@ -355,6 +363,7 @@ export class Queue implements Routable {
     this.touch();
     // Another consumer (the next single active one, or a lower priority) may now take messages.
     if (this.consumers.length > 0) scheduleDispatch(this);
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
   }
 
   /** The next single active consumer: the highest priority, then the oldest (the list's order). */
@@ -393,6 +402,7 @@ export class Queue implements Routable {
    * round-robin among equals. Returns true when the budget ran out with work left.
    */
   dispatch(): boolean {
+    if (this.stateObserver !== null) this.stateObserver.queueStateChanged(this);
     if (this.backing.length === 0 || this.consumers.length === 0) return false;
     const ttl = this.ttlSeen;
     const now = ttl ? Date.now() : 0;
@@ -440,6 +450,26 @@ export class Queue implements Routable {
       c.blocked = false;
       const i = this.consumers.indexOf(c);
       if (i >= 0) this.rotate(i);
+    }
+    scheduleDispatch(this);
+  }
+
+  /**
+   * A channel can take deliveries again: its consumers that a dispatch found blocked rejoin
+   * behind the others of their priority, in the order they were in, as
+   * rabbit_queue_consumers:unblock moves a channel's consumers back. (Unblocking them one by
+   * one in creation order would put the first-created one in front every time.)
+   */
+  channelUnblocked(ch: ConsumerChannel): void {
+    if (this.deleted) return;
+    const list = this.consumers;
+    let blocked: Consumer[] | null = null;
+    for (const c of list) if (c.blocked && c.channel === ch) (blocked ??= []).push(c);
+    if (blocked !== null) {
+      for (const c of blocked) {
+        c.blocked = false;
+        this.rotate(list.indexOf(c));
+      }
     }
     scheduleDispatch(this);
   }

@@ -134,6 +134,7 @@ export const EFFECTIVE_POLICY_KEYS: ReadonlySet<string> = new Set([
   'alternate-exchange',
   'delivery-limit',
   'dead-letter-strategy',
+  ...FEDERATION_KEYS,
 ]);
 
 /**

@@ -2,6 +2,7 @@ import { ChannelError } from '../../amqp/errors.js';
 import type { FieldTable } from '../../amqp/table.js';
 import { DefaultExchange } from '../../routing/default-exchange.js';
 import { createExchange } from '../../routing/exchange.js';
+import { federationUpstreamArgsError, MAX_HOPS_ARG } from '../../routing/plugins/federation-upstream.js';
 import { validateHeadersBindingArgs } from '../../routing/headers.js';
 import { STANDARD_EXCHANGES, unknownExchangeType } from '../../routing/publish.js';
 import { Router } from '../../routing/router.js';
@@ -19,6 +20,8 @@ import { QuorumQueue } from '../queue/quorum-queue.js';
 import { VhostCounters } from '../ops/stats.js';
 
 const EMPTY: FieldTable = {};
+/** rabbit_federation_upstream_exchange:assert_args_equivalence: x-max-hops, then the usual ones. */
+const FEDERATION_UPSTREAM_EQUIVALENCE_KEYS = [MAX_HOPS_ARG, ...EXCHANGE_EQUIVALENCE_KEYS];
 
 export interface ExchangeSpec {
   name: string;
@@ -60,6 +63,23 @@ export interface RuntimeParameter {
   value: unknown;
 }
 
+/**
+ * Follows a vhost's topology, after each change (federation does: server/federation). The
+ * vhost declares it and the higher room implements it, so that nothing here knows of links.
+ */
+export interface TopologyObserver {
+  /** Policies or operator policies changed: which apply to what may have too. */
+  policiesChanged(v: VirtualHost): void;
+  exchangeAdded(v: VirtualHost, x: Exchange): void;
+  exchangeRemoved(v: VirtualHost, x: Exchange): void;
+  queueAdded(v: VirtualHost, q: Queue): void;
+  queueRemoved(v: VirtualHost, q: Queue): void;
+  /** Whether it wants bindingRemoved for the bindings of `src` that go with a deleted destination. */
+  followsBindings(v: VirtualHost, src: Exchange): boolean;
+  bindingAdded(v: VirtualHost, src: Exchange, dest: Queue | Exchange, routingKey: string, args: FieldTable): void;
+  bindingRemoved(v: VirtualHost, src: Exchange, dest: Queue | Exchange, routingKey: string, args: FieldTable): void;
+}
+
 /** A virtual host: its exchanges, queues and bindings, and the rules for changing them. */
 export class VirtualHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
@@ -84,6 +104,8 @@ export class VirtualHost implements QueueHost {
   onDurableChange: () => void = () => {};
   /** Called with the keys of a new policy that Warren accepts but does not act on. */
   onInertPolicyKeys: (policy: Policy, keys: string[]) => void = () => {};
+  /** Told of every topology change (the broker sets it: federation follows them). */
+  observer: TopologyObserver | null = null;
   /** Statistics: closed channels' and connections' counters, queue churn, dead-lettering. */
   readonly counters = new VhostCounters();
 
@@ -129,7 +151,7 @@ export class VirtualHost implements QueueHost {
   declareExchange(spec: ExchangeSpec, passive: boolean, beforeCreate?: () => void): Exchange {
     if (spec.name === '') throw defaultExchangeError();
     if (passive) return this.exchangeOrDie(spec.name);
-    const matcher = createExchange<Queue | Exchange>(spec.type);
+    const matcher = createExchange<Queue | Exchange>(spec.type, spec.args);
     if (matcher === undefined) throw unknownExchangeType(spec.type);
     let x = this.exchanges.get(spec.name);
     if (x === undefined) {
@@ -137,11 +159,15 @@ export class VirtualHost implements QueueHost {
         throw new ChannelError(403, `exchange name '${spec.name}' contains reserved prefix 'amq.*'`);
       }
       beforeCreate?.();
+      // The type's own check of its arguments (rabbit_exchange_type:validate).
+      const invalid = spec.type === 'x-federation-upstream' ? federationUpstreamArgsError(spec.args) : null;
+      if (invalid !== null) throw new ChannelError(406, invalid);
       x = new Exchange(spec.name, spec.type, spec.durable, spec.autoDelete, spec.internal, spec.args, matcher);
       if (spec.user !== undefined) x.declaredBy = spec.user;
       x.applyPolicy(this.definitionFor('exchanges', x.name)?.['alternate-exchange'] as string | undefined);
       this.exchanges.set(spec.name, x);
       if (x.durable) this.onDurableChange();
+      this.observer?.exchangeAdded(this, x);
       return x;
     }
     const res = this.xres(spec.name);
@@ -149,7 +175,7 @@ export class VirtualHost implements QueueHost {
     assertFieldEquivalence(x.durable, spec.durable, res, 'durable');
     assertFieldEquivalence(x.autoDelete, spec.autoDelete, res, 'auto_delete');
     assertFieldEquivalence(x.internal, spec.internal, res, 'internal');
-    assertArgsEquivalence(x.args, spec.args, res, EXCHANGE_EQUIVALENCE_KEYS);
+    assertArgsEquivalence(x.args, spec.args, res, x.type === 'x-federation-upstream' ? FEDERATION_UPSTREAM_EQUIVALENCE_KEYS : EXCHANGE_EQUIVALENCE_KEYS);
     return x;
   }
 
@@ -197,6 +223,7 @@ export class VirtualHost implements QueueHost {
     this.queues.set(spec.name, q);
     this.counters.queueCreated++;
     if (isDurable(q)) this.onDurableChange();
+    this.observer?.queueAdded(this, q);
     return { queue: q, created: true };
   }
 
@@ -208,7 +235,9 @@ export class VirtualHost implements QueueHost {
     this.counters.queueGone(q.type, q.counters);
     for (const x of this.exchanges.values()) this.unbindAllFrom(x, q);
     if (isDurable(q)) this.onDurableChange();
-    return q.delete();
+    const n = q.delete();
+    this.observer?.queueRemoved(this, q);
+    return n;
   }
 
   /** 406 when the vhost's max-queues leaves no room for one more queue (client declares only). */
@@ -294,6 +323,7 @@ export class VirtualHost implements QueueHost {
     for (const x of this.exchanges.values()) {
       if (x.name !== '') x.applyPolicy(this.definitionFor('exchanges', x.name)?.['alternate-exchange'] as string | undefined);
     }
+    this.observer?.policiesChanged(this);
   }
 
   /** Puts a routed message in its queues (stored first if persistent); true if some queue refused it. */
@@ -320,7 +350,9 @@ export class VirtualHost implements QueueHost {
   bindQueue(q: Queue, x: Exchange, routingKey: string, args: FieldTable): void {
     if (x.name === '') throw defaultExchangeError();
     this.validateBinding(x, args);
-    if ((x.router as ExchangeMatcher).bind(q, routingKey, args) && x.durable && isDurable(q)) this.onDurableChange();
+    if (!(x.router as ExchangeMatcher).bind(q, routingKey, args)) return;
+    if (x.durable && isDurable(q)) this.onDurableChange();
+    this.observer?.bindingAdded(this, x, q, routingKey, args);
   }
 
   /** Unbinding what is not bound succeeds; the exclusive lock only matters for a real binding. */
@@ -331,19 +363,23 @@ export class VirtualHost implements QueueHost {
     this.checkExclusive(q, owner);
     m.unbind(q, routingKey, args);
     if (x.durable && isDurable(q)) this.onDurableChange();
+    this.observer?.bindingRemoved(this, x, q, routingKey, args);
     this.maybeAutoDelete(x);
   }
 
   bindExchange(dest: Exchange, src: Exchange, routingKey: string, args: FieldTable): void {
     if (dest.name === '' || src.name === '') throw defaultExchangeError();
     this.validateBinding(src, args);
-    if ((src.router as ExchangeMatcher).bind(dest, routingKey, args) && src.durable && dest.durable) this.onDurableChange();
+    if (!(src.router as ExchangeMatcher).bind(dest, routingKey, args)) return;
+    if (src.durable && dest.durable) this.onDurableChange();
+    this.observer?.bindingAdded(this, src, dest, routingKey, args);
   }
 
   unbindExchange(dest: Exchange, src: Exchange, routingKey: string, args: FieldTable): void {
     if (dest.name === '' || src.name === '') throw defaultExchangeError();
     if (!(src.router as ExchangeMatcher).unbind(dest, routingKey, args)) return;
     if (src.durable && dest.durable) this.onDurableChange();
+    this.observer?.bindingRemoved(this, src, dest, routingKey, args);
     this.maybeAutoDelete(src);
   }
 
@@ -357,11 +393,18 @@ export class VirtualHost implements QueueHost {
     this.exchanges.delete(x.name);
     for (const src of this.exchanges.values()) this.unbindAllFrom(src, x);
     if (x.durable) this.onDurableChange();
+    this.observer?.exchangeRemoved(this, x);
   }
 
   private unbindAllFrom(src: Exchange, dest: Queue | Exchange): void {
     if (src.name === '') return;
-    if ((src.router as ExchangeMatcher).unbindAll(dest) > 0) this.maybeAutoDelete(src);
+    const m = src.router as ExchangeMatcher;
+    const observer = this.observer;
+    // The observer hears of each binding that goes; copied first, as unbindAll empties them.
+    const gone = observer !== null && observer.followsBindings(this, src) ? [...m.bindingsTo(dest)] : null;
+    if (m.unbindAll(dest) === 0) return;
+    if (gone !== null) for (const b of gone) observer!.bindingRemoved(this, src, dest, b.routingKey, b.args);
+    this.maybeAutoDelete(src);
   }
 
   /** An auto-delete exchange goes when its last binding as a source goes. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FrameReader } from '../../amqp/frame-reader.js';
-import { beginFrame, beginMethod, endFrame, writeContent, writeHeartbeat } from '../../amqp/frame-writer.js';
+import { beginFrame, beginMethod, endFrame, writeContent, writeHeartbeat, writeMethod } from '../../amqp/frame-writer.js';
 import { M } from '../../amqp/generated/constants.js';
 import { decodeMethod, encodeBasicAck, encodeQueueDeclare } from '../../amqp/generated/methods.js';
 import { writeProperties } from '../../amqp/generated/properties.js';
@@ -58,6 +58,22 @@ describe('frame writer', () => {
     w.bytes(Buffer.from('hello'));
     endFrame(w, at);
     expect(w.take().toString('hex')).toBe(Buffer.from('xyz').toString('hex') + '03' + '0102' + '00000005' + Buffer.from('hello').toString('hex') + 'ce');
+  });
+
+  it('writeMethod: an encoder that throws leaves nothing of its frame behind, even after the slab grew', () => {
+    const w = new Writer(64);
+    writeMethod(w, 1, { id: M.BasicQosOk });
+    const before = w.pos;
+    // A 300-byte shortstr is refused halfway through the frame, after the slab had to grow.
+    const long = { id: M.ChannelClose, replyCode: 404, replyText: 'x'.repeat(300), classId: 50, methodId: 10 } as const;
+    expect(() => writeMethod(w, 1, long)).toThrow(RangeError);
+    expect(w.pos).toBe(before);
+    writeMethod(w, 1, { ...long, replyText: 'NOT_FOUND - fine' });
+    const frames = parse(w.take());
+    expect(frames.map((f) => decodeMethod(new Reader(f.payload, 0, f.payload.length)))).toEqual([
+      { id: M.BasicQosOk },
+      { ...long, replyText: 'NOT_FOUND - fine' },
+    ]);
   });
 });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { importEdges, runtimeCycles, sourceFiles } from '../helpers/import-graph.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SOURCE_DIRS = ['amqp', 'routing', 'server', 'persistence', 'compat', 'bench', 'testing'].filter((d) => {
+const SOURCE_DIRS = ['amqp', 'routing', 'server', 'persistence', 'compat', 'bench', 'testing', 'ui'].filter((d) => {
   try {
     return readdirSync(join(ROOT, d)).length >= 0;
   } catch {

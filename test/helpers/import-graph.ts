@@ -24,7 +24,7 @@ function typeOnly(keyword: string, clause: string): boolean {
   return names.length > 0 && names.every((n) => n.startsWith('type '));
 }
 
-/** Every .ts file (not .d.ts) under `dirs`, relative to `root`. */
+/** Every .ts and .tsx file (not .d.ts) under `dirs`, relative to `root`. */
 export function sourceFiles(root: string, dirs: string[]): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
@@ -32,7 +32,7 @@ export function sourceFiles(root: string, dirs: string[]): string[] {
       if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(relative(root, path));
+      else if ((name.endsWith('.ts') || name.endsWith('.tsx')) && !name.endsWith('.d.ts')) out.push(relative(root, path));
     }
   };
   for (const d of dirs) walk(join(root, d));
@@ -48,7 +48,8 @@ export function importEdges(root: string, files: string[]): ImportEdge[] {
     for (const m of text.matchAll(STATEMENT)) {
       const spec = m[3] ?? m[4];
       if (!spec.startsWith('.')) continue;
-      const target = relative(root, resolve(root, dirname(file), spec)).replace(/\.js$/, '.ts');
+      const base = relative(root, resolve(root, dirname(file), spec)).replace(/\.js$/, '');
+      const target = known.has(`${base}.ts`) ? `${base}.ts` : `${base}.tsx`;
       if (!known.has(target)) continue;
       const runtime = m[4] !== undefined ? true : !typeOnly(m[1], m[2]);
       edges.push({ from: file, to: target, runtime });

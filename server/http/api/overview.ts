@@ -29,7 +29,7 @@ export function registerOverview(app: FastifyInstance, ctx: ApiContext): void {
     return sendOne(req, reply, overviewJson(ctx, t, node));
   });
 
-  app.get('/api/cluster-name', async (req, reply) => sendOne(req, reply, { name: ctx.node }));
+  app.get('/api/cluster-name', async (req, reply) => sendOne(req, reply, { name: String(ctx.broker.serverProperties['cluster_name']) }));
 
   app.get('/api/nodes', { config: { access: 'monitor' } }, async (req, reply) => {
     const { node } = totalsByVhost(ctx.broker);

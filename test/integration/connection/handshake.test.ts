@@ -2,9 +2,10 @@
 // connection.open. Expected values were checked against RabbitMQ 3.10.8 with the same
 // raw client (test/helpers/raw-client.ts).
 import amqp from 'amqplib';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isLoopback } from '../../../server/connection/auth.js';
+import { isLoopback } from '../../../server/connection/handshake/auth.js';
 import { startBroker, type RunningBroker } from '../../../server/index.js';
 import { describeFrame, M, RawClient } from '../../helpers/raw-client.js';
 
@@ -19,6 +20,8 @@ const CAPABILITIES = {
   per_consumer_qos: true,
   direct_reply_to: true,
 };
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const ACCESS_REFUSED_PLAIN = 'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.';
 
@@ -100,7 +103,7 @@ describe('connection.start', () => {
     expect(start.versionMinor).toBe(9);
     expect(start.mechanisms.toString()).toBe('AMQPLAIN PLAIN');
     expect(start.locales.toString()).toBe('en_US');
-    // The same keys RabbitMQ 3.10 sends.
+    // The keys RabbitMQ 3.10 sends, and Warren's own version beside them.
     expect(Object.keys(start.serverProperties).sort()).toEqual([
       'capabilities',
       'cluster_name',
@@ -109,8 +112,14 @@ describe('connection.start', () => {
       'platform',
       'product',
       'version',
+      'warren_version',
     ]);
     expect(start.serverProperties['capabilities']).toEqual(CAPABILITIES);
+    // Clients enable features by the broker's version (headers-exchange x- arguments from 3.10
+    // on, for one): `version` names the RabbitMQ release whose behaviour Warren follows.
+    expect(start.serverProperties['version']).toBe('3.10.8');
+    expect(start.serverProperties['product']).toBe('Warren');
+    expect(start.serverProperties['warren_version']).toBe(PACKAGE_VERSION);
     c.destroy();
   });
 

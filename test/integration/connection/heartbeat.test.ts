@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe.concurrent('heartbeats', () => {
-  test('with tune-ok heartbeat=1 the server sends heartbeat frames (type 8, channel 0, empty) at least once a second', async () => {
+  test('with tune-ok heartbeat=1 the server sends a heartbeat frame (type 8, channel 0, empty) every half interval, as RabbitMQ does', async () => {
     const c = await RawClient.connect(b.port);
     await c.handshake({ heartbeat: 1 });
     // Keep the server from timing us out while we watch.
@@ -37,13 +37,14 @@ describe.concurrent('heartbeats', () => {
     } finally {
       clearInterval(keepAlive);
     }
-    expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(seen.map(({ type, channel, size }) => ({ type, channel, size }))).toEqual(
       seen.map(() => ({ type: FRAME_HEARTBEAT, channel: 0, size: 0 })),
     );
-    // The first one soon after open-ok, and never much more than one interval apart (RabbitMQ: every 500 ms).
+    // RabbitMQ 3.10.8: at 501, 1002, 1503, 2004, 2505 ms. A client may drop the connection after
+    // one silent interval, so no gap may come near 1000 ms (a one-second clock gave 1000-2000).
     const gaps = seen.map((s, i) => s.at - (i === 0 ? 0 : seen[i - 1]!.at));
-    expect(Math.max(...gaps)).toBeLessThanOrEqual(1500);
+    expect(seen.length, `heartbeats at ${JSON.stringify(seen.map((s) => s.at))} ms`).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...gaps), `heartbeats at ${JSON.stringify(seen.map((s) => s.at))} ms`).toBeLessThan(850);
     expect(c.isClosed).toBe(false);
     await c.close();
   });

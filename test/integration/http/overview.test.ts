@@ -39,7 +39,7 @@ describe('overview', () => {
       management_version: '3.10.8',
       product_name: 'Warren',
       rates_mode: 'basic',
-      exchange_types: ['direct', 'fanout', 'headers', 'topic'],
+      exchange_types: ['direct', 'fanout', 'headers', 'topic', 'x-federation-upstream'],
       // The default exchange and five amq.* ones (RabbitMQ adds amq.rabbitmq.trace).
       object_totals: { channels: 1, connections: 1, consumers: 1, exchanges: 6, queues: 1 },
       listeners: [

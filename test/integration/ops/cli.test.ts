@@ -224,7 +224,7 @@ describe('warren start --config rabbitmq.conf', () => {
   test("RabbitMQ's keys set the listener and tuning; an unsupported RabbitMQ key is logged once as a warning", async () => {
     const port = await freePort();
     const file = join(dir, 'rabbitmq.conf');
-    writeFileSync(file, `# as RabbitMQ reads it\nlisteners.tcp.default = 127.0.0.1:${port}\nframe_max = 8192\ncluster_name = prod # no effect in Warren\n`);
+    writeFileSync(file, `# as RabbitMQ reads it\nlisteners.tcp.default = 127.0.0.1:${port}\nframe_max = 8192\ncluster_partition_handling = autoheal # no effect in Warren\n`);
     const w = await start(['--config', file]);
     expect(w.port).toBe(port);
     const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
@@ -236,7 +236,7 @@ describe('warren start --config rabbitmq.conf', () => {
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { level: number; msg: string; setting?: string; line?: number })
       .filter((r) => r.setting !== undefined);
-    expect(warnings.map((r) => [r.level, r.setting, r.line, r.msg])).toEqual([[40, 'cluster_name', 4, 'config: cluster_name: not supported by Warren; ignored']]);
+    expect(warnings.map((r) => [r.level, r.setting, r.line, r.msg])).toEqual([[40, 'cluster_partition_handling', 4, 'config: cluster_partition_handling: not supported by Warren; ignored']]);
     w.child.kill('SIGTERM');
     expect(await within(w.exit, 5000, 'the process to exit')).toEqual({ code: 0, signal: null });
   }, 15000);

@@ -87,6 +87,7 @@ load_definitions = /etc/rabbitmq/definitions.json
 log.console.level = warning
 management.tcp.port = 15673
 prometheus.tcp.port = 15693
+cluster_name = prod-east
 `);
     expect(warnings).toEqual([]);
     expect(config).toEqual({
@@ -124,6 +125,7 @@ prometheus.tcp.port = 15693
       logLevel: 'warn',
       managementPort: 15673,
       prometheusPort: 15693,
+      clusterName: 'prod-east',
     });
   });
 

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
-import { Reader } from '../../amqp/reader.js';
-import { readFieldValue } from '../../amqp/table.js';
-import type { AccessControl } from '../access/access-control.js';
-import type { User } from '../access/users.js';
+import { Reader } from '../../../amqp/reader.js';
+import { readFieldValue } from '../../../amqp/table.js';
+import type { AccessControl } from '../../access/access-control.js';
+import type { User } from '../../access/users.js';
 
 export interface LoginRefused {
   user: string;

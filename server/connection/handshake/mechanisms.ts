@@ -6,10 +6,10 @@
  */
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { ConnectionError } from '../../amqp/errors.js';
-import { certificateLoginName } from '../access/tls/certificate.js';
-import type { User } from '../access/users.js';
-import type { Broker } from '../broker.js';
+import { ConnectionError } from '../../../amqp/errors.js';
+import { certificateLoginName } from '../../access/tls/certificate.js';
+import type { User } from '../../access/users.js';
+import type { Broker } from '../../broker.js';
 import { isLoopback, type LoginRefused } from './auth.js';
 
 /** The mechanisms Warren implements, in the order RabbitMQ's registry lists them in connection.start. */
