@@ -127,7 +127,7 @@ export class Broker implements DefinitionsHost {
     this.access = new AccessControl(this, this.config.loopbackUsers);
     this.federation = new Federation(this, (socket) => this.accept(socket as unknown as Socket));
     this.shovels = new Shovels(this);
-    this.access.registerComponent('shovel', this.shovels);
+    this.access.registerParameterComponent('shovel', this.shovels);
     this.memoryAlarm = new MemoryAlarm(this.config.vmMemoryHighWatermark, totalMemory(this.config.totalMemoryAvailableOverrideValue), this.log);
     this.checkAlarms();
     this.amqp = new AmqpListeners(this.config, this.log, (socket) => this.accept(socket), (err) => this.acceptFailed(err));

@@ -5,7 +5,7 @@ import { AccessError, noSuchUser, noSuchVhost } from './errors.js';
 import { checkPassword } from './password.js';
 import { PERM_INDEX, Permission, permissionFrom, TopicPermission, WRITE, type Perm, type ResourceKind, type TopicVariables } from './permissions.js';
 import { PolicyError, validatePolicy } from '../vhost/policy.js';
-import { INERT, INERT_COMPONENTS, parametersOf, validationFailed, type ParameterComponent as Component } from './parameters.js';
+import { parametersOf, validationFailed, type ParameterComponent } from './parameters.js';
 import { limitOf, validateUserLimits, validateVhostLimits, type User, type UserLimits } from './users.js';
 
 /** What access control needs of the broker (implemented by Broker). */
@@ -20,18 +20,6 @@ export interface AccessHost {
   accessChanged(): void;
   /** Closes, with 320 CONNECTION_FORCED and this text, every connection `match` selects. */
   closeConnections(match: (user: string, vhost: string) => boolean, text: string): void;
-}
-
-/**
- * A runtime parameter component that acts on its values (RabbitMQ's rabbit_runtime_parameter
- * behaviour), such as `shovel`: its values are validated before they are stored, and it
- * hears when one is set or cleared (also at a definitions import and at recovery).
- */
-export interface ParameterComponent {
-  /** Throws AccessError('bad_request', …) with RabbitMQ's validation text; `user` is the acting user (null at an import). */
-  validate(vhost: string, name: string, value: unknown, user: User | null): void;
-  set(vhost: string, name: string, value: unknown): void;
-  clear(vhost: string, name: string): void;
 }
 
 export interface PermissionEntry {
@@ -76,7 +64,7 @@ export class AccessControl {
   /** While set (a definitions import), changes are not logged one by one: the import sums them up. */
   quiet = false;
   /** Runtime parameter components other than the built-in vhost-limits and operator_policy. */
-  private readonly components = new Map<string, Component>(INERT_COMPONENTS.map((c) => [c, INERT]));
+  private readonly components = new Map<string, ParameterComponent>();
   /**
    * The broker's own user, for in-process links (shovels, federation) whose URI names no
    * user, as RabbitMQ's direct connections run as `none`: every permission in every vhost,
@@ -355,7 +343,7 @@ export class AccessControl {
    * apply and remove hooks after. Parameters of that component already stored (recovered at
    * start, or imported) are applied at once, so the order of start-up does not matter.
    */
-  registerParameterComponent(name: string, component: Component): void {
+  registerParameterComponent(name: string, component: ParameterComponent): void {
     this.components.set(name, component);
     if (component.apply === undefined) return;
     for (const v of this.host.vhosts.values()) {
@@ -370,11 +358,6 @@ export class AccessControl {
     } catch (err) {
       this.host.log.error({ err, component, vhost, name }, 'runtime parameter component failed');
     }
-  }
-
-  /** The component registered under the name (built-in ones are not listed). */
-  parameterComponent(name: string): Component | undefined {
-    return this.components.get(name);
   }
 
   /**
@@ -422,23 +405,14 @@ export class AccessControl {
     this.note({ vhost, component, name, user }, old === undefined ? 'runtime parameter set' : 'runtime parameter updated');
     this.changed();
     // RabbitMQ notifies the component only when the value changed.
-    const apply = c.apply;
-    if (apply !== undefined && (old === undefined || JSON.stringify(old.value) !== JSON.stringify(value))) this.hook(component, vhost, name, () => apply(vhost, name, value, user));
+    // (Called as methods: a component may be a class instance, as Shovels is.)
+    if (c.apply !== undefined && (old === undefined || JSON.stringify(old.value) !== JSON.stringify(value))) this.hook(component, vhost, name, () => c.apply!(vhost, name, value, user));
     return old === undefined;
   }
 
   /** A runtime parameter's value, or undefined. */
   parameter(vhost: string, component: string, name: string): unknown {
     return this.host.vhosts.get(vhost)?.parameters.get(`${component}/${name}`)?.value;
-  }
-
-  /** The shovel and federation branches' registration, until they register through registerParameterComponent. */
-  registerComponent(component: string, c: ParameterComponent): void {
-    this.registerParameterComponent(component, {
-      validate: (vhost, name, value, user) => c.validate(vhost, name, value, user === null ? null : (this.users.get(user) ?? null)),
-      apply: (vhost, name, value) => c.set(vhost, name, value),
-      remove: (vhost, name) => c.clear(vhost, name),
-    });
   }
 
   /** Clears a runtime parameter; false when there was none. */
@@ -455,8 +429,8 @@ export class AccessControl {
     if (!had) return false;
     this.note({ vhost, component, name }, 'runtime parameter cleared');
     this.changed();
-    const remove = this.components.get(component)?.remove;
-    if (remove !== undefined) this.hook(component, vhost, name, () => remove(vhost, name));
+    const c = this.components.get(component);
+    if (c?.remove !== undefined) this.hook(component, vhost, name, () => c.remove!(vhost, name));
     return true;
   }
 

@@ -21,8 +21,6 @@ export interface ParameterComponent {
   apply?(vhost: string, name: string, value: unknown, user: string | null): void;
   /** After the parameter was cleared, or its vhost deleted (notify_clear): stop it. */
   remove?(vhost: string, name: string): void;
-  /** Kept, validated and exported, but not acted on (a placeholder until its feature exists). */
-  readonly inert?: boolean;
 }
 
 /** A parameter as the HTTP API and definitions show it. */
@@ -32,14 +30,6 @@ export interface ParameterEntry {
   component: string;
   name: string;
 }
-
-/**
- * Components RabbitMQ's shovel and federation plugins register, kept as given until the
- * rooms that run them register their own (which replaces these).
- */
-export const INERT_COMPONENTS = ['shovel', 'federation-upstream', 'federation-upstream-set'] as const;
-
-export const INERT: ParameterComponent = { validate: () => [], inert: true };
 
 /** The value an operator policy is stored under, as a parameter (component operator_policy or policy). */
 export function policyValue(p: Policy): Record<string, unknown> {

@@ -173,20 +173,24 @@ describe('parameter components (how shovels and federation plug in)', () => {
       apply: (vhost, name, value) => calls.push(`apply ${vhost}/${name} ${JSON.stringify(value)}`),
       remove: (vhost, name) => calls.push(`remove ${vhost}/${name}`),
     };
-    // A parameter stored before its component is registered is applied on registration.
-    importDefinitions(b.broker, { parameters: [{ vhost: 'rv', component: 'shovel', name: 'early', value: { uri: 'amqp://' } }] }, { mode: 'runtime' });
-    b.broker.access.registerParameterComponent('shovel', component);
+    // The real components (shovel, federation-upstream, federation-upstream-set) are left alone:
+    // this one is a test's own. Until it is registered, its parameters are refused, as in RabbitMQ.
+    expect(await reply('PUT', '/api/parameters/test-component/rv/s0', { value: { uri: 'amqp://' } })).toEqual(bad('Validation failed\n\ncomponent test-component not found\n'));
+    b.broker.access.registerParameterComponent('test-component', { validate: () => [] });
+    importDefinitions(b.broker, { parameters: [{ vhost: 'rv', component: 'test-component', name: 'early', value: { uri: 'amqp://' } }] }, { mode: 'runtime' });
+    // A component registered (or replaced) after its parameters were stored is given them at once.
+    b.broker.access.registerParameterComponent('test-component', component);
     expect(calls).toEqual(['apply rv/early {"uri":"amqp://"}']);
-    expect(await reply('PUT', '/api/parameters/shovel/rv/s1', { value: { nope: 1 } })).toEqual(bad('Validation failed\n\nKey "uri" not found in s1\n'));
-    expect(await reply('PUT', '/api/parameters/shovel/rv/s1', { value: { uri: 'amqp://a' } })).toEqual({ status: 201 });
-    expect(await reply('PUT', '/api/parameters/shovel/rv/s1', { value: { uri: 'amqp://a' } })).toEqual({ status: 204 });
-    expect(await reply('PUT', '/api/parameters/shovel/rv/s1', { value: { uri: 'amqp://b' } })).toEqual({ status: 204 });
-    expect(await reply('GET', '/api/parameters/shovel/rv/s1')).toEqual({ status: 200, body: { value: { uri: 'amqp://b' }, vhost: 'rv', component: 'shovel', name: 's1' } });
-    expect(await reply('DELETE', '/api/parameters/shovel/rv/s1')).toEqual({ status: 204 });
-    const report = importDefinitions(b.broker, { parameters: [{ vhost: 'rv', component: 'shovel', name: 'bad', value: {} }] }, { mode: 'runtime' });
-    expect(report['parameters']!.errors).toEqual(['parameter shovel/bad in vhost \'rv\': Validation failed\n\nKey "uri" not found in bad\n']);
+    expect(await reply('PUT', '/api/parameters/test-component/rv/s1', { value: { nope: 1 } })).toEqual(bad('Validation failed\n\nKey "uri" not found in s1\n'));
+    expect(await reply('PUT', '/api/parameters/test-component/rv/s1', { value: { uri: 'amqp://a' } })).toEqual({ status: 201 });
+    expect(await reply('PUT', '/api/parameters/test-component/rv/s1', { value: { uri: 'amqp://a' } })).toEqual({ status: 204 });
+    expect(await reply('PUT', '/api/parameters/test-component/rv/s1', { value: { uri: 'amqp://b' } })).toEqual({ status: 204 });
+    expect(await reply('GET', '/api/parameters/test-component/rv/s1')).toEqual({ status: 200, body: { value: { uri: 'amqp://b' }, vhost: 'rv', component: 'test-component', name: 's1' } });
+    expect(await reply('DELETE', '/api/parameters/test-component/rv/s1')).toEqual({ status: 204 });
+    const report = importDefinitions(b.broker, { parameters: [{ vhost: 'rv', component: 'test-component', name: 'bad', value: {} }] }, { mode: 'runtime' });
+    expect(report['parameters']!.errors).toEqual(['parameter test-component/bad in vhost \'rv\': Validation failed\n\nKey "uri" not found in bad\n']);
     await b.api('PUT', '/api/vhosts/doomed', {});
-    await b.api('PUT', '/api/parameters/shovel/doomed/s2', { value: { uri: 'amqp://c' } });
+    await b.api('PUT', '/api/parameters/test-component/doomed/s2', { value: { uri: 'amqp://c' } });
     await b.api('DELETE', '/api/vhosts/doomed');
     expect(calls).toEqual([
       'apply rv/early {"uri":"amqp://"}',
@@ -200,14 +204,14 @@ describe('parameter components (how shovels and federation plug in)', () => {
   });
 
   test('a component whose hook throws does not fail the request: the parameter is kept', async () => {
-    b.broker.access.registerParameterComponent('federation-upstream', {
+    b.broker.access.registerParameterComponent('failing-component', {
       validate: () => [],
       apply: () => {
         throw new Error('cannot start');
       },
     });
-    expect(await reply('PUT', '/api/parameters/federation-upstream/rv/up', { value: { uri: 'amqp://x' } })).toEqual({ status: 201 });
-    expect((await b.api('GET', '/api/parameters/federation-upstream/rv/up')).body.value).toEqual({ uri: 'amqp://x' });
-    expect(await reply('DELETE', '/api/parameters/federation-upstream/rv/up')).toEqual({ status: 204 });
+    expect(await reply('PUT', '/api/parameters/failing-component/rv/up', { value: { uri: 'amqp://x' } })).toEqual({ status: 201 });
+    expect((await b.api('GET', '/api/parameters/failing-component/rv/up')).body.value).toEqual({ uri: 'amqp://x' });
+    expect(await reply('DELETE', '/api/parameters/failing-component/rv/up')).toEqual({ status: 204 });
   });
 });
