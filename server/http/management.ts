@@ -16,7 +16,7 @@ import { registerQueues } from './api/queues.js';
 import { registerShovels } from './api/shovels.js';
 import { registerUsers } from './api/users.js';
 import { registerVhosts } from './api/vhosts.js';
-import type { ApiContext } from './api/context.js';
+import type { ApiContext } from './api-context.js';
 import { authenticate, authorize, AccessAuthenticator, type Access, type HttpAuthenticator, type HttpUser } from './auth.js';
 import { badRequest, notFound, toHttpError } from './errors.js';
 import { Sampler } from './sampler.js';

@@ -3,7 +3,7 @@ import { exportDefinitions } from '../../access/definitions-export.js';
 import { importDefinitions } from '../../access/definitions-import.js';
 import type { Definitions } from '../../../persistence/definitions.js';
 import { badRequest, HttpError, isJsonBody, unsupportedMediaType } from '../errors.js';
-import { paramsSchema, sendOne, type ApiContext } from './context.js';
+import { paramsSchema, sendOne, type ApiContext } from '../api-context.js';
 
 /** The upload form's parts: the definitions file, and where to send the browser afterwards. */
 async function formParts(body: Buffer, contentType: string): Promise<{ file: string | null; redirect: string | null }> {

@@ -3,7 +3,7 @@ import { isMonitor } from '../auth.js';
 import { notFound } from '../errors.js';
 import { nodeJson, overviewJson } from '../node-info.js';
 import { Totals, totalsByVhost } from '../totals.js';
-import { plain, sendList, sendOne, visibleVhosts, type ApiContext } from './context.js';
+import { plain, sendList, sendOne, visibleVhosts, type ApiContext } from '../api-context.js';
 
 /** /api/overview, /api/cluster-name, /api/nodes, /api/whoami, /api/extensions. */
 export function registerOverview(app: FastifyInstance, ctx: ApiContext): void {

@@ -5,7 +5,7 @@ import { validateVhostLimits } from '../../access/users.js';
 import type { VhostLimits, VirtualHost } from '../../vhost/vhost.js';
 import { badRequest, escapeHtmlTags, HttpError, notFound } from '../errors.js';
 import type { Json } from '../listing.js';
-import { created, paramsSchema, requireJson, requireKeys, sendOne, sendUnpaged, VHOST_PARAMS, vhostOr404, visibleVhosts, type ApiContext } from './context.js';
+import { created, paramsSchema, requireJson, requireKeys, sendOne, sendUnpaged, VHOST_PARAMS, vhostOr404, visibleVhosts, type ApiContext } from '../api-context.js';
 
 /** A PUT into a vhost that does not exist: 404 not_found vhost_not_found, as the plugin answers. */
 function vhostNotFound(): HttpError {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { permissionFrom, TopicPermission } from '../../access/permissions.js';
 import { badRequest, notFound } from '../errors.js';
 import type { Json } from '../listing.js';
-import { created, paramsSchema, requireKeys, sendOne, sendUnpaged, VHOST_PARAMS, vhostOr404, type ApiContext } from './context.js';
+import { created, paramsSchema, requireKeys, sendOne, sendUnpaged, VHOST_PARAMS, vhostOr404, type ApiContext } from '../api-context.js';
 import { PERMISSION_SORT } from './users.js';
 
 /** A permission pattern from a request body: RabbitMQ takes strings only (anything else fails there with a 500). */

@@ -3,7 +3,7 @@ import { PolicyError, validatePolicy } from '../../vhost/policy.js';
 import { badRequest, escapeHtmlTags, HttpError, notFound } from '../errors.js';
 import { policyJson } from '../format-objects.js';
 import type { Json } from '../listing.js';
-import { created, paramsSchema, plain, requireJson, requireKeys, sendList, sendOne, sendUnpaged, VHOST_PARAMS, vhostOr404, vhostsFor, visibleVhosts, type ApiContext } from './context.js';
+import { created, paramsSchema, plain, requireJson, requireKeys, sendList, sendOne, sendUnpaged, VHOST_PARAMS, vhostOr404, vhostsFor, visibleVhosts, type ApiContext } from '../api-context.js';
 
 const POLICY_BODY = {
   type: 'object',

@@ -3,7 +3,7 @@ import { putUser, type UserPut } from '../../access/user-updates.js';
 import { userToJson, validateUserLimits, type UserLimits } from '../../access/users.js';
 import { badRequest, notFound } from '../errors.js';
 import type { Json } from '../listing.js';
-import { created, paramsSchema, requireJson, requireKeys, sendOne, sendUnpaged, type ApiContext } from './context.js';
+import { created, paramsSchema, requireJson, requireKeys, sendOne, sendUnpaged, type ApiContext } from '../api-context.js';
 
 /** How the plugin sorts permission lists: by vhost, then user. */
 export const PERMISSION_SORT = ['vhost', 'user'] as const;

@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Broker } from '../../broker.js';
-import type { VirtualHost } from '../../vhost/vhost.js';
-import { isAdmin, isMonitor, type HttpAuthenticator, type HttpUser } from '../auth.js';
-import { badRequest, isJsonBody, notFound, unsupportedMediaType } from '../errors.js';
-import type { FormatContext } from '../format-objects.js';
-import { listBody, listQuery, pickColumns, type Json, type ListQuery, type ListSpec, type Query } from '../listing.js';
-import type { Sampler } from '../sampler.js';
+import type { Broker } from '../broker.js';
+import type { VirtualHost } from '../vhost/vhost.js';
+import { isAdmin, isMonitor, type HttpAuthenticator, type HttpUser } from './auth.js';
+import { badRequest, isJsonBody, notFound, unsupportedMediaType } from './errors.js';
+import type { FormatContext } from './format-objects.js';
+import { listBody, listQuery, pickColumns, type Json, type ListQuery, type ListSpec, type Query } from './listing.js';
+import type { Sampler } from './sampler.js';
 
-/** What every resource group's routes get. */
+/** What every resource group's routes (api/, one file per group) get. */
 export interface ApiContext extends FormatContext {
   readonly broker: Broker;
   readonly auth: HttpAuthenticator;
