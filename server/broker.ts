@@ -97,7 +97,10 @@ export class Broker implements DefinitionsHost {
   readonly startedAt = Date.now();
   /** The node's name, as RabbitMQ's `rabbit@host`. */
   readonly nodeName = `warren@${hostname()}`;
-  readonly clusterId = `warren-cluster-id-${randomBytes(16).toString('base64url')}`;
+  /** RabbitMQ's internal_cluster_id: a global parameter made at first start and kept in the definitions. */
+  get clusterId(): string {
+    return String(this.globalParameters.get('internal_cluster_id') ?? '');
+  }
   /** The management HTTP API and the Prometheus endpoint, when configured. */
   management: ManagementServer | null = null;
   metrics: MetricsServer | null = null;
@@ -124,7 +127,7 @@ export class Broker implements DefinitionsHost {
     this.access = new AccessControl(this, this.config.loopbackUsers);
     this.federation = new Federation(this, (socket) => this.accept(socket as unknown as Socket));
     this.shovels = new Shovels(this);
-    this.access.registerComponent('shovel', this.shovels);
+    this.access.registerParameterComponent('shovel', this.shovels);
     this.memoryAlarm = new MemoryAlarm(this.config.vmMemoryHighWatermark, totalMemory(this.config.totalMemoryAvailableOverrideValue), this.log);
     this.checkAlarms();
     this.amqp = new AmqpListeners(this.config, this.log, (socket) => this.accept(socket), (err) => this.acceptFailed(err));
@@ -158,6 +161,9 @@ export class Broker implements DefinitionsHost {
       const vhost = this.vhosts.get(policy.vhost);
       if (vhost === undefined) throw new PolicyError(`policy '${policy.name}': no vhost '${policy.vhost}'`);
       vhost.setPolicy(policy);
+    }
+    if (!this.globalParameters.has('internal_cluster_id')) {
+      this.globalParameters.set('internal_cluster_id', `warren-cluster-id-${randomBytes(16).toString('base64url')}`);
     }
     const defs = this.definitions;
     if (defs !== null) {

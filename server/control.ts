@@ -4,6 +4,7 @@ import type { Broker } from './broker.js';
 import { AccessError } from './access/errors.js';
 import { exportDefinitions } from './access/definitions-export.js';
 import { importDefinitions } from './access/definitions-import.js';
+import { parametersOf } from './access/parameters.js';
 import type { Definitions } from '../persistence/definitions.js';
 import type { ControlApiRequest, ManagementServer } from './http/management.js';
 import { PolicyError, validatePolicy } from './vhost/policy.js';
@@ -88,8 +89,8 @@ export function handleControl(broker: Broker, req: ControlRequest): ControlReply
       }
       case 'parameter.list': {
         const component = typeof req['component'] === 'string' ? req['component'] : undefined;
-        const list = [...vhost.parameters.values()].filter((p) => component === undefined || p.component === component);
-        return { ok: true, result: list.map((p) => ({ component: p.component, name: p.name, value: p.value })) };
+        // As rabbitmqctl list_parameters: vhost limits and operator policies are parameters too.
+        return { ok: true, result: parametersOf(vhost, component).map((p) => ({ component: p.component, name: p.name, value: p.value })) };
       }
       default:
         return { ok: false, error: `unknown command '${req.cmd}'` };

@@ -4,7 +4,8 @@ import type { VhostLimits, VirtualHost } from '../vhost/vhost.js';
 import { AccessError, noSuchUser, noSuchVhost } from './errors.js';
 import { checkPassword } from './password.js';
 import { PERM_INDEX, Permission, permissionFrom, TopicPermission, WRITE, type Perm, type ResourceKind, type TopicVariables } from './permissions.js';
-import { validatePolicy } from '../vhost/policy.js';
+import { PolicyError, validatePolicy } from '../vhost/policy.js';
+import { parametersOf, validationFailed, type ParameterComponent } from './parameters.js';
 import { limitOf, validateUserLimits, validateVhostLimits, type User, type UserLimits } from './users.js';
 
 /** What access control needs of the broker (implemented by Broker). */
@@ -19,18 +20,6 @@ export interface AccessHost {
   accessChanged(): void;
   /** Closes, with 320 CONNECTION_FORCED and this text, every connection `match` selects. */
   closeConnections(match: (user: string, vhost: string) => boolean, text: string): void;
-}
-
-/**
- * A runtime parameter component that acts on its values (RabbitMQ's rabbit_runtime_parameter
- * behaviour), such as `shovel`: its values are validated before they are stored, and it
- * hears when one is set or cleared (also at a definitions import and at recovery).
- */
-export interface ParameterComponent {
-  /** Throws AccessError('bad_request', …) with RabbitMQ's validation text; `user` is the acting user (null at an import). */
-  validate(vhost: string, name: string, value: unknown, user: User | null): void;
-  set(vhost: string, name: string, value: unknown): void;
-  clear(vhost: string, name: string): void;
 }
 
 export interface PermissionEntry {
@@ -74,6 +63,7 @@ export class AccessControl {
   private readonly channelsByUser = new Map<string, number>();
   /** While set (a definitions import), changes are not logged one by one: the import sums them up. */
   quiet = false;
+  /** Runtime parameter components other than the built-in vhost-limits and operator_policy. */
   private readonly components = new Map<string, ParameterComponent>();
   /**
    * The broker's own user, for in-process links (shovels, federation) whose URI names no
@@ -115,6 +105,10 @@ export class AccessControl {
   permissions(user: User | string, vhost: string): Permission | undefined {
     if (user === this.internalUser) return AccessControl.ALL;
     return this.perms.get(this.userName(user))?.get(vhost);
+  }
+
+  hasVhost(name: string): boolean {
+    return this.host.vhosts.has(name);
   }
 
   /** Whether the user may use the vhost at all (has permissions there). */
@@ -323,42 +317,97 @@ export class AccessControl {
     this.changed();
   }
 
-  /** Sets the vhost's limits (the `vhost-limits` parameter: the whole value is replaced). */
+  /**
+   * Sets the vhost's limits (the `vhost-limits` parameter: the whole value is replaced; an
+   * empty list, as RabbitMQ exports a parameter whose limits were all cleared, is none).
+   */
   setVhostLimits(vhost: string, limits: unknown): void {
     const v = this.vhostOrDie(vhost);
-    v.limits = validateVhostLimits(limits) as VhostLimits;
+    v.limits = validateVhostLimits(Array.isArray(limits) && limits.length === 0 ? {} : limits) as VhostLimits;
+    v.limitsParameter = true;
     this.note({ vhost, limits: v.limits }, 'vhost limits set');
     this.changed();
   }
 
+  /** Clears the vhost's limits, parameter and all. */
   clearVhostLimits(vhost: string): void {
-    this.vhostOrDie(vhost).limits = {};
+    const v = this.vhostOrDie(vhost);
+    v.limits = {};
+    v.limitsParameter = false;
     this.changed();
   }
 
   /**
-   * A runtime parameter, as PUT /api/parameters/{component}/{vhost}/{name} sets it:
-   * `vhost-limits` (named `limits`) sets the vhost's limits, `operator_policy` an operator
-   * policy (its value is {pattern, definition, priority, apply-to}); anything else (shovel,
-   * federation-upstream, ...) is kept as given and exported.
+   * Registers the runtime parameter component `name` (a plugin's runtime_parameter module in
+   * RabbitMQ), replacing any earlier one: its validator runs before a value is stored, its
+   * apply and remove hooks after. Parameters of that component already stored (recovered at
+   * start, or imported) are applied at once, so the order of start-up does not matter.
    */
-  setParameter(vhost: string, component: string, name: string, value: unknown, user: User | null = null): void {
+  registerParameterComponent(name: string, component: ParameterComponent): void {
+    this.components.set(name, component);
+    if (component.apply === undefined) return;
+    for (const v of this.host.vhosts.values()) {
+      for (const p of [...v.parameters.values()]) if (p.component === name) this.hook(name, v.name, p.name, () => component.apply!(v.name, p.name, p.value, null));
+    }
+  }
+
+  /** Runs a component's hook: what it starts failing is its own trouble, logged, not the caller's. */
+  private hook(component: string, vhost: string, name: string, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.host.log.error({ err, component, vhost, name }, 'runtime parameter component failed');
+    }
+  }
+
+  /**
+   * Sets a runtime parameter, as PUT /api/parameters/{component}/{vhost}/{name} and a
+   * definitions import do: `vhost-limits` (named `limits`) sets the vhost's limits,
+   * `operator_policy` an operator policy ({pattern, definition, priority, apply-to}), any
+   * other component must be registered and is validated by it. Refusals are AccessErrors
+   * with RabbitMQ's text ("Validation failed\n\ncomponent x not found\n"). Returns true
+   * when the parameter is new.
+   */
+  setParameter(vhost: string, component: string, name: string, value: unknown, user: string | null = null): boolean {
     const v = this.vhostOrDie(vhost);
+    if (component === 'policy') throw new AccessError('bad_request', 'policies may not be set using this method');
     if (component === 'vhost-limits') {
       if (name !== 'limits') throw new AccessError('bad_request', `vhost-limits parameter must be named 'limits', not '${name}'`);
-      this.setVhostLimits(vhost, value);
-      return;
+      const isNew = !v.limitsParameter;
+      try {
+        this.setVhostLimits(vhost, value);
+      } catch (err) {
+        if (err instanceof AccessError && err.kind === 'bad_request') throw new AccessError('bad_request', validationFailed([err.reason]));
+        throw err;
+      }
+      return isNew;
     }
     if (component === 'operator_policy') {
+      const isNew = v.operatorPolicies.get(name) === undefined;
       const o = (value ?? {}) as Record<string, unknown>;
-      v.setOperatorPolicy(validatePolicy({ vhost, name, pattern: o['pattern'], applyTo: o['apply-to'], priority: o['priority'], definition: o['definition'] }, true));
-      return;
+      try {
+        // As a parameter (unlike through set_operator_policy) an operator policy must give its priority.
+        if (value !== null && typeof value === 'object' && !('priority' in o)) throw new PolicyError(validationFailed([`Key "priority" not found in ${name}`]).trimEnd());
+        v.setOperatorPolicy(validatePolicy({ vhost, name, pattern: o['pattern'], applyTo: o['apply-to'], priority: o['priority'], definition: o['definition'] }, true));
+      } catch (err) {
+        if (err instanceof PolicyError) throw new AccessError('bad_request', `${err.message}\n`);
+        throw err;
+      }
+      return isNew;
     }
     const c = this.components.get(component);
-    c?.validate(vhost, name, value, user);
-    v.parameters.set(`${component}/${name}`, { component, name, value });
+    if (c === undefined) throw new AccessError('bad_request', validationFailed([`component ${component} not found`]));
+    const errors = c.validate(vhost, name, value, user) ?? [];
+    if (errors.length > 0) throw new AccessError('bad_request', validationFailed(errors));
+    const key = `${component}/${name}`;
+    const old = v.parameters.get(key);
+    v.parameters.set(key, { component, name, value });
+    this.note({ vhost, component, name, user }, old === undefined ? 'runtime parameter set' : 'runtime parameter updated');
     this.changed();
-    c?.set(vhost, name, value);
+    // RabbitMQ notifies the component only when the value changed.
+    // (Called as methods: a component may be a class instance, as Shovels is.)
+    if (c.apply !== undefined && (old === undefined || JSON.stringify(old.value) !== JSON.stringify(value))) this.hook(component, vhost, name, () => c.apply!(vhost, name, value, user));
+    return old === undefined;
   }
 
   /** A runtime parameter's value, or undefined. */
@@ -366,31 +415,23 @@ export class AccessControl {
     return this.host.vhosts.get(vhost)?.parameters.get(`${component}/${name}`)?.value;
   }
 
-  /** Registers the component that acts on parameters of that name (the broker does, for `shovel`). */
-  registerComponent(component: string, c: ParameterComponent): void {
-    this.components.set(component, c);
-  }
-
-  /** Whether a component acts on this parameter's values (others are only kept). */
-  hasComponent(component: string): boolean {
-    return this.components.has(component);
-  }
-
   /** Clears a runtime parameter; false when there was none. */
   clearParameter(vhost: string, component: string, name: string): boolean {
     const v = this.vhostOrDie(vhost);
+    if (component === 'policy') throw new AccessError('bad_request', 'policies may not be cleared using this method');
     if (component === 'vhost-limits') {
-      const had = Object.keys(v.limits).length > 0;
-      this.clearVhostLimits(vhost);
+      const had = name === 'limits' && v.limitsParameter;
+      if (had) this.clearVhostLimits(vhost);
       return had;
     }
     if (component === 'operator_policy') return v.clearOperatorPolicy(name);
     const had = v.parameters.delete(`${component}/${name}`);
-    if (had) {
-      this.changed();
-      this.components.get(component)?.clear(vhost, name);
-    }
-    return had;
+    if (!had) return false;
+    this.note({ vhost, component, name }, 'runtime parameter cleared');
+    this.changed();
+    const c = this.components.get(component);
+    if (c?.remove !== undefined) this.hook(component, vhost, name, () => c.remove!(vhost, name));
+    return true;
   }
 
   /** Creates a vhost (no-op when it exists); metadata as RabbitMQ keeps it. */
@@ -409,8 +450,9 @@ export class AccessControl {
 
   /** Deletes a vhost, its objects, and every permission on it; its connections are closed. */
   deleteVhost(name: string): void {
-    const vh = this.vhostOrDie(name);
-    for (const p of vh.parameters.values()) this.components.get(p.component)?.clear(name, p.name);
+    const v = this.vhostOrDie(name);
+    // Its runtime parameters are cleared first, so that their components stop what they run.
+    for (const p of parametersOf(v)) if (p.component !== 'vhost-limits' && p.component !== 'operator_policy') this.clearParameter(name, p.component, p.name);
     this.host.closeConnections((_, v) => v === name, `vhost '${name}' is deleted`);
     this.host.destroyVhost(name);
     for (const m of this.perms.values()) m.delete(name);

@@ -2,7 +2,6 @@ import type {
   BindingDefinitionJson,
   Definitions,
   ExchangeDefinitionJson,
-  ParameterDefinitionJson,
   PolicyDefinitionJson,
   QueueDefinitionJson,
   VhostDefinitionJson,
@@ -13,6 +12,7 @@ import type { Exchange } from '../vhost/exchange.js';
 import type { Policy } from '../vhost/policy.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 import type { AccessControl, AccessHost } from './access-control.js';
+import { parametersOf } from './parameters.js';
 import { userToJson } from './users.js';
 
 /** The RabbitMQ release whose definitions format Warren reads and writes. */
@@ -35,22 +35,6 @@ export interface ExportOptions {
 
 function policyJson(vhost: string, p: Policy): PolicyDefinitionJson {
   return { vhost, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: { ...p.definition }, priority: p.priority };
-}
-
-/** A vhost's runtime parameters as RabbitMQ lists them (vhost limits and operator policies included). */
-export function parametersOf(v: VirtualHost): ParameterDefinitionJson[] {
-  const out: ParameterDefinitionJson[] = [];
-  if (Object.keys(v.limits).length > 0) out.push({ value: { ...v.limits }, vhost: v.name, component: 'vhost-limits', name: 'limits' });
-  for (const p of v.operatorPolicies.list()) {
-    out.push({
-      value: { pattern: p.pattern, definition: { ...p.definition }, priority: p.priority, 'apply-to': p.applyTo },
-      vhost: v.name,
-      component: 'operator_policy',
-      name: p.name,
-    });
-  }
-  for (const p of v.parameters.values()) out.push({ value: p.value, vhost: v.name, component: p.component, name: p.name });
-  return out;
 }
 
 /**

@@ -76,7 +76,6 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
     return v;
   };
   const access = host.access;
-  let kept = new Set<string>();
 
   const handlers: Record<string, (e: Record<string, unknown>, r: SectionReport) => void> = {
     users: (e, r) => {
@@ -140,10 +139,9 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
     },
     parameters: (e, r) => {
       const v = vhostOrFail(e);
-      const component = String(e['component']);
-      access.setParameter(v.name, component, String(e['name']), e['value']);
-      // Components nothing in Warren acts on (federation upstreams, ...) are kept as given.
-      if (component !== 'vhost-limits' && component !== 'operator_policy' && !access.hasComponent(component)) kept.add(component);
+      // Through the component registered for it (shovel, federation-upstream, ...), which
+      // validates the value and starts what it describes; an unknown component is refused.
+      access.setParameter(v.name, String(e['component']), String(e['name']), e['value']);
       r.imported++;
     },
     queues: (e, r) => {
@@ -185,17 +183,15 @@ export function importDefinitions(host: DefinitionsHost, defs: Definitions, opts
     const entries = list(defs, section);
     // After users and vhosts (for a per-vhost import, first), as rabbit_definitions:validate_limits.
     if (section === (fixed === undefined ? 'permissions' : 'exchanges')) checkQueueLimits(host, defs, opts.mode, vhostOf);
-    kept = new Set();
     for (const e of entries) {
       try {
         handlers[section]!(e, r);
       } catch (err) {
         if (!(err instanceof AmqpError || err instanceof AccessError || err instanceof PolicyError)) throw err;
-        r.errors.push(`${entryName(section, e, fixed)}: ${describe(err)}`);
+        const name = entryName(section, e, fixed);
+        const why = describe(err);
+        r.errors.push(why.startsWith(`${name}: `) ? why : `${name}: ${why}`);
       }
-    }
-    if (kept.size > 0) {
-      host.log.warn({ section, components: [...kept].sort() }, 'definitions: runtime parameters kept as they are but not acted on (Warren has no component for them)');
     }
     if (r.errors.length > 0) host.log.warn({ section, errors: r.errors }, `definitions: ${r.errors.length} ${section} entries could not be honoured`);
     if (r.skipped.length > 0) host.log.info({ section, skipped: r.skipped }, `definitions: ${r.skipped.length} ${section} entries skipped`);

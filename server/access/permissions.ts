@@ -17,7 +17,9 @@ export function compilePattern(source: string, what: string): RegExp {
   try {
     return new RegExp(source === '' ? '^$' : source);
   } catch (err) {
-    throw new AccessError('bad_request', `${what}: regular expression '${source}' is invalid: ${(err as Error).message}`);
+    // RabbitMQ's HTTP API shows {invalid_regexp, Pattern, PcreError}; the error is Node's here.
+    const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '');
+    throw new AccessError('bad_request', `${what}: regular expression '${source}' is invalid: ${why}`, ['invalid_regexp', source, why]);
   }
 }
 

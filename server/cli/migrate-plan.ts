@@ -253,8 +253,8 @@ export function makePlan(input: PlanInput): MigrationPlan {
       continue;
     }
     if (component.startsWith('federation-upstream')) {
-      if (target.hasFederation === true) add('parameter', vhost, `${component}/${name}`, 'supported');
-      else if (profile === 'warren') add('parameter', vhost, `${component}/${name}`, 'difference', 'kept and exported, not acted on: this Warren has no federation');
+      // Warren runs federation links itself (server/federation/).
+      if (target.hasFederation === true || profile === 'warren') add('parameter', vhost, `${component}/${name}`, 'supported');
       else {
         add('parameter', vhost, `${component}/${name}`, target.hasFederation === false ? 'unsupported' : 'difference', 'needs the federation plugin on the target');
         if (target.hasFederation === false) continue;
@@ -263,7 +263,12 @@ export function makePlan(input: PlanInput): MigrationPlan {
       continue;
     }
     const plugin = COMPONENT_PLUGINS[component];
-    add('parameter', vhost, `${component}/${name}`, 'difference', profile === 'warren' ? 'kept and exported, not acted on: Warren has no component for it' : `needs ${plugin ?? `the plugin that owns '${component}'`} on the target`);
+    if (profile === 'warren') {
+      // As a RabbitMQ without the plugin, Warren refuses a parameter no component of its own takes.
+      add('parameter', vhost, `${component}/${name}`, 'unsupported', `Warren has no '${component}' component${plugin === undefined ? '' : ` (${plugin})`}: the import refuses it`);
+      continue;
+    }
+    add('parameter', vhost, `${component}/${name}`, 'difference', `needs ${plugin ?? `the plugin that owns '${component}'`} on the target`);
     push('parameters', e);
   }
 

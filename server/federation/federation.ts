@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { FieldTable } from '../../amqp/table.js';
-import type { ParameterComponent } from '../access/access-control.js';
+import type { ParameterComponent } from '../access/parameters.js';
 import { policyApplies } from '../queue/arg-validation.js';
 import type { QueueStateObserver } from '../queue/consumer.js';
 import type { Queue } from '../queue/queue.js';
@@ -20,7 +20,7 @@ export interface FederationHost {
   readonly vhosts: ReadonlyMap<string, VirtualHost>;
   readonly log: Logger;
   readonly serverProperties: FieldTable;
-  readonly access: { registerComponent(component: string, c: ParameterComponent): void };
+  readonly access: { registerParameterComponent(name: string, c: ParameterComponent): void };
 }
 
 /** The links of one federated exchange or queue, by upstream name. */
@@ -55,16 +55,16 @@ export class Federation implements TopologyObserver, ExchangeLinkHost, QueueLink
   ) {
     this.upstreamComponent = {
       validate: (_vhost, name, value) => validateUpstreamValue(name, value),
-      set: (vhost) => this.reconcileVhost(vhost),
-      clear: (vhost) => this.reconcileVhost(vhost),
+      apply: (vhost) => this.reconcileVhost(vhost),
+      remove: (vhost) => this.reconcileVhost(vhost),
     };
     this.upstreamSetComponent = {
       validate: (_vhost, name, value) => validateUpstreamSetValue(name, value),
-      set: (vhost) => this.reconcileVhost(vhost),
-      clear: (vhost) => this.reconcileVhost(vhost),
+      apply: (vhost) => this.reconcileVhost(vhost),
+      remove: (vhost) => this.reconcileVhost(vhost),
     };
-    broker.access.registerComponent('federation-upstream', this.upstreamComponent);
-    broker.access.registerComponent('federation-upstream-set', this.upstreamSetComponent);
+    broker.access.registerParameterComponent('federation-upstream', this.upstreamComponent);
+    broker.access.registerParameterComponent('federation-upstream-set', this.upstreamSetComponent);
   }
 
   // ---- LinkHost ---------------------------------------------------------------------------

@@ -81,7 +81,11 @@ export type Access =
   /** administrator, or a user with access to the vhost in the path */
   | 'vhost'
   /** administrator, or a policymaker with access to the vhost in the path */
-  | 'policies';
+  | 'policies'
+  /** administrator or monitoring, or a user with access to the vhost in the path (is_authorized_vhost_visible) */
+  | 'vhost-visible'
+  /** policymaker or administrator (is_authorized_global_parameters) */
+  | 'policymaker';
 
 export function authorize(auth: HttpAuthenticator, user: HttpUser, access: Access, vhost: string | undefined): void {
   switch (access) {
@@ -97,6 +101,14 @@ export function authorize(auth: HttpAuthenticator, user: HttpUser, access: Acces
       if (!isAdmin(user) && vhost !== undefined && !auth.canAccessVhost(user, vhost)) {
         throw notAuthorised('User not authorised to access virtual host');
       }
+      return;
+    case 'vhost-visible':
+      if (!isMonitor(user) && vhost !== undefined && !auth.canAccessVhost(user, vhost)) {
+        throw notAuthorised('User not authorised to access virtual host');
+      }
+      return;
+    case 'policymaker':
+      if (!isPolicymaker(user)) throw notAuthorised('User not authorised to access object');
       return;
     case 'policies':
       if (isAdmin(user)) return;

@@ -56,7 +56,25 @@ export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof AmqpError) return fromAmqp(err);
   // The reason is rabbit_policy's, with the newline the management API ends it with.
   if (err instanceof PolicyError) return badRequest(`${err.message}\n`);
-  // A refused change to users, permissions, limits or definitions, in RabbitMQ's words.
-  if (err instanceof AccessError) return err.kind === 'not_found' ? notFound() : badRequest(err.reason);
+  // A refused change to users, permissions, limits or parameters: 400 with RabbitMQ's reason.
+  if (err instanceof AccessError) return badRequest(err.term ?? err.reason);
   return null;
+}
+
+/** rabbit_mgmt_format:escape_html_tags, which some of the plugin's error reasons go through. */
+export function escapeHtmlTags(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The plugin's 415 (cowboy's): a body type the resource does not accept; no body. */
+export function unsupportedMediaType(): HttpError {
+  return new HttpError(415, '', '');
+}
+
+/**
+ * Whether the request's body is JSON, for the resources that accept only
+ * application/json (limits, operator policies, definitions).
+ */
+export function isJsonBody(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^\s*application\/json\s*(;|$)/i.test(contentType);
 }

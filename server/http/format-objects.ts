@@ -1,8 +1,10 @@
 import type { FieldTable } from '../../amqp/table.js';
 import type { Channel } from '../connection/channel.js';
 import type { Connection } from '../connection/connection.js';
+import { policyApplies } from '../queue/arg-validation.js';
 import type { Consumer } from '../queue/consumer.js';
 import type { Queue } from '../queue/queue.js';
+import type { QuorumQueue } from '../queue/quorum-queue.js';
 import type { Exchange } from '../vhost/exchange.js';
 import type { Policy } from '../vhost/policy.js';
 import type { VirtualHost } from '../vhost/vhost.js';
@@ -35,10 +37,15 @@ function idleSince(ctx: FormatContext, o: object): string {
   return isoTime(stateOf(ctx, o)?.changedAt ?? ctx.startedAt);
 }
 
-/** The queue's type as declared: classic unless x-queue-type says otherwise. */
+/** The queue's type: classic, quorum or stream, as its x-queue-type declared it. */
 export function queueType(q: Queue): string {
-  const t = q.args['x-queue-type'];
-  return typeof t === 'string' ? t : Buffer.isBuffer(t) ? t.toString() : 'classic';
+  return q.type;
+}
+
+/** The policy and operator policy that apply to a queue (a policy with a key its type does not support does not). */
+function queuePolicies(q: Queue, v: VirtualHost): { policy: Policy | null; operator: Policy | null } {
+  const applies = (d: object): boolean => policyApplies(q.type, d);
+  return { policy: v.policies.match('queues', q.name, applies), operator: v.operatorPolicies.match('queues', q.name, applies) };
 }
 
 /**
@@ -74,7 +81,7 @@ export function queueJson(q: Queue, v: VirtualHost, ctx: FormatContext, stats: b
   const paged = b.pagedOut;
   const pagedBytes = paged === 0 ? 0 : b.pagedOutBytes;
   const bytes = b.bytes + q.unackedBytes;
-  const policy = v.policies.match('queues', q.name);
+  const { policy, operator } = queuePolicies(q, v);
   let exclusiveTag: string | null = null;
   for (const c of q.consumers) if (c.exclusive) exclusiveTag = c.tag;
   const capacity = consumerCapacity(q);
@@ -85,7 +92,7 @@ export function queueJson(q: Queue, v: VirtualHost, ctx: FormatContext, stats: b
     consumer_utilisation: capacity,
     consumers: q.consumers.length,
     durable: q.durable,
-    effective_policy_definition: policy === null ? {} : { ...policy.definition },
+    effective_policy_definition: q.policy === null ? {} : { ...q.policy },
     exclusive: q.owner !== null,
     exclusive_consumer_tag: exclusiveTag,
     head_message_timestamp: null,
@@ -112,7 +119,7 @@ export function queueJson(q: Queue, v: VirtualHost, ctx: FormatContext, stats: b
     messages_unacknowledged_ram: unacked,
     name: q.name,
     node: ctx.node,
-    operator_policy: null,
+    operator_policy: operator === null ? null : operator.name,
     policy: policy === null ? null : policy.name,
     recoverable_slaves: null,
     single_active_consumer_tag: q.settings.singleActiveConsumer ? (q.activeConsumer?.tag ?? null) : null,
@@ -120,6 +127,7 @@ export function queueJson(q: Queue, v: VirtualHost, ctx: FormatContext, stats: b
     type: queueType(q),
     vhost: v.name,
   };
+  if (q.type === 'quorum') quorumFields(q as QuorumQueue, out, ctx.node);
   const owner = q.owner as Partial<Connection> | null;
   if (owner !== null && typeof owner.name === 'string') {
     const peer = endpoints(owner as Connection).peer;
@@ -127,6 +135,35 @@ export function queueJson(q: Queue, v: VirtualHost, ctx: FormatContext, stats: b
   }
   return out;
 }
+
+/**
+ * What a quorum queue shows instead of a classic queue's backing-queue fields, as RabbitMQ
+ * 3.10's rabbit_quorum_queue: its Raft members (one node here, always the leader and
+ * online), the at-least-once dead letters it keeps, and single_active_consumer_ctag.
+ */
+function quorumFields(q: QuorumQueue, out: Json, node: string): void {
+  for (const k of CLASSIC_ONLY) delete out[k];
+  out['leader'] = node;
+  out['members'] = [node];
+  out['online'] = [node];
+  out['open_files'] = { [node]: 0 };
+  out['messages_dlx'] = q.dlxMessages;
+  out['message_bytes_dlx'] = q.dlxBytes;
+  out['single_active_consumer_ctag'] = q.settings.singleActiveConsumer ? (q.activeConsumer?.tag ?? null) : null;
+}
+
+const CLASSIC_ONLY = [
+  'backing_queue_status',
+  'exclusive_consumer_tag',
+  'head_message_timestamp',
+  'idle_since',
+  'message_bytes_paged_out',
+  'messages_paged_out',
+  'messages_ready_ram',
+  'messages_unacknowledged_ram',
+  'recoverable_slaves',
+  'single_active_consumer_tag',
+] as const;
 
 export function exchangeJson(x: Exchange, v: VirtualHost, ctx: FormatContext, stats: boolean): Json {
   const out: Json = {

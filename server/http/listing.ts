@@ -37,10 +37,14 @@ function one(q: Query, key: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Reads the list parameters, with the plugin's errors for bad paging. */
-export function listQuery(q: Query): ListQuery {
-  const pageRaw = one(q, 'page');
-  const sizeRaw = one(q, 'page_size');
+/**
+ * Reads the list parameters, with the plugin's errors for bad paging. Lists the plugin
+ * does not page (reply_list rather than reply_list_or_paginate: users, permissions,
+ * parameters, limits) ignore `page` and `page_size` (paged: false).
+ */
+export function listQuery(q: Query, paged = true): ListQuery {
+  const pageRaw = paged ? one(q, 'page') : undefined;
+  const sizeRaw = paged ? one(q, 'page_size') : undefined;
   const page = parseInteger(pageRaw);
   const size = parseInteger(sizeRaw);
   if (page === 'bad' || size === 'bad') throw badRequest('Pagination parameters are invalid');

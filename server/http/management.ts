@@ -4,19 +4,20 @@ import { setImmediate } from 'node:timers/promises';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Broker } from '../broker.js';
 import { registerBindings } from './api/bindings.js';
-import { registerDefinitions } from './api/definitions.js';
-import { registerParameters } from './api/parameters.js';
-import { registerShovels } from './api/shovels.js';
 import { registerConnections } from './api/connections.js';
+import { registerDefinitions } from './api/definitions.js';
 import { registerExchanges } from './api/exchanges.js';
 import { registerFederation } from './api/federation.js';
 import { registerHealth } from './api/health.js';
 import { registerOverview } from './api/overview.js';
+import { registerParameters } from './api/parameters.js';
+import { registerPermissions } from './api/permissions.js';
 import { registerPolicies } from './api/policies.js';
 import { registerQueues } from './api/queues.js';
-import { registerVhosts } from './api/vhosts.js';
+import { registerShovels } from './api/shovels.js';
 import { registerUsers } from './api/users.js';
-import type { ApiContext } from './api/context.js';
+import { registerVhosts } from './api/vhosts.js';
+import type { ApiContext } from './api-context.js';
 import { authenticate, authorize, AccessAuthenticator, type Access, type HttpAuthenticator, type HttpUser } from './auth.js';
 import { badRequest, notFound, toHttpError } from './errors.js';
 import { Sampler } from './sampler.js';
@@ -29,6 +30,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route, beyond holding a management tag. */
     access?: Access;
+    /** Anyone may call the route, without credentials (/api/auth). */
+    public?: boolean;
+    /** Credentials may come as `?auth=` (base64 of user:password), as the web UI's download and upload links send them. */
+    queryAuth?: boolean;
+    /** The body reaches the handler as text (or a Buffer for a multipart form), undecoded. */
+    rawBody?: boolean;
   }
 }
 
@@ -69,29 +76,40 @@ export class ManagementServer {
     // Bodies are decoded as the plugin does: whatever the content type; "", "null" and
     // "undefined" are {}, anything else must be a JSON object.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+      if (req.routeOptions.config.rawBody === true) {
+        done(null, body);
+        return;
+      }
       try {
         done(null, decodeBody(body as string));
       } catch (err) {
         done(err as Error, undefined);
       }
     });
+    // A definitions file uploaded from a form (the web UI's import): the parts are read by the route.
+    app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     app.addHook('onRequest', async (req) => {
       if (!req.url.startsWith('/api/')) return;
       if (req.headers[CONTROL_HEADER] === this.controlToken) {
         req.user = CONTROL_USER;
         return;
       }
+      const config = req.routeOptions.config;
+      if (config.public === true) return;
       const counters = broker.counters;
+      let header = req.headers.authorization;
+      const viaQuery = (req.query as { auth?: unknown }).auth;
+      if (header === undefined && config.queryAuth === true && typeof viaQuery === 'string') header = `Basic ${viaQuery}`;
       try {
-        req.user = authenticate(auth, req.headers.authorization, req.socket.remoteAddress);
+        req.user = authenticate(auth, header, req.socket.remoteAddress);
         counters.authHttpSucceeded++;
       } catch (err) {
         // A request without credentials is only a prompt for them, not an attempt.
-        if (req.headers.authorization !== undefined) counters.authHttpFailed++;
+        if (header !== undefined) counters.authHttpFailed++;
         throw err;
       }
-      const access = req.routeOptions.config.access ?? 'user';
+      const access = config.access ?? 'user';
       // A vhost that does not exist is not refused but not found, later (as in RabbitMQ).
       const vhost = (req.params as { vhost?: string } | undefined)?.vhost;
       authorize(auth, req.user, access, vhost !== undefined && broker.vhosts.has(vhost) ? vhost : undefined);
@@ -121,9 +139,10 @@ export class ManagementServer {
       registerPolicies,
       registerHealth,
       registerUsers,
+      registerPermissions,
+      registerParameters,
       registerDefinitions,
       registerFederation,
-      registerParameters,
       registerShovels,
     ]) {
       register(app, this.ctx);
@@ -141,8 +160,8 @@ export class ManagementServer {
       return;
     }
     void reply.code(h.status).headers(h.headers);
-    // A request without credentials gets a bare 401 with the realm, as from RabbitMQ.
-    if (h.status === 401 && h.error === '') void reply.send();
+    // A request without credentials gets a bare 401 with the realm, as from RabbitMQ (and a 415 is bare too).
+    if (h.error === '') void reply.send();
     else void reply.send(h.body);
   }
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { activeAlarms, diskFree, diskFreeLimit, memoryLimit } from './alarms.js';
-import type { ApiContext } from './api/context.js';
+import type { ApiContext } from './api-context.js';
 import { details, messageStats } from './format.js';
 import type { Json } from './listing.js';
 import { CHANNEL_STATS, CHURN_KEYS, NODE_CHURN_AT, VHOST_EXTRA, counterValue, type StatKey } from './sampler.js';

@@ -75,13 +75,29 @@ export class VhostCounters {
   queueDeclared = 0;
   queueCreated = 0;
   queueDeleted = 0;
-  /** Dead-letterings by reason ('expired', 'rejected', 'maxlen', ...) and strategy. */
+  /**
+   * Dead-letterings by `queueType:reason:strategy` ('classic:expired:disabled',
+   * 'quorum:rejected:at_least_once', 'quorum:confirmed:at_least_once', ...).
+   */
   readonly deadLettered = new Map<string, number>();
+  /** What deleted queues counted (deliveries, gets, acks, ...), by queue type: totals by type never go down. */
+  readonly deletedQueues = new Map<string, MessageCounters>();
 
-  /** reason: why the message died; withDlx: whether its queue had a dead-letter exchange. */
-  noteDeadLettered(reason: string, withDlx: boolean): void {
-    const key = withDlx ? `${reason}:at_most_once` : `${reason}:disabled`;
+  /**
+   * queueType: classic, quorum or stream; reason: why the message died (or 'confirmed': an
+   * at-least-once dead letter every target has); strategy: at_most_once, at_least_once, or
+   * disabled (no dead-letter exchange).
+   */
+  noteDeadLettered(queueType: string, reason: string, strategy: string): void {
+    const key = `${queueType}:${reason}:${strategy}`;
     this.deadLettered.set(key, (this.deadLettered.get(key) ?? 0) + 1);
+  }
+
+  /** A queue of this type was deleted: its counters stay in the totals. */
+  queueGone(queueType: string, counters: MessageCounters): void {
+    let m = this.deletedQueues.get(queueType);
+    if (m === undefined) this.deletedQueues.set(queueType, (m = new MessageCounters()));
+    m.add(counters);
   }
 
   add(o: VhostCounters): void {
@@ -92,6 +108,7 @@ export class VhostCounters {
     this.queueCreated += o.queueCreated;
     this.queueDeleted += o.queueDeleted;
     for (const [k, n] of o.deadLettered) this.deadLettered.set(k, (this.deadLettered.get(k) ?? 0) + n);
+    for (const [t, m] of o.deletedQueues) this.queueGone(t, m);
   }
 }
 

@@ -33,6 +33,8 @@ export interface LastReturn {
 export interface QueueHost {
   readonly name: string;
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void;
+  /** Counts a dead-lettering the queue did itself (quorum at-least-once: reason, or 'confirmed'), for statistics. */
+  noteDeadLettered?(q: Queue, reason: string, strategy: string): void;
   /** An at-least-once try: routes a copy to the queues not in `done`, and says who took it. */
   deadLetterAttempt(q: Queue, msg: Message, reason: DeathReason, done: ReadonlySet<Queue>): DeadLetterAttempt;
   /** An auto-delete queue lost its last consumer, or an x-expires queue went unused. */

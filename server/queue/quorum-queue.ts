@@ -67,6 +67,15 @@ export class QuorumQueue extends Queue {
   /** Recovered messages that had come back, put in their places once recovery is done. */
   private recoveredReturns: { entry: QueueEntry; ret: LastReturn | undefined }[] = [];
 
+  /** At-least-once dead letters kept until every target queue has them (RabbitMQ's messages_dlx). */
+  get dlxMessages(): number {
+    return this.held.length;
+  }
+
+  get dlxBytes(): number {
+    return this.heldBytes;
+  }
+
   override get consumerCount(): number {
     const live = this.settings.singleActiveConsumer ? (this.active !== null ? 1 : 0) : this.consumers.length;
     return live + this.leaving.size + this.gets;
@@ -251,6 +260,7 @@ export class QuorumQueue extends Queue {
     this.held.push(h);
     this.heldBytes += entry.msg.size;
     if (recovered) return;
+    this.host.noteDeadLettered?.(this, reason, 'at_least_once');
     const m = entry.msg;
     // Noted, so that a restart keeps it dead (and tries again) rather than ready.
     if (entry.slot >= 0 && m.storeId >= 0) this.host.store!.noteHeld(m.storeId, entry.slot, reason);
@@ -292,6 +302,7 @@ export class QuorumQueue extends Queue {
   private letGoHeld(h: Held): void {
     const i = this.held.indexOf(h);
     if (i < 0) return;
+    this.host.noteDeadLettered?.(this, 'confirmed', 'at_least_once');
     this.held.splice(i, 1);
     this.heldBytes -= h.entry.msg.size;
     h.entry.release();

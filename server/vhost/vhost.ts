@@ -92,6 +92,11 @@ export class VirtualHost implements QueueHost {
   readonly policies = new PolicySet();
   readonly operatorPolicies = new PolicySet();
   limits: VhostLimits = {};
+  /**
+   * Whether its vhost-limits runtime parameter exists: RabbitMQ keeps it, empty, once its
+   * last limit is cleared one by one (DELETE /api/vhost-limits/{vhost}/{name}).
+   */
+  limitsParameter = false;
   readonly metadata: VhostMetadata = { description: '', tags: [] };
   /** Runtime parameters other than limits and operator policies, by `component/name`. */
   readonly parameters = new Map<string, RuntimeParameter>();
@@ -227,6 +232,7 @@ export class VirtualHost implements QueueHost {
     if (q.deleted) return 0;
     this.queues.delete(q.name);
     this.counters.queueDeleted++;
+    this.counters.queueGone(q.type, q.counters);
     for (const x of this.exchanges.values()) this.unbindAllFrom(x, q);
     if (isDurable(q)) this.onDurableChange();
     const n = q.delete();
@@ -329,8 +335,12 @@ export class VirtualHost implements QueueHost {
   }
 
   deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
-    this.counters.noteDeadLettered(reason, q.settings.deadLetterExchange !== null);
+    this.counters.noteDeadLettered(q.type, reason, q.settings.deadLetterExchange !== null ? 'at_most_once' : 'disabled');
     deadLetter(this, q, msg, reason);
+  }
+
+  noteDeadLettered(q: Queue, reason: string, strategy: string): void {
+    this.counters.noteDeadLettered(q.type, reason, strategy);
   }
 
   deadLetterAttempt(q: Queue, msg: Message, reason: DeathReason, done: ReadonlySet<Queue>): DeadLetterAttempt {

@@ -73,3 +73,23 @@ export async function until(check: () => Promise<boolean> | boolean, what: strin
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * An AMQP handshake as the user up to connection.open, on a raw socket: 'ok', or the
+ * connection.close the broker answered with (amqplib hides its text during the handshake).
+ */
+export async function amqpOpen(amqpUrl: string, user: string, password: string, vhost: string): Promise<'ok' | { code: number; text: string }> {
+  const { RawClient, M, closeInfo } = await import('./raw-client.js');
+  const u = new URL(amqpUrl);
+  const c = await RawClient.connect(Number(u.port), u.hostname);
+  try {
+    await c.handshake({ user, password, vhost: null });
+    c.sendMethod(0, { id: M.ConnectionOpen, virtualHost: vhost, capabilities: '', insist: false });
+    const m = await c.nextMethod();
+    if (m.id === M.ConnectionOpenOk) return 'ok';
+    const i = closeInfo(m);
+    return { code: i.replyCode, text: i.replyText };
+  } finally {
+    await c.close();
+  }
+}

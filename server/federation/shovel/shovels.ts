@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { FieldTable } from '../../../amqp/table.js';
-import type { AccessControl, ParameterComponent } from '../../access/access-control.js';
-import { AccessError } from '../../access/errors.js';
-import type { User } from '../../access/users.js';
+import type { AccessControl } from '../../access/access-control.js';
+import type { ParameterComponent } from '../../access/parameters.js';
 import { parseShovel, validateShovel } from './parameters.js';
 import { Shovel, type ShovelHost } from './shovel.js';
 
@@ -72,14 +71,14 @@ export class Shovels implements ParameterComponent, ShovelHost {
     this.host.acceptLocal(socket);
   }
 
-  validate(vhost: string, name: string, value: unknown, user: User | null): void {
+  validate(_vhost: string, name: string, value: unknown, user: string | null): string[] {
     const access = this.host.access;
-    const acting = user === null ? null : { name: user.name, mayConnect: (v: string) => access.hasVhostAccess(user, v) };
-    const errors = validateShovel(name, value, acting);
-    if (errors.length > 0) throw new AccessError('bad_request', `Validation failed\n\n${errors.join('\n')}\n`);
+    const acting = user === null ? null : { name: user, mayConnect: (v: string) => access.hasVhostAccess(user, v) };
+    return validateShovel(name, value, acting);
   }
 
-  set(vhost: string, name: string, value: unknown): void {
+  /** A shovel's parameter was set (or recovered): its shovel starts, or restarts with the new value. */
+  apply(vhost: string, name: string, value: unknown): void {
     const k = key(vhost, name);
     const old = this.shovels.get(k);
     if (old !== undefined) void old.stop(true);
@@ -89,7 +88,8 @@ export class Shovels implements ParameterComponent, ShovelHost {
     if (this.started) shovel.start();
   }
 
-  clear(vhost: string, name: string): void {
+  /** Its parameter was cleared, or its vhost deleted: the shovel stops. */
+  remove(vhost: string, name: string): void {
     const k = key(vhost, name);
     const shovel = this.shovels.get(k);
     if (shovel === undefined) return;
@@ -103,7 +103,7 @@ export class Shovels implements ParameterComponent, ShovelHost {
     const param = this.host.access.parameter(vhost, 'shovel', name);
     if (param === undefined || !this.shovels.has(key(vhost, name))) return false;
     this.host.log.info({ shovel: name, vhost }, 'shovel restarting');
-    this.set(vhost, name, param);
+    this.apply(vhost, name, param);
     return true;
   }
 

@@ -1,5 +1,4 @@
 import { erlJson, erlProplist } from '../../../amqp/erl-term.js';
-import { AccessError } from '../../access/errors.js';
 import { parseUpstreamUri, UpstreamUriError } from '../link/upstream-uri.js';
 
 /**
@@ -82,22 +81,16 @@ function proplistErrors(name: string, constraints: [string, Check, boolean][], o
   return found;
 }
 
-/** The refusal, framed as RabbitMQ's HTTP API gives it in `reason`. */
-function fail(errors: string[]): never {
-  throw new AccessError('bad_request', `Validation failed\n\n${errors.join('\n')}\n`);
-}
-
 /** A federation-upstream value: {uri (mandatory), exchange, queue, prefetch-count, ...}. */
-export function validateUpstreamValue(name: string, value: unknown): void {
+export function validateUpstreamValue(name: string, value: unknown): string[] {
   // RabbitMQ crashes (500) on a value that is not an object; a clear refusal is better.
-  if (!isObject(value)) fail([`federation-upstream ${name}: the value must be an object, not ${erlJson(value)}`]);
-  const errors = proplistErrors(name, [['uri', uri, true], ...SHARED.map(([k, c]) => [k, c, false] as [string, Check, boolean])], value);
-  if (errors.length > 0) fail(errors);
+  if (!isObject(value)) return [`federation-upstream ${name}: the value must be an object, not ${erlJson(value)}`];
+  return proplistErrors(name, [['uri', uri, true], ...SHARED.map(([k, c]) => [k, c, false] as [string, Check, boolean])], value);
 }
 
 /** A federation-upstream-set value: a list of {upstream (mandatory), and any shared key}. */
-export function validateUpstreamSetValue(name: string, value: unknown): void {
-  if (!Array.isArray(value)) fail([`federation-upstream-set ${name}: the value must be a list, not ${erlJson(value)}`]);
+export function validateUpstreamSetValue(name: string, value: unknown): string[] {
+  if (!Array.isArray(value)) return [`federation-upstream-set ${name}: the value must be a list, not ${erlJson(value)}`];
   const errors: string[] = [];
   for (const element of value) {
     if (!isObject(element)) {
@@ -106,5 +99,5 @@ export function validateUpstreamSetValue(name: string, value: unknown): void {
     }
     errors.push(...proplistErrors(name, [['upstream', binary, true], ...SHARED.map(([k, c]) => [k, c, false] as [string, Check, boolean])], element));
   }
-  if (errors.length > 0) fail(errors);
+  return errors;
 }

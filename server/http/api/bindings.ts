@@ -5,7 +5,7 @@ import { badRequest, notFound } from '../errors.js';
 import { argsHash, jsonToTable, packBindingProps, quotePlus, unpackBindingProps } from '../format.js';
 import { bindingJson, bindingsOf, type BindingView } from '../format-objects.js';
 import { HTTP_OWNER } from '../messages.js';
-import { paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import { paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from '../api-context.js';
 import { BINDING_SORT, exchangeName } from './exchanges.js';
 
 const BINDINGS = plain(bindingJson, BINDING_SORT);

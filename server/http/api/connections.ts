@@ -7,7 +7,7 @@ import { isAdmin, isMonitor, type HttpUser } from '../auth.js';
 import { notAuthorised, notFound } from '../errors.js';
 import { channelJson, connectionJson } from '../format-connections.js';
 import { channelName, consumerJson } from '../format-objects.js';
-import { byName, plain, sendList, sendOne, VHOST_PARAMS, vhostsFor, type ApiContext } from './context.js';
+import { byName, plain, sendList, sendOne, VHOST_PARAMS, vhostsFor, type ApiContext } from '../api-context.js';
 
 /** /api/connections, /api/channels and /api/consumers. */
 export function registerConnections(app: FastifyInstance, ctx: ApiContext): void {

@@ -1,99 +1,87 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { exportDefinitions } from '../../access/definitions-export.js';
 import { importDefinitions } from '../../access/definitions-import.js';
-import { validatePolicy } from '../../vhost/policy.js';
 import type { Definitions } from '../../../persistence/definitions.js';
-import { badRequest, HttpError, notFound } from '../errors.js';
-import { policyJson } from '../format-objects.js';
-import { created, paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import { badRequest, HttpError, isJsonBody, unsupportedMediaType } from '../errors.js';
+import { paramsSchema, sendOne, type ApiContext } from '../api-context.js';
+
+/** The upload form's parts: the definitions file, and where to send the browser afterwards. */
+async function formParts(body: Buffer, contentType: string): Promise<{ file: string | null; redirect: string | null }> {
+  let form: FormData;
+  try {
+    form = await new Response(new Blob([new Uint8Array(body)]), { headers: { 'content-type': contentType } }).formData();
+  } catch {
+    throw badRequest('failed_to_parse_json');
+  }
+  const text = async (v: FormDataEntryValue | null): Promise<string | null> => (v === null ? null : typeof v === 'string' ? v : await v.text());
+  return { file: await text(form.get('file')), redirect: await text(form.get('redirect')) };
+}
+
+function parseDefinitions(text: string | null): Definitions {
+  if (text === null) throw badRequest('failed_to_parse_json');
+  if (text === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw badRequest('failed_to_parse_json');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw badRequest('failed_to_parse_json');
+  return v as Definitions;
+}
 
 /**
- * /api/definitions (whole, or one vhost's), /api/vhost-limits and /api/operator-policies,
- * over the access-control room, with RabbitMQ's shapes and status codes.
+ * /api/definitions and /api/definitions/{vhost}: GET exports RabbitMQ's definitions format
+ * (with Content-Disposition for ?download=), POST imports a JSON body or a form upload
+ * (the file part `file`, as the management UI sends it) and answers 204 (or 303 to the
+ * form's `redirect`). Administrators only; credentials may come as ?auth= as from the UI.
  */
 export function registerDefinitions(app: FastifyInstance, ctx: ApiContext): void {
   const broker = ctx.broker;
-  const admin = { config: { access: 'admin' as const } };
-  const vhostAdmin = { ...admin, schema: { params: VHOST_PARAMS } };
+  const route = { config: { access: 'admin' as const, queryAuth: true, rawBody: true } };
+  const withVhost = { ...route, schema: { params: paramsSchema('vhost') } };
 
-  // ---- definitions ----
-  app.get('/api/definitions', admin, async (_req, reply) => reply.type('application/json').send(JSON.stringify(exportDefinitions(broker))));
-  // RabbitMQ answers a missing vhost with 400 here and 404 on POST.
-  app.get('/api/definitions/:vhost', vhostAdmin, async (req, reply) => {
-    const vhost = (req.params as { vhost: string }).vhost;
-    if (!broker.vhosts.has(vhost)) throw badRequest('vhost_not_found');
-    return reply.type('application/json').send(JSON.stringify(exportDefinitions(broker, { vhost })));
-  });
-  const load = (req: FastifyRequest, reply: FastifyReply, vhost?: string): FastifyReply => {
-    const defs = req.body as Definitions;
+  const get = async (req: FastifyRequest, reply: FastifyReply) => {
+    const vhost = (req.params as { vhost?: string }).vhost;
+    if (vhost !== undefined && !broker.vhosts.has(vhost)) throw badRequest('vhost_not_found');
+    const defs = exportDefinitions(broker, vhost === undefined ? {} : { vhost });
+    const download = (req.query as { download?: unknown }).download;
+    if (typeof download === 'string') reply.header('content-disposition', `attachment; filename=${download}`);
+    return sendOne(req, reply, defs);
+  };
+
+  const post = async (req: FastifyRequest, reply: FastifyReply) => {
+    const vhost = (req.params as { vhost?: string }).vhost;
+    const type = req.headers['content-type'];
+    let text: string | null;
+    let redirect: string | null = null;
+    if (type !== undefined && /^\s*multipart\/form-data\s*(;|$)/i.test(type)) {
+      const parts = await formParts(Buffer.isBuffer(req.body) ? req.body : Buffer.from(String(req.body ?? '')), type);
+      text = parts.file;
+      redirect = parts.redirect;
+    } else if (isJsonBody(type)) {
+      text = typeof req.body === 'string' ? req.body : '';
+    } else {
+      throw unsupportedMediaType();
+    }
+    const defs = parseDefinitions(text);
+    if (vhost !== undefined && !broker.vhosts.has(vhost)) throw new HttpError(404, 'not_found', 'vhost_not_found');
     const report = importDefinitions(broker, defs, { mode: 'runtime', ...(vhost === undefined ? {} : { vhost }) });
-    broker.saveDefinitions();
-    const errors = Object.entries(report).flatMap(([section, r]) => r.errors.map((e) => `${section}: ${e}`));
-    broker.log.info({ vhost, user: req.user.name, sections: Object.keys(report), errors: errors.length }, 'definitions imported through the management API');
-    // RabbitMQ stops at the first refusal and names it; Warren imports what it can and
-    // names the first it could not.
-    if (errors.length > 0) throw badRequest(errors[0]);
+    const errors = Object.values(report).flatMap((r) => r.errors);
+    const imported = Object.fromEntries(Object.entries(report).map(([s, r]) => [s, r.imported]));
+    broker.log.info({ vhost, user: req.user.name, imported, errors: errors.length }, 'definitions imported through the management API');
+    // Unlike RabbitMQ, which stops at the first, every entry that can be imported is; the
+    // answer still says that not all of them could be, as RabbitMQ's 400 does.
+    if (errors.length > 0) throw badRequest(errors.join('\n'));
+    if (redirect !== null) return reply.code(303).header('location', redirect).send();
     return reply.code(204).send();
   };
-  app.post('/api/definitions', admin, async (req, reply) => load(req, reply));
-  app.post('/api/definitions/:vhost', vhostAdmin, async (req, reply) => {
-    const vhost = (req.params as { vhost: string }).vhost;
-    if (!broker.vhosts.has(vhost)) throw new HttpError(404, 'not_found', 'vhost_not_found');
-    return load(req, reply, vhost);
-  });
 
-  // ---- vhost limits ----
-  const limitsJson = (vhosts: { name: string; limits: object }[]) =>
-    vhosts.filter((v) => Object.keys(v.limits).length > 0).map((v) => ({ vhost: v.name, value: { ...v.limits } }));
-  app.get('/api/vhost-limits', admin, async (_req, reply) => reply.type('application/json').send(JSON.stringify(limitsJson([...broker.vhosts.values()]))));
-  app.get('/api/vhost-limits/:vhost', vhostAdmin, async (req, reply) =>
-    reply.type('application/json').send(JSON.stringify(limitsJson([vhostOr404(ctx, (req.params as { vhost: string }).vhost)]))),
-  );
-  const limitParams = { ...admin, schema: { params: paramsSchema('vhost', 'name') } };
-  app.put('/api/vhost-limits/:vhost/:name', limitParams, async (req, reply) => {
-    const { vhost, name } = req.params as { vhost: string; name: string };
-    const v = vhostOr404(ctx, vhost);
-    const b = (req.body ?? {}) as Record<string, unknown>;
-    if (b.value === undefined) throw badRequest('[{key_missing,value}]');
-    broker.access.setVhostLimits(v.name, { ...v.limits, [name]: b.value });
-    return reply.code(204).send();
-  });
-  app.delete('/api/vhost-limits/:vhost/:name', limitParams, async (req, reply) => {
-    const { vhost, name } = req.params as { vhost: string; name: string };
-    const v = vhostOr404(ctx, vhost);
-    const rest: Record<string, unknown> = { ...v.limits };
-    delete rest[name];
-    if (Object.keys(rest).length === 0) broker.access.clearVhostLimits(v.name);
-    else broker.access.setVhostLimits(v.name, rest);
-    return reply.code(204).send();
-  });
-
-  // ---- operator policies ----
-  const list = async (req: FastifyRequest, reply: FastifyReply) => sendList(req, reply, vhostsFor(ctx, req).flatMap((v) => v.operatorPolicies.list()), plain(policyJson));
-  app.get('/api/operator-policies', admin, list);
-  app.get('/api/operator-policies/:vhost', vhostAdmin, list);
-  const one = { ...admin, schema: { params: paramsSchema('vhost', 'name') } };
-  const policyOr404 = (req: FastifyRequest) => {
-    const p = req.params as { vhost: string; name: string };
-    const v = vhostOr404(ctx, p.vhost);
-    const policy = v.operatorPolicies.list().find((x) => x.name === p.name);
-    if (policy === undefined) throw notFound();
-    return { v, policy };
-  };
-  app.get('/api/operator-policies/:vhost/:name', one, async (req, reply) => sendOne(req, reply, policyJson(policyOr404(req).policy)));
-  app.put('/api/operator-policies/:vhost/:name', one, async (req, reply) => {
-    const p = req.params as { vhost: string; name: string };
-    const v = vhostOr404(ctx, p.vhost);
-    const b = (req.body ?? {}) as Record<string, unknown>;
-    const missing = ['pattern', 'definition'].filter((k) => b[k] === undefined);
-    if (missing.length > 0) throw badRequest(`[${missing.map((k) => `{key_missing,${k}}`).join(',')}]`);
-    const existed = v.operatorPolicies.list().some((x) => x.name === p.name);
-    v.setOperatorPolicy(validatePolicy({ vhost: v.name, name: p.name, pattern: b.pattern, applyTo: b['apply-to'], priority: b.priority, definition: b.definition }, true));
-    return created(reply, !existed);
-  });
-  app.delete('/api/operator-policies/:vhost/:name', one, async (req, reply) => {
-    const { v, policy } = policyOr404(req);
-    v.clearOperatorPolicy(policy.name);
-    return reply.code(204).send();
-  });
+  app.get('/api/definitions', route, get);
+  app.get('/api/definitions/:vhost', withVhost, get);
+  app.post('/api/definitions', route, post);
+  app.post('/api/definitions/:vhost', withVhost, post);
+  // The plugin's older name for the same resource.
+  app.get('/api/all-configuration', route, get);
+  app.post('/api/all-configuration', route, post);
 }

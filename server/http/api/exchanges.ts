@@ -6,7 +6,7 @@ import { badRequest, HttpError, notFound } from '../errors.js';
 import { jsonToProperties, jsonToTable } from '../format.js';
 import { bindingJson, bindingsOf, exchangeJson } from '../format-objects.js';
 import { publish } from '../messages.js';
-import { byName, created, paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import { byName, created, paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from '../api-context.js';
 
 /** The exchange name in a path: amq.default stands for the default exchange ''. */
 export function exchangeName(name: string): string {

@@ -4,7 +4,7 @@ import type { LinkStatusJson } from '../../federation/upstream/link-status.js';
 import { notFound } from '../errors.js';
 import { channelJson } from '../format-connections.js';
 import type { Json } from '../listing.js';
-import { paramsSchema, plain, sendList, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import { paramsSchema, plain, sendList, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from '../api-context.js';
 
 const MONITOR = { access: 'monitor' as const };
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { activeAlarms, RESOURCE_NAME } from '../alarms.js';
 import { badRequest, notFound } from '../errors.js';
 import { getMessages, HTTP_OWNER, publish } from '../messages.js';
-import { paramsSchema, sendOne, VHOST_PARAMS, vhostOr404, type ApiContext } from './context.js';
+import { paramsSchema, sendOne, VHOST_PARAMS, vhostOr404, type ApiContext } from '../api-context.js';
 
 /** The queue /api/aliveness-test/{vhost} declares, publishes to and gets from, as RabbitMQ's does. */
 const ALIVENESS_QUEUE = 'aliveness-test';

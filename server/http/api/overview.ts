@@ -3,7 +3,7 @@ import { isMonitor } from '../auth.js';
 import { notFound } from '../errors.js';
 import { nodeJson, overviewJson } from '../node-info.js';
 import { Totals, totalsByVhost } from '../totals.js';
-import { plain, sendList, sendOne, visibleVhosts, type ApiContext } from './context.js';
+import { plain, sendList, sendOne, visibleVhosts, type ApiContext } from '../api-context.js';
 
 /** /api/overview, /api/cluster-name, /api/nodes, /api/whoami, /api/extensions. */
 export function registerOverview(app: FastifyInstance, ctx: ApiContext): void {
@@ -47,6 +47,9 @@ export function registerOverview(app: FastifyInstance, ctx: ApiContext): void {
   );
 
   app.get('/api/whoami', async (req, reply) => sendOne(req, reply, { name: req.user.name, tags: [...req.user.tags] }));
+
+  // How the web UI logs in: basic auth, no OAuth 2 (asked before logging in, so open to all).
+  app.get('/api/auth', { config: { public: true } }, async (req, reply) => sendOne(req, reply, { enable_uaa: false, uaa_client_id: '', uaa_location: '' }));
 
   // Warren's management API has no UI plugins to list.
   app.get('/api/extensions', async (req, reply) => sendOne(req, reply, []));

@@ -1,79 +1,158 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parametersOf } from '../../access/definitions-export.js';
 import { AccessError } from '../../access/errors.js';
-import { badRequest, HttpError, notFound } from '../errors.js';
-import { paramsSchema, plain, sendList, sendOne, visibleVhosts, type ApiContext } from './context.js';
-import type { ParameterDefinitionJson } from '../../../persistence/definitions.js';
+import { parameterOf, parametersOf, validationFailed } from '../../access/parameters.js';
+import { validateVhostLimits } from '../../access/users.js';
+import type { VhostLimits, VirtualHost } from '../../vhost/vhost.js';
+import { badRequest, escapeHtmlTags, HttpError, notFound } from '../errors.js';
+import type { Json } from '../listing.js';
+import { created, paramsSchema, requireJson, requireKeys, sendOne, sendUnpaged, VHOST_PARAMS, vhostOr404, visibleVhosts, type ApiContext } from '../api-context.js';
 
-/** Components kept without a component acting on them (exports from brokers with these plugins load). */
-const KEPT_COMPONENTS = ['federation-upstream', 'federation-upstream-set'];
-
-const PARAMETER_BODY = { type: 'object', properties: { value: {} } } as const;
-
-function toHttp(err: unknown): unknown {
-  if (!(err instanceof AccessError)) return err;
-  return err.kind === 'not_found' ? new HttpError(404, 'not_found', err.reason) : badRequest(err.reason);
+/** A PUT into a vhost that does not exist: 404 not_found vhost_not_found, as the plugin answers. */
+function vhostNotFound(): HttpError {
+  return new HttpError(404, 'not_found', 'vhost_not_found');
 }
 
 /**
- * /api/parameters: runtime parameters (rabbitmqctl set_parameter): list (all, per
- * component, per component and vhost), get, set (PUT {"value": …}: 201, or 204 when it
- * replaced one) and clear (DELETE 204). The `shovel` component runs shovels; vhost-limits
- * and operator_policy are the vhost's limits and operator policies.
+ * /api/parameters (all, per component, per component and vhost; one: GET, PUT, DELETE),
+ * /api/global-parameters and /api/vhost-limits. Parameters go through AccessControl, so
+ * the HTTP API runs the same validators and component hooks as a definitions import.
  */
 export function registerParameters(app: FastifyInstance, ctx: ApiContext): void {
   const access = ctx.broker.access;
-  const all = (req: FastifyRequest): ParameterDefinitionJson[] => visibleVhosts(ctx, req.user).flatMap((v) => parametersOf(v));
-  const filtered = (req: FastifyRequest): ParameterDefinitionJson[] => {
-    const p = req.params as { component?: string; vhost?: string };
-    if (p.vhost !== undefined && !ctx.broker.vhosts.has(p.vhost)) throw notFound();
-    return all(req).filter((x) => (p.component === undefined || x.component === p.component) && (p.vhost === undefined || x.vhost === p.vhost));
-  };
-  const list = async (req: FastifyRequest, reply: FastifyReply) => sendList(req, reply, filtered(req), plain((x) => ({ ...x })));
   const policies = { config: { access: 'policies' as const } };
-  app.get('/api/parameters', policies, list);
-  app.get('/api/parameters/:component', { ...policies, schema: { params: paramsSchema('component') } }, list);
-  app.get('/api/parameters/:component/:vhost', { ...policies, schema: { params: paramsSchema('component', 'vhost') } }, list);
+
+  /** filter_vhost: administrators see every vhost's, others those they may log in to. */
+  const listFor = (req: FastifyRequest, component?: string): Json[] =>
+    visibleVhosts(ctx, req.user).flatMap((v) => parametersOf(v, component)) as unknown as Json[];
+
+  app.get('/api/parameters', policies, async (req, reply) => sendUnpaged(req, reply, listFor(req), ['vhost', 'name']));
+
+  app.get('/api/parameters/:component', { ...policies, schema: { params: paramsSchema('component') } }, async (req, reply) =>
+    sendUnpaged(req, reply, listFor(req, (req.params as { component: string }).component), ['vhost', 'name']),
+  );
+
+  app.get('/api/parameters/:component/:vhost', { ...policies, schema: { params: paramsSchema('component', 'vhost') } }, async (req, reply) => {
+    const p = req.params as { component: string; vhost: string };
+    const v = vhostOr404(ctx, p.vhost);
+    return sendUnpaged(req, reply, parametersOf(v, p.component) as unknown as Json[], ['vhost', 'name']);
+  });
 
   const one = { ...policies, schema: { params: paramsSchema('component', 'vhost', 'name') } };
-  const find = (req: FastifyRequest): ParameterDefinitionJson | undefined => {
-    const p = req.params as { component: string; vhost: string; name: string };
-    const v = ctx.broker.vhosts.get(p.vhost);
-    return v === undefined ? undefined : parametersOf(v).find((x) => x.component === p.component && x.name === p.name);
-  };
+  const params = (req: FastifyRequest) => req.params as { component: string; vhost: string; name: string };
 
   app.get('/api/parameters/:component/:vhost/:name', one, async (req, reply) => {
-    const found = find(req);
+    const p = params(req);
+    const found = parameterOf(vhostOr404(ctx, p.vhost), p.component, p.name);
     if (found === undefined) throw notFound();
     return sendOne(req, reply, found);
   });
 
-  app.put('/api/parameters/:component/:vhost/:name', { ...one, schema: { ...one.schema, body: PARAMETER_BODY } }, async (req, reply) => {
-    const p = req.params as { component: string; vhost: string; name: string };
-    const body = req.body as { value?: unknown };
-    if (!('value' in body)) throw badRequest('[{key_missing,value}]');
-    if (!ctx.broker.vhosts.has(p.vhost)) throw new HttpError(404, 'not_found', 'vhost_not_found');
-    const known = access.hasComponent(p.component) || p.component === 'vhost-limits' || p.component === 'operator_policy' || KEPT_COMPONENTS.includes(p.component);
-    if (!known) throw badRequest(`Validation failed\n\ncomponent ${p.component} not found\n`);
-    const existed = find(req) !== undefined;
+  app.put('/api/parameters/:component/:vhost/:name', one, async (req, reply) => {
+    const p = params(req);
+    if (!ctx.broker.vhosts.has(p.vhost)) throw vhostNotFound();
+    const { value } = requireKeys(req.body, ['value']);
+    let isNew: boolean;
     try {
-      access.setParameter(p.vhost, p.component, p.name, body.value, access.users.get(req.user.name) ?? null);
+      isNew = access.setParameter(p.vhost, p.component, p.name, value, req.user.name);
     } catch (err) {
-      throw toHttp(err);
+      // This resource HTML-escapes its reasons (RabbitMQ 3.10: `[{&lt;&lt;"k"&gt;&gt;,5}]`).
+      if (err instanceof AccessError && err.term === undefined) throw badRequest(escapeHtmlTags(err.reason));
+      throw err;
     }
-    ctx.broker.log.info({ vhost: p.vhost, component: p.component, parameter: p.name, user: req.user.name }, 'parameter set through the management API');
-    return reply.code(existed ? 204 : 201).send();
+    ctx.broker.log.info({ vhost: p.vhost, component: p.component, name: p.name, user: req.user.name }, 'runtime parameter set through the management API');
+    return created(reply, isNew);
   });
 
   app.delete('/api/parameters/:component/:vhost/:name', one, async (req, reply) => {
-    const p = req.params as { component: string; vhost: string; name: string };
-    if (find(req) === undefined) throw notFound();
+    const p = params(req);
+    if (parameterOf(vhostOr404(ctx, p.vhost), p.component, p.name) === undefined) throw notFound();
+    access.clearParameter(p.vhost, p.component, p.name);
+    ctx.broker.log.info({ vhost: p.vhost, component: p.component, name: p.name, user: req.user.name }, 'runtime parameter cleared through the management API');
+    return reply.code(204).send();
+  });
+
+  // ---- global parameters ---------------------------------------------------------------
+
+  const globals = ctx.broker.globalParameters;
+  const policymaker = { config: { access: 'policymaker' as const } };
+  const globalOne = { ...policymaker, schema: { params: paramsSchema('name') } };
+  const globalName = (req: FastifyRequest): string => (req.params as { name: string }).name;
+
+  app.get('/api/global-parameters', policymaker, async (req, reply) =>
+    sendUnpaged(
+      req,
+      reply,
+      [...globals].map(([name, value]) => ({ name, value })),
+      ['vhost', 'name'],
+    ),
+  );
+
+  app.get('/api/global-parameters/:name', globalOne, async (req, reply) => {
+    const name = globalName(req);
+    if (!globals.has(name)) throw notFound();
+    return sendOne(req, reply, { value: globals.get(name), name });
+  });
+
+  app.put('/api/global-parameters/:name', globalOne, async (req, reply) => {
+    const name = globalName(req);
+    const { value } = requireKeys(req.body, ['value']);
+    const isNew = !globals.has(name);
+    globals.set(name, value);
+    ctx.broker.accessChanged();
+    ctx.broker.log.info({ name, user: req.user.name }, 'global parameter set through the management API');
+    return created(reply, isNew);
+  });
+
+  app.delete('/api/global-parameters/:name', globalOne, async (req, reply) => {
+    const name = globalName(req);
+    if (!globals.delete(name)) throw notFound();
+    ctx.broker.accessChanged();
+    ctx.broker.log.info({ name, user: req.user.name }, 'global parameter cleared through the management API');
+    return reply.code(204).send();
+  });
+
+  // ---- vhost limits (the vhost-limits parameter named limits) ------------------------------
+
+  const limitsOf = (v: VirtualHost): Json[] => (Object.keys(v.limits).length === 0 ? [] : [{ vhost: v.name, value: { ...v.limits } }]);
+
+  app.get('/api/vhost-limits', async (req, reply) => {
+    // Visible vhosts (administrators and monitors see every vhost), each with its parameter,
+    // even an empty one (value []), as rabbit_vhost_limit:list/0 gives them.
+    const rows = visibleVhosts(ctx, req.user, true).flatMap((v) => parametersOf(v, 'vhost-limits').map((p) => ({ vhost: v.name, value: p.value })));
+    return sendUnpaged(req, reply, rows, ['vhost']);
+  });
+
+  app.get('/api/vhost-limits/:vhost', { config: { access: 'vhost-visible' }, schema: { params: VHOST_PARAMS } }, async (req, reply) => {
+    const v = vhostOr404(ctx, (req.params as { vhost: string }).vhost);
+    return sendUnpaged(req, reply, limitsOf(v), ['vhost']);
+  });
+
+  const oneLimit = { config: { access: 'admin' as const }, schema: { params: paramsSchema('vhost', 'name') } };
+  const limitParams = (req: FastifyRequest) => req.params as { vhost: string; name: string };
+
+  app.put('/api/vhost-limits/:vhost/:name', oneLimit, async (req: FastifyRequest, reply: FastifyReply) => {
+    requireJson(req);
+    const p = limitParams(req);
+    const v = ctx.broker.vhosts.get(p.vhost);
+    if (v === undefined) throw vhostNotFound();
+    const { value } = requireKeys(req.body, ['value']);
+    const limits = { ...v.limits, [p.name]: value };
     try {
-      access.clearParameter(p.vhost, p.component, p.name);
+      validateVhostLimits(limits);
     } catch (err) {
-      throw toHttp(err);
+      if (err instanceof AccessError) throw badRequest(validationFailed([err.reason]));
+      throw err;
     }
-    ctx.broker.log.info({ vhost: p.vhost, component: p.component, parameter: p.name, user: req.user.name }, 'parameter cleared through the management API');
+    access.setVhostLimits(v.name, limits);
+    return reply.code(204).send();
+  });
+
+  app.delete('/api/vhost-limits/:vhost/:name', oneLimit, async (req, reply) => {
+    const p = limitParams(req);
+    const v = vhostOr404(ctx, p.vhost);
+    // As rabbit_vhost_limit:clear_limit: the parameter stays, even with no limit left.
+    const { [p.name as keyof VhostLimits]: _, ...rest } = v.limits;
+    access.setVhostLimits(v.name, rest);
     return reply.code(204).send();
   });
 }

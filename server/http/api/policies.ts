@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PolicyError, validatePolicy } from '../../vhost/policy.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, escapeHtmlTags, HttpError, notFound } from '../errors.js';
 import { policyJson } from '../format-objects.js';
-import { created, paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import type { Json } from '../listing.js';
+import { created, paramsSchema, plain, requireJson, requireKeys, sendList, sendOne, sendUnpaged, VHOST_PARAMS, vhostOr404, vhostsFor, visibleVhosts, type ApiContext } from '../api-context.js';
 
 const POLICY_BODY = {
   type: 'object',
@@ -50,7 +51,7 @@ export function registerPolicies(app: FastifyInstance, ctx: ApiContext): void {
       policy = validatePolicy({ vhost: v.name, name: p.name, pattern: b.pattern, applyTo: b['apply-to'], priority: b.priority, definition: b.definition });
     } catch (err) {
       // /api/policies HTML-escapes its reason (RabbitMQ 3.10: `[{&lt;&lt;"k"&gt;&gt;,5}]`).
-      if (err instanceof PolicyError) throw badRequest(`${err.message.replace(/</g, '&lt;').replace(/>/g, '&gt;')}\n`);
+      if (err instanceof PolicyError) throw badRequest(`${escapeHtmlTags(err.message)}\n`);
       throw err;
     }
     v.setPolicy(policy);
@@ -62,6 +63,55 @@ export function registerPolicies(app: FastifyInstance, ctx: ApiContext): void {
     const { v, policy } = policyOr404(req);
     v.clearPolicy(policy.name);
     ctx.broker.log.info({ vhost: v.name, policy: policy.name, user: req.user.name }, 'policy cleared through the management API');
+    return reply.code(204).send();
+  });
+
+  registerOperatorPolicies(app, ctx);
+}
+
+/**
+ * /api/operator-policies: lists (any management user, over the vhosts it may use), and one
+ * operator policy's GET, PUT and DELETE (administrators), as rabbitmqctl set_operator_policy.
+ */
+function registerOperatorPolicies(app: FastifyInstance, ctx: ApiContext): void {
+  const list = async (req: FastifyRequest, reply: FastifyReply) => {
+    const name = (req.params as { vhost?: string }).vhost;
+    const vhosts = name === undefined ? visibleVhosts(ctx, req.user) : [vhostOr404(ctx, name)];
+    // rabbit_mgmt_util:filter_vhost: even a vhost in the path shows only if the user may use it.
+    const allowed = new Set(visibleVhosts(ctx, req.user).map((v) => v.name));
+    const rows = vhosts.filter((v) => allowed.has(v.name)).flatMap((v) => v.operatorPolicies.list().map(policyJson));
+    return sendUnpaged(req, reply, rows as Json[], ['priority']);
+  };
+  app.get('/api/operator-policies', list);
+  app.get('/api/operator-policies/:vhost', { config: { access: 'vhost' }, schema: { params: VHOST_PARAMS } }, list);
+
+  const one = { config: { access: 'admin' as const }, schema: { params: paramsSchema('vhost', 'name') } };
+  const policyOr404 = (req: FastifyRequest) => {
+    const p = req.params as { vhost: string; name: string };
+    const policy = vhostOr404(ctx, p.vhost).operatorPolicies.get(p.name);
+    if (policy === undefined) throw notFound();
+    return policy;
+  };
+
+  app.get('/api/operator-policies/:vhost/:name', one, async (req, reply) => sendOne(req, reply, policyJson(policyOr404(req))));
+
+  app.put('/api/operator-policies/:vhost/:name', one, async (req, reply) => {
+    requireJson(req);
+    const p = req.params as { vhost: string; name: string };
+    const v = ctx.broker.vhosts.get(p.vhost);
+    if (v === undefined) throw new HttpError(404, 'not_found', 'vhost_not_found');
+    const b = requireKeys(req.body, ['pattern', 'definition']);
+    const isNew = v.operatorPolicies.get(p.name) === undefined;
+    const policy = validatePolicy({ vhost: v.name, name: p.name, pattern: b.pattern, applyTo: b['apply-to'], priority: b['priority'], definition: b.definition }, true);
+    v.setOperatorPolicy(policy);
+    ctx.broker.log.info({ vhost: v.name, policy: policy.name, pattern: policy.pattern, user: req.user.name }, 'operator policy set through the management API');
+    return created(reply, isNew);
+  });
+
+  app.delete('/api/operator-policies/:vhost/:name', one, async (req, reply) => {
+    const policy = policyOr404(req);
+    ctx.broker.vhosts.get(policy.vhost)!.clearOperatorPolicy(policy.name);
+    ctx.broker.log.info({ vhost: policy.vhost, policy: policy.name, user: req.user.name }, 'operator policy cleared through the management API');
     return reply.code(204).send();
   });
 }

@@ -6,7 +6,7 @@ import { badRequest, notFound } from '../errors.js';
 import { jsonToTable } from '../format.js';
 import { bindingJson, bindingsOf, consumerJson, queueJson } from '../format-objects.js';
 import { getMessages, HTTP_OWNER, type AckMode, type Encoding } from '../messages.js';
-import { byName, created, paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from './context.js';
+import { byName, created, paramsSchema, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, vhostsFor, type ApiContext } from '../api-context.js';
 import { BINDING_SORT, vhostOr404ForPut } from './exchanges.js';
 
 interface QueueParams {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../errors.js';
-import { paramsSchema, plain, sendList, VHOST_PARAMS, visibleVhosts, type ApiContext } from './context.js';
+import { paramsSchema, plain, sendList, VHOST_PARAMS, visibleVhosts, type ApiContext } from '../api-context.js';
 
 /**
  * The shovel management plugin's routes: GET /api/shovels[/{vhost}] (status, with

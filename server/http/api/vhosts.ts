@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../errors.js';
 import { vhostJson } from '../format-objects.js';
 import { totalsByVhost } from '../totals.js';
-import { created, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, visibleVhosts, type ApiContext } from './context.js';
+import { created, plain, sendList, sendOne, VHOST_PARAMS, vhostOr404, visibleVhosts, type ApiContext } from '../api-context.js';
 
 const VHOST_BODY = {
   type: 'object',

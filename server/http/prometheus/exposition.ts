@@ -3,6 +3,8 @@ import type { Broker } from '../../broker.js';
 import type { Channel } from '../../connection/channel.js';
 import type { Connection } from '../../connection/connection.js';
 import type { Queue } from '../../queue/queue.js';
+import { QUEUE_TYPES, type QueueType } from '../../queue/arg-validation.js';
+import { MessageCounters } from '../../ops/stats.js';
 import { activeAlarms, diskFree, diskFreeLimit, memoryLimit } from '../alarms.js';
 import { channelName, consumerCapacity } from '../format-objects.js';
 import { maxOpenFiles, openFds, RABBITMQ_VERSION } from '../node-info.js';
@@ -216,7 +218,25 @@ function openConnections(b: Broker): Connection[] {
 }
 
 const PROTOCOL = 'protocol="amqp091"';
-const CLASSIC = `${PROTOCOL},queue_type="rabbit_classic_queue"`;
+const TYPES = Object.keys(QUEUE_TYPES) as QueueType[];
+/** rabbit_classic_queue, rabbit_quorum_queue, rabbit_stream_queue: the queue_type label's values. */
+const typeLabel = (t: string): string => QUEUE_TYPES[t as QueueType]?.module ?? `rabbit_${t}_queue`;
+
+/**
+ * The node's deliveries, gets and acks by queue type: every live queue's counters, and
+ * what deleted queues left (as rabbit_global_counters, which RabbitMQ keeps per type).
+ */
+function countersByType(queues: readonly Queue[], t: Totals): Map<string, MessageCounters> {
+  const out = new Map<string, MessageCounters>(TYPES.map((type) => [type, new MessageCounters()]));
+  const of = (type: string): MessageCounters => {
+    let m = out.get(type);
+    if (m === undefined) out.set(type, (m = new MessageCounters()));
+    return m;
+  };
+  for (const [type, m] of t.churn.deletedQueues) of(type).add(m);
+  for (const q of queues) of(q.type).add(q.counters);
+  return out;
+}
 
 /** The whole scrape: /metrics (aggregated) or /metrics/per-object. */
 export function renderMetrics(broker: Broker, perObject: boolean): string {
@@ -291,43 +311,53 @@ function exposition(broker: Broker, perObject: boolean): Exposition {
     1,
     `rabbitmq_node="${esc(broker.nodeName)}",rabbitmq_cluster="${esc(broker.nodeName)}",rabbitmq_cluster_permanent_id="${esc(broker.clusterId)}"`,
   );
-  globalFamilies(e, node, channels.filter((ch) => ch.counters.publish > 0).length);
+  globalFamilies(e, node, countersByType(queues, node), channels.filter((ch) => ch.counters.publish > 0).length);
   return e;
 }
 
-/** rabbitmq_global_*: node-wide monotonic counters (closed channels' counts included). */
-function globalFamilies(e: Exposition, t: Totals, publishers: number): void {
+/**
+ * rabbitmq_global_*: node-wide monotonic counters (closed channels' counts included), the
+ * delivery side split by queue type and dead-lettering by queue type and strategy, with
+ * the same series as rabbit_global_counters sets up at boot (zeros included).
+ */
+function globalFamilies(e: Exposition, t: Totals, byType: Map<string, MessageCounters>, publishers: number): void {
   const m = t.messages;
+  const perType = (name: string, help: string, value: (c: MessageCounters) => number): void => {
+    e.family(name, 'counter', help);
+    for (const [type, c] of byType) e.sample(name, `${PROTOCOL},queue_type="${typeLabel(type)}"`, value(c));
+  };
   e.one('rabbitmq_global_consumers', 'gauge', 'Current number of consumers', t.consumers, PROTOCOL);
-  e.one('rabbitmq_global_messages_acknowledged_total', 'counter', 'Total number of messages acknowledged by consumers', m.ack, CLASSIC);
+  perType('rabbitmq_global_messages_acknowledged_total', 'Total number of messages acknowledged by consumers', (c) => c.ack);
   e.one('rabbitmq_global_messages_confirmed_total', 'counter', 'Total number of messages confirmed to publishers', m.confirm, PROTOCOL);
   const dl = t.churn.deadLettered;
-  const dead: [string, string][] = [
-    ['expired', 'Total number of messages dead-lettered due to message TTL exceeded'],
-    ['maxlen', 'Total number of messages dead-lettered due to overflow drop-head or reject-publish-dlx'],
-    ['rejected', 'Total number of messages dead-lettered due to basic.reject or basic.nack'],
+  // [family, help, the (queue type, strategy) series it has]: rabbit_global_counters:boot_step.
+  const amo: [string, string][] = [['classic', 'disabled'], ['classic', 'at_most_once'], ['quorum', 'disabled'], ['quorum', 'at_most_once']];
+  const dead: [string, string, [string, string][]][] = [
+    ['confirmed', 'Total number of messages dead-lettered and confirmed by target queues', [['quorum', 'at_least_once']]],
+    ['delivery_limit', 'Total number of messages dead-lettered due to delivery-limit exceeded', [['quorum', 'disabled'], ['quorum', 'at_most_once'], ['quorum', 'at_least_once']]],
+    ['expired', 'Total number of messages dead-lettered due to message TTL exceeded', [...amo, ['quorum', 'at_least_once']]],
+    ['maxlen', 'Total number of messages dead-lettered due to overflow drop-head or reject-publish-dlx', amo],
+    ['rejected', 'Total number of messages dead-lettered due to basic.reject or basic.nack', [...amo, ['quorum', 'at_least_once']]],
   ];
-  e.one('rabbitmq_global_messages_dead_lettered_confirmed_total', 'counter', 'Total number of messages dead-lettered and confirmed by target queues', 0, 'queue_type="rabbit_quorum_queue",dead_letter_strategy="at_least_once"');
-  e.one('rabbitmq_global_messages_dead_lettered_delivery_limit_total', 'counter', 'Total number of messages dead-lettered due to delivery-limit exceeded', dl.get('delivery_limit:at_most_once') ?? 0, 'queue_type="rabbit_quorum_queue",dead_letter_strategy="at_most_once"');
-  for (const [reason, help] of dead) {
+  for (const [reason, help, series] of dead) {
     const name = `rabbitmq_global_messages_dead_lettered_${reason}_total`;
     e.family(name, 'counter', help);
-    for (const strategy of ['at_most_once', 'disabled']) {
-      e.sample(name, `queue_type="rabbit_classic_queue",dead_letter_strategy="${strategy}"`, dl.get(`${reason}:${strategy}`) ?? 0);
+    for (const [type, strategy] of series) {
+      e.sample(name, `queue_type="${typeLabel(type)}",dead_letter_strategy="${strategy}"`, dl.get(`${type}:${reason}:${strategy}`) ?? 0);
     }
   }
-  const delivered: [string, string, number][] = [
-    ['consume_auto_ack', 'Total number of messages delivered to consumers using basic.consume with automatic acknowledgment', m.deliverNoAck],
-    ['consume_manual_ack', 'Total number of messages delivered to consumers using basic.consume with manual acknowledgment', m.deliver],
-    ['get_auto_ack', 'Total number of messages delivered to consumers using basic.get with automatic acknowledgment', m.getNoAck],
-    ['get_manual_ack', 'Total number of messages delivered to consumers using basic.get with manual acknowledgment', m.get],
+  const delivered: [string, string, (c: MessageCounters) => number][] = [
+    ['consume_auto_ack', 'Total number of messages delivered to consumers using basic.consume with automatic acknowledgment', (c) => c.deliverNoAck],
+    ['consume_manual_ack', 'Total number of messages delivered to consumers using basic.consume with manual acknowledgment', (c) => c.deliver],
+    ['get_auto_ack', 'Total number of messages delivered to consumers using basic.get with automatic acknowledgment', (c) => c.getNoAck],
+    ['get_manual_ack', 'Total number of messages delivered to consumers using basic.get with manual acknowledgment', (c) => c.get],
   ];
-  for (const [what, help, n] of delivered) e.one(`rabbitmq_global_messages_delivered_${what}_total`, 'counter', help, n, CLASSIC);
-  e.one('rabbitmq_global_messages_delivered_total', 'counter', 'Total number of messages delivered to consumers', m.deliver + m.deliverNoAck + m.get + m.getNoAck, CLASSIC);
-  e.one('rabbitmq_global_messages_get_empty_total', 'counter', 'Total number of times basic.get operations fetched no message', m.getEmpty, CLASSIC);
+  for (const [what, help, value] of delivered) perType(`rabbitmq_global_messages_delivered_${what}_total`, help, value);
+  perType('rabbitmq_global_messages_delivered_total', 'Total number of messages delivered to consumers', (c) => c.deliver + c.deliverNoAck + c.get + c.getNoAck);
+  perType('rabbitmq_global_messages_get_empty_total', 'Total number of times basic.get operations fetched no message', (c) => c.getEmpty);
   e.one('rabbitmq_global_messages_received_confirm_total', 'counter', 'Total number of messages received from publishers expecting confirmations', m.publishConfirm, PROTOCOL);
   e.one('rabbitmq_global_messages_received_total', 'counter', 'Total number of messages received from publishers', m.publish, PROTOCOL);
-  e.one('rabbitmq_global_messages_redelivered_total', 'counter', 'Total number of messages redelivered to consumers', m.redeliver, CLASSIC);
+  perType('rabbitmq_global_messages_redelivered_total', 'Total number of messages redelivered to consumers', (c) => c.redeliver);
   e.one('rabbitmq_global_messages_routed_total', 'counter', 'Total number of messages routed to queues or streams', m.routed, PROTOCOL);
   e.one('rabbitmq_global_messages_unroutable_dropped_total', 'counter', 'Total number of messages published as non-mandatory into an exchange and dropped as unroutable', m.dropUnroutable, PROTOCOL);
   e.one('rabbitmq_global_messages_unroutable_returned_total', 'counter', 'Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable', m.returnUnroutable, PROTOCOL);

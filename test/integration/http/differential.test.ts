@@ -46,6 +46,8 @@ interface Side {
 
 const name = `http-diff-${randomBytes(4).toString('hex')}`;
 const V = encodeURIComponent(name);
+/** A user of this run (users are not per vhost: the name must not clash on a shared RabbitMQ). */
+const U = `${name}-u`;
 let warren: ApiBroker;
 const sides: Record<'warren' | 'rabbit', Side> = {} as Record<'warren' | 'rabbit', Side>;
 
@@ -58,10 +60,18 @@ async function fixture(side: Side, withPermissions: boolean): Promise<void> {
   await api('PUT', `/api/exchanges/${V}/diff-x`, { type: 'topic', durable: true });
   await api('PUT', `/api/queues/${V}/diff-q`, { durable: true, arguments: { 'x-message-ttl': 60000 } });
   await api('POST', `/api/bindings/${V}/e/diff-x/q/diff-q`, { routing_key: 'a.*' });
+  await api('PUT', `/api/queues/${V}/diff-qq`, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  // Users, permissions, limits and parameters.
+  await api('PUT', `/api/users/${U}`, { password: 'diff-pw', tags: 'management', limits: { 'max-connections': 10 } });
+  await api('PUT', `/api/permissions/${V}/${U}`, { configure: '^diff', write: '.*', read: '.*' });
+  await api('PUT', `/api/topic-permissions/${V}/${U}`, { exchange: 'amq.topic', write: '^a', read: '.*' });
+  await api('PUT', `/api/vhost-limits/${V}/max-queues`, { value: 100 });
+  await api('PUT', `/api/operator-policies/${V}/diff-op`, { pattern: '^diff-qq$', definition: { 'max-length': 1000 }, priority: 1, 'apply-to': 'queues' });
   const conn = await amqp.connect(`${side.amqpUrl}/${V}`, { clientProperties: { connection_name: 'diff-conn' } });
   side.conn = conn;
   const pub = await conn.createConfirmChannel();
   for (let i = 0; i < 6; i++) pub.publish('diff-x', 'a.b', Buffer.from(`m${i}`), { persistent: i % 2 === 0 });
+  pub.sendToQueue('diff-qq', Buffer.from('q'));
   await pub.waitForConfirms();
   const sub = await conn.createChannel();
   await sub.prefetch(2);
@@ -83,6 +93,7 @@ afterAll(async () => {
   if (!live) return;
   for (const s of Object.values(sides)) await s.conn?.close().catch(() => {});
   await sides.rabbit?.api('DELETE', `/api/vhosts/${V}`);
+  await sides.rabbit?.api('DELETE', `/api/users/${U}`);
   await warren?.close();
 });
 
@@ -104,6 +115,21 @@ const PATHS: [string, string, (body: any) => unknown][] = [
   ['binding', `/api/bindings/${V}/e/diff-x/q/diff-q`, (b) => b[0]],
   ['policy', `/api/policies/${V}/diff-pol`, (b) => b],
   ['paged_queues', `/api/queues/${V}?page=1&page_size=10`, (b) => ({ ...b, items: undefined })],
+  ['quorum_queue', `/api/queues/${V}/diff-qq`, (b) => b],
+  ['quorum_queue_list_item', `/api/queues/${V}`, (b) => b.find((q: { name: string }) => q.name === 'diff-qq')],
+  ['user', `/api/users/${U}`, (b) => b],
+  ['user_list_item', '/api/users', (b) => b.find((u: { name: string }) => u.name === U)],
+  ['permission', `/api/permissions/${V}/${U}`, (b) => b],
+  ['permission_list_item', `/api/vhosts/${V}/permissions`, (b) => b.find((p: { user: string }) => p.user === U)],
+  ['topic_permission', `/api/topic-permissions/${V}/${U}`, (b) => b[0]],
+  ['user_limits', `/api/user-limits/${U}`, (b) => b[0]],
+  ['vhost_limits', `/api/vhost-limits/${V}`, (b) => b[0]],
+  ['parameter', `/api/parameters/vhost-limits/${V}/limits`, (b) => b],
+  ['operator_policy', `/api/operator-policies/${V}/diff-op`, (b) => b],
+  ['global_parameter', '/api/global-parameters/internal_cluster_id', (b) => b],
+  ['definitions', '/api/definitions', (b) => b],
+  ['vhost_definitions', `/api/definitions/${V}`, (b) => b],
+  ['auth', '/api/auth', (b) => b],
   ['alarms_check', '/api/health/checks/alarms', (b) => b],
   ['aliveness', `/api/aliveness-test/${V}`, (b) => b],
 ];
@@ -118,6 +144,16 @@ describe.skipIf(!live)('the management API against a live RabbitMQ (RABBITMQ_MGM
     expect(t, `RabbitMQ has a ${type}`).toBeDefined();
     expect(o, `Warren has a ${type}`).toBeDefined();
     const absent = documentedAbsent().get(type.replace(/_list_item$/, '').replace(/^confirm_/, '')) ?? new Set<string>();
+    if (type === 'definitions') {
+      // The sections: every key RabbitMQ exports, and the fields of each kind of entry.
+      for (const [k, v] of Object.entries(t as Record<string, unknown>)) {
+        if (!Array.isArray(v) || v.length === 0) continue;
+        const ourEntries = (o as Record<string, unknown>)[k] as Record<string, unknown>[];
+        const theirFields = new Set(v.flatMap((e) => Object.keys(e as object)));
+        const ourFields = new Set((ourEntries ?? []).flatMap((e) => Object.keys(e)));
+        expect({ section: k, lacking: [...theirFields].filter((f) => ourEntries.length > 0 && !ourFields.has(f)) }).toEqual({ section: k, lacking: [] });
+      }
+    }
     const ourFields = new Set(fieldPaths(o));
     const lacking = fieldPaths(t).filter((f) => !ourFields.has(f) && !absent.has(f) && !absent.has(f.split('.')[0]!));
     expect(lacking).toEqual([]);

@@ -162,3 +162,36 @@ describe('aliveness-test', () => {
     expect((await b.api('GET', '/api/aliveness-test/nope')).status).toBe(404);
   });
 });
+
+describe('publish under a resource alarm', () => {
+  test('an HTTP publish still routes while AMQP publishers are blocked, as in RabbitMQ (whose API publishes through a direct connection, which alarms do not block)', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'warren-http-alarm-'));
+    const a = await startWithApi({ dataDir: dir });
+    const conn = await amqp.connect(a.url);
+    try {
+      await a.api('PUT', '/api/queues/%2F/alarm-q', { durable: true });
+      a.broker.setDiskFreeLimit(Number.MAX_SAFE_INTEGER);
+      expect((await a.api('GET', '/api/health/checks/alarms')).status).toBe(503);
+      const blocked = new Promise<string>((resolve) => conn.once('blocked', resolve));
+      const ch = await conn.createChannel();
+      ch.sendToQueue('alarm-q', Buffer.from('amqp'));
+      expect(await blocked).toBe('low on disk');
+      // Observed on RabbitMQ 3.10.8 with a disk alarm: {"routed":true}, and the message is in the queue.
+      const r = await a.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: { delivery_mode: 2 }, routing_key: 'alarm-q', payload: 'http', payload_encoding: 'string' });
+      expect({ status: r.status, body: r.body }).toEqual({ status: 200, body: { routed: true } });
+      const got = await a.api('POST', '/api/queues/%2F/alarm-q/get', { count: 5, ackmode: 'ack_requeue_false', encoding: 'auto' });
+      // The AMQP publish that found the alarm went through (the connection is blocked from then on), as in RabbitMQ.
+      expect(got.body.map((m: { payload: string }) => m.payload)).toEqual(['amqp', 'http']);
+      const unblocked = new Promise<void>((resolve) => conn.once('unblocked', () => resolve()));
+      a.broker.setDiskFreeLimit(0);
+      await unblocked;
+    } finally {
+      await conn.close();
+      await a.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

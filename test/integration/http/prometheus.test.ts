@@ -217,3 +217,125 @@ describe('alarms', () => {
     }
   });
 });
+
+describe('rabbitmq_global_* by queue type', () => {
+  /** The series of a family as "labels => value" lines, sorted. */
+  const series = (families: Map<string, Family>, name: string): string[] =>
+    families
+      .get(name)!
+      .metrics.map((m) => `${Object.entries(m.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')} => ${m.value}`)
+      .sort();
+  const byType = (classic: number, quorum: number, stream: number) => [
+    `protocol=amqp091,queue_type=rabbit_classic_queue => ${classic}`,
+    `protocol=amqp091,queue_type=rabbit_quorum_queue => ${quorum}`,
+    `protocol=amqp091,queue_type=rabbit_stream_queue => ${stream}`,
+  ];
+
+  test('deliveries, gets, redeliveries and acks are counted per queue type, and stay when the queue goes', async () => {
+    const a = await startWithApi();
+    const conn = await amqp.connect(a.url);
+    try {
+      const ch = await conn.createChannel();
+      await ch.assertQueue('qt-c');
+      await ch.assertQueue('qt-q', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      for (const q of ['qt-c', 'qt-c', 'qt-q', 'qt-q']) ch.sendToQueue(q, Buffer.from(q));
+      // classic: two consumed with manual acks, then an empty get.
+      const got: amqp.ConsumeMessage[] = [];
+      await new Promise<void>((resolve) => {
+        void ch.consume('qt-c', (m) => {
+          got.push(m!);
+          if (got.length === 2) resolve();
+        });
+      });
+      for (const m of got) ch.ack(m);
+      // quorum: a get with no-ack, a get that is nacked back, the same message got again (redelivered) and acked.
+      await ch.get('qt-q', { noAck: true });
+      const first = (await ch.get('qt-q')) as amqp.GetMessage;
+      ch.nack(first, false, true);
+      const again = (await ch.get('qt-q')) as amqp.GetMessage;
+      expect(again.fields.redelivered).toBe(true);
+      ch.ack(again);
+      await ch.get('qt-q');
+      await ch.deleteQueue('qt-q');
+      const m = (await scrape(a.prometheusUrl, '/metrics')).families;
+      expect(series(m, 'rabbitmq_global_messages_delivered_consume_manual_ack_total')).toEqual(byType(2, 0, 0));
+      expect(series(m, 'rabbitmq_global_messages_delivered_get_auto_ack_total')).toEqual(byType(0, 1, 0));
+      expect(series(m, 'rabbitmq_global_messages_delivered_get_manual_ack_total')).toEqual(byType(0, 2, 0));
+      expect(series(m, 'rabbitmq_global_messages_delivered_total')).toEqual(byType(2, 3, 0));
+      expect(series(m, 'rabbitmq_global_messages_redelivered_total')).toEqual(byType(0, 1, 0));
+      expect(series(m, 'rabbitmq_global_messages_acknowledged_total')).toEqual(byType(2, 1, 0));
+      expect(series(m, 'rabbitmq_global_messages_get_empty_total')).toEqual(byType(0, 1, 0));
+    } finally {
+      await conn.close();
+      await a.close();
+    }
+  });
+
+  test('dead-lettering by queue type and strategy: disabled, at_most_once, at_least_once and its confirms', async () => {
+    const a = await startWithApi();
+    const conn = await amqp.connect(a.url);
+    try {
+      const ch = await conn.createConfirmChannel();
+      await ch.assertQueue('dl-target', { durable: true });
+      await ch.assertQueue('dl-c-ttl', { arguments: { 'x-message-ttl': 0, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dl-target' } });
+      await ch.assertQueue('dl-c-len', { arguments: { 'x-max-length': 1 } });
+      await ch.assertQueue('dl-q-limit', { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 0 } });
+      await ch.assertQueue('dl-q-alo', {
+        durable: true,
+        arguments: { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dl-target', 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' },
+      });
+      for (const q of ['dl-c-ttl', 'dl-c-len', 'dl-c-len', 'dl-q-limit', 'dl-q-alo']) ch.sendToQueue(q, Buffer.from(q));
+      await ch.waitForConfirms();
+      const limited = (await ch.get('dl-q-limit')) as amqp.GetMessage;
+      ch.nack(limited, false, true);
+      const held = (await ch.get('dl-q-alo')) as amqp.GetMessage;
+      ch.nack(held, false, false);
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await ch.checkQueue('dl-target')).messageCount).toBe(2);
+      const m = (await scrape(a.prometheusUrl, '/metrics')).families;
+      const dl = (reason: string) => series(m, `rabbitmq_global_messages_dead_lettered_${reason}_total`);
+      expect(dl('expired')).toEqual([
+        'queue_type=rabbit_classic_queue,dead_letter_strategy=at_most_once => 1',
+        'queue_type=rabbit_classic_queue,dead_letter_strategy=disabled => 0',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=at_least_once => 0',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=at_most_once => 0',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=disabled => 0',
+      ]);
+      expect(dl('maxlen')).toEqual([
+        'queue_type=rabbit_classic_queue,dead_letter_strategy=at_most_once => 0',
+        'queue_type=rabbit_classic_queue,dead_letter_strategy=disabled => 1',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=at_most_once => 0',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=disabled => 0',
+      ]);
+      expect(dl('delivery_limit')).toEqual([
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=at_least_once => 0',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=at_most_once => 0',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=disabled => 1',
+      ]);
+      expect(dl('rejected')).toEqual([
+        'queue_type=rabbit_classic_queue,dead_letter_strategy=at_most_once => 0',
+        'queue_type=rabbit_classic_queue,dead_letter_strategy=disabled => 0',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=at_least_once => 1',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=at_most_once => 0',
+        'queue_type=rabbit_quorum_queue,dead_letter_strategy=disabled => 0',
+      ]);
+      expect(dl('confirmed')).toEqual(['queue_type=rabbit_quorum_queue,dead_letter_strategy=at_least_once => 1']);
+    } finally {
+      await conn.close();
+      await a.close();
+    }
+  });
+
+  const url = process.env['RABBITMQ_PROMETHEUS_URL'];
+  test.skipIf(url === undefined || url === '')('every rabbitmq_global_* family has the label sets RabbitMQ gives it', async () => {
+    const labelSets = (families: Map<string, Family>) =>
+      Object.fromEntries(
+        [...families.values()]
+          .filter((f) => f.name.startsWith('rabbitmq_global_'))
+          .map((f) => [f.name, f.metrics.map((x) => Object.entries(x.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')).sort()]),
+      );
+    const ours = labelSets((await scrape(b.prometheusUrl, '/metrics')).families);
+    const theirs = labelSets((await scrape(url!, '/metrics')).families);
+    expect(ours).toEqual(theirs);
+  });
+});

@@ -109,16 +109,15 @@ describe('plan for a Warren target', () => {
     expect(find(p, 'binding', 'dlx -> queue orders.in', 'orders').verdict).toBe('supported');
     expect(find(p, 'parameter', 'shovel/to-archive', '/')).toEqual({ verdict: 'supported', reason: 'a dynamic shovel: it starts on the target once imported' });
     expect(find(p, 'parameter', 'shovel/amqp10', '/').verdict).toBe('unsupported');
-    expect(find(p, 'parameter', 'federation-upstream/up', '/')).toEqual({ verdict: 'difference', reason: 'kept and exported, not acted on: this Warren has no federation' });
+    expect(find(p, 'parameter', 'federation-upstream/up', '/')).toMatchObject({ verdict: 'supported' });
     expect(find(p, 'plugin', 'rabbitmq_delayed_message_exchange')).toEqual({ verdict: 'unsupported', reason: 'used by 1 object' });
     expect(find(p, 'plugin', 'rabbitmq_shovel')).toEqual({ verdict: 'unsupported', reason: 'used by 2 objects' });
-    expect(find(p, 'plugin', 'rabbitmq_federation').verdict).toBe('difference');
-    expect(find(p, 'parameter', 'federation-upstream/up', '/').verdict).toBe('difference');
+    expect(find(p, 'plugin', 'rabbitmq_federation').verdict).toBe('supported');
     expect(find(plan('warren', { hasFederation: true }), 'parameter', 'federation-upstream/up', '/').verdict).toBe('supported');
   });
 
   it('sums up, and imports everything but what it refused', () => {
-    expect(p.summary).toEqual({ supported: 16, difference: 8, unsupported: 7, queuesWithMessages: 2, messages: 123 });
+    expect(p.summary).toEqual({ supported: 17, difference: 7, unsupported: 7, queuesWithMessages: 2, messages: 123 });
     const d = p.definitions;
     expect(d.users!.map((u) => u.name)).toEqual(['guest', 'app', 'old', 'cert']);
     expect(d.queues!.map((q) => q.name)).toEqual(['work', 'lazy', 'orders.in', 'events']);

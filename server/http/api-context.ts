@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Broker } from '../../broker.js';
-import type { VirtualHost } from '../../vhost/vhost.js';
-import { isAdmin, isMonitor, type HttpAuthenticator, type HttpUser } from '../auth.js';
-import { notFound } from '../errors.js';
-import type { FormatContext } from '../format-objects.js';
-import { listBody, listQuery, pickColumns, type Json, type ListQuery, type ListSpec, type Query } from '../listing.js';
-import type { Sampler } from '../sampler.js';
+import type { Broker } from '../broker.js';
+import type { VirtualHost } from '../vhost/vhost.js';
+import { isAdmin, isMonitor, type HttpAuthenticator, type HttpUser } from './auth.js';
+import { badRequest, isJsonBody, notFound, unsupportedMediaType } from './errors.js';
+import type { FormatContext } from './format-objects.js';
+import { listBody, listQuery, pickColumns, type Json, type ListQuery, type ListSpec, type Query } from './listing.js';
+import type { Sampler } from './sampler.js';
 
-/** What every resource group's routes get. */
+/** What every resource group's routes (api/, one file per group) get. */
 export interface ApiContext extends FormatContext {
   readonly broker: Broker;
   readonly auth: HttpAuthenticator;
@@ -59,6 +59,15 @@ export async function sendList<T>(req: FastifyRequest, reply: FastifyReply, obje
   return reply.type('application/json').send(body);
 }
 
+/**
+ * Sends a list the plugin does not page (users, permissions, parameters, limits): sorted by
+ * `sort` then the default keys, `sort_reverse`, trimmed to `columns`.
+ */
+export async function sendUnpaged(req: FastifyRequest, reply: FastifyReply, objects: Iterable<Json>, defaultSort: readonly string[]): Promise<FastifyReply> {
+  const body = await listBody(objects, { format: (o) => o, defaultSort }, listQuery(req.query as Query, false));
+  return reply.type('application/json').send(body);
+}
+
 /** A list of objects formatted whole (for short lists, or cheap objects), sorted by vhost and name. */
 export function plain<T>(format: (o: T, stats: boolean) => Json | null, defaultSort: readonly string[] = DEFAULT_SORT): ListSpec<T> {
   return { format, defaultSort };
@@ -78,4 +87,20 @@ export function sendOne(req: FastifyRequest, reply: FastifyReply, obj: unknown):
 /** 201 when the request created the object, 204 when it was already there (cowboy's answers to PUT). */
 export function created(reply: FastifyReply, isNew: boolean): FastifyReply {
   return reply.code(isNew ? 201 : 204).send();
+}
+
+/**
+ * The body's values for `keys`, or 400 `[{key_missing,k},...]` naming every absent one, as
+ * rabbit_mgmt_util:with_decode answers.
+ */
+export function requireKeys<K extends string>(body: unknown, keys: readonly K[]): Record<K, unknown> & Record<string, unknown> {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const missing = keys.filter((k) => b[k] === undefined);
+  if (missing.length > 0) throw badRequest(`[${missing.map((k) => `{key_missing,${k}}`).join(',')}]`);
+  return b as Record<K, unknown> & Record<string, unknown>;
+}
+
+/** 415 unless the body is JSON: the resources that accept application/json only. */
+export function requireJson(req: FastifyRequest): void {
+  if (!isJsonBody(req.headers['content-type'])) throw unsupportedMediaType();
 }
