@@ -6,6 +6,12 @@ import { AUTH_REALM, HttpError, notAuthorised } from './errors.js';
 export interface HttpUser {
   readonly name: string;
   readonly tags: readonly string[];
+  /**
+   * The broker's own operator (`warren ctl` through the control socket), not one of its
+   * users: as rabbitmqctl's acting user, it is not checked as a user would be (a shovel's
+   * local URI needs no vhost access).
+   */
+  readonly internal?: boolean;
 }
 
 /**

@@ -199,7 +199,7 @@ export class ManagementServer {
 const CONTROL_HEADER = 'x-warren-control';
 
 /** Who the control socket's requests act as: an administrator that is not one of the broker's users. */
-const CONTROL_USER: HttpUser = { name: 'warren-ctl', tags: ['administrator'] };
+const CONTROL_USER: HttpUser = { name: 'warren-ctl', tags: ['administrator'], internal: true };
 
 export interface ControlApiRequest {
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';

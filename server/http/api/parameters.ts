@@ -53,7 +53,7 @@ export function registerParameters(app: FastifyInstance, ctx: ApiContext): void 
     const { value } = requireKeys(req.body, ['value']);
     let isNew: boolean;
     try {
-      isNew = access.setParameter(p.vhost, p.component, p.name, value, req.user.name);
+      isNew = access.setParameter(p.vhost, p.component, p.name, value, req.user.internal === true ? null : req.user.name);
     } catch (err) {
       // This resource HTML-escapes its reasons (RabbitMQ 3.10: `[{&lt;&lt;"k"&gt;&gt;,5}]`).
       if (err instanceof AccessError && err.term === undefined) throw badRequest(escapeHtmlTags(err.reason));
