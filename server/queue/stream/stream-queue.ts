@@ -263,14 +263,17 @@ export class StreamQueue extends Queue {
     this.applyRetention();
   }
 
+  /** RabbitMQ deletes a stream whatever if-empty and if-unused say. */
+  override checkDelete(_ifUnused: boolean, _ifEmpty: boolean): void {}
+
+  /** Returns 0, as RabbitMQ's delete-ok for a stream says, however long the log was. */
   override delete(): number {
-    const n = this.log.length;
     super.delete();
     this.readers.length = 0;
     const store = this.host.store;
     this.log.index.dropTo(this.log.next, (id, slot) => store?.release(id, slot));
     this.cache.fill(undefined);
-    return n;
+    return 0;
   }
 }
 

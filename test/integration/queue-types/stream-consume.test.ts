@@ -136,6 +136,18 @@ describe.concurrent('acks are credit', () => {
   });
 });
 
+test('queue.delete ignores if-empty and if-unused and says 0 messages; its consumers are cancelled', async () => {
+  const { q, pub } = await withStream();
+  await publishEach(pub, q, ['a', 'b', 'c']);
+  const conn = await broker.connect();
+  const r = await read(conn, q, { 'x-stream-offset': 'first' });
+  await r.until(3);
+  const cancelled = new Promise<void>((resolve) => r.ch.on('cancel', () => resolve()));
+  const ch = await conn.createChannel();
+  expect(await ch.deleteQueue(q, { ifEmpty: true, ifUnused: true })).toEqual({ messageCount: 0 });
+  await cancelled;
+});
+
 describe.concurrent('what a stream refuses', () => {
   const open = (): ReturnType<typeof broker.connect> => broker.connect();
 
