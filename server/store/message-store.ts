@@ -273,6 +273,10 @@ export class MessageStore implements StoredBodies, StoredMessages {
     return Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, !h.transient && !h.notPersistent, props, p.subarray(h.bodyAt), p.length - h.bodyAt, this, id, h.propsAt, h.bodyAt);
   }
 
+  readMany(ids: ArrayLike<number>, n: number, out: (Buffer | null)[]): void {
+    this.segments.readMany(ids, n, out);
+  }
+
   release(id: number, slot: number): void {
     try {
       this.segments.release(id, slot);

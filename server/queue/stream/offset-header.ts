@@ -15,13 +15,20 @@ const TABLE_BYTES = 4 + 1 + NAME.length + 1 + 8;
  */
 export function withStreamOffset(props: Buffer, offset: number): Buffer {
   const flags = props.length >= 2 ? props.readUInt16BE(0) : 0;
-  if ((flags & FLAG_HEADERS) !== 0 || (flags & 1) !== 0 || props.length < 2) return withLongHeader(props, NAME, offset);
+  if ((flags & 1) !== 0 || props.length < 2) return withLongHeader(props, NAME, offset);
   // The headers table follows content-type and content-encoding (shortstrs), if present.
   let at = 2;
   if ((flags & FLAG_CONTENT_TYPE) !== 0) at += 1 + props[at]!;
   if ((flags & FLAG_CONTENT_ENCODING) !== 0) at += 1 + props[at]!;
+  // Headers already there: decoded and sorted with ours, unless the table is empty (as
+  // amqplib sends it), which is then replaced as if absent.
+  let skip = 0;
+  if ((flags & FLAG_HEADERS) !== 0) {
+    if (at + 4 > props.length || props.readUInt32BE(at) !== 0) return withLongHeader(props, NAME, offset);
+    skip = 4;
+  }
   if (at > props.length) return withLongHeader(props, NAME, offset);
-  const out = Buffer.allocUnsafe(props.length + TABLE_BYTES);
+  const out = Buffer.allocUnsafe(props.length - skip + TABLE_BYTES);
   props.copy(out, 0, 0, at);
   out.writeUInt16BE(flags | FLAG_HEADERS, 0);
   let w = at;
@@ -33,6 +40,6 @@ export function withStreamOffset(props: Buffer, offset: number): Buffer {
   out.writeUInt32BE(Math.floor(offset / 0x1_0000_0000), w);
   out.writeUInt32BE(offset >>> 0, w + 4);
   w += 8;
-  props.copy(out, w, at);
+  props.copy(out, w, at + skip);
   return out;
 }

@@ -17,7 +17,8 @@ import { ConnectionError, ChannelError } from '../../../amqp/errors.js';
 import type { FieldTable } from '../../../amqp/table.js';
 import { CrashError } from '../arg-validation.js';
 import type { Consumer } from '../consumer.js';
-import { Message, QueueEntry } from '../message.js';
+import { decodeHead } from '../../../persistence/message-record.js';
+import { Message, QueueEntry, type StoredBodies } from '../message.js';
 import { Queue, type DeathReason, type LastReturn } from '../queue.js';
 import type { QueueSettings } from '../queue-args.js';
 import { scheduleDispatch } from '../../ops/scheduler.js';
@@ -31,8 +32,9 @@ const DISPATCH_BUDGET = 512;
 /** Recent messages kept decoded, by offset (direct-mapped): consumers close together share them. */
 const CACHE_SIZE = 4096;
 const CACHE_MASK = CACHE_SIZE - 1;
-/** Larger bodies are read back from disk rather than cached. */
+/** Larger bodies are read back from disk rather than cached; and the cache holds at most this many body bytes. */
 const CACHE_MAX_BODY = 64 * 1024;
+const CACHE_MAX_BYTES = 8 * 1024 * 1024;
 
 /** A consumer's read position. */
 interface Reader {
@@ -52,6 +54,7 @@ export class StreamQueue extends Queue {
   private reserved = -1;
   private readonly cacheOffsets = new Float64Array(CACHE_SIZE).fill(-1);
   private readonly cache: (Message | undefined)[] = new Array<Message | undefined>(CACHE_SIZE);
+  private cacheBytes = 0;
   private recovering: RecoveredEntry[] | null = null;
   private legacy: RecoveredEntry[] | null = null;
 
@@ -100,6 +103,10 @@ export class StreamQueue extends Queue {
   private remember(offset: number, m: Message): void {
     if (m.size > CACHE_MAX_BODY) return;
     const k = offset & CACHE_MASK;
+    const old = this.cache[k];
+    const bytes = this.cacheBytes - (old === undefined ? 0 : old.size) + m.size;
+    if (bytes > CACHE_MAX_BYTES) return;
+    this.cacheBytes = bytes;
     this.cacheOffsets[k] = offset;
     this.cache[k] = m;
   }
@@ -112,11 +119,38 @@ export class StreamQueue extends Queue {
     if (id === IN_MEMORY) return ix.message(offset) ?? null;
     const k = offset & CACHE_MASK;
     if (this.cacheOffsets[k] === offset) return this.cache[k]!;
+    return this.readAhead(offset);
+  }
+
+  /**
+   * A cache miss: reads this message and the next stored ones not cached (up to READ_AHEAD)
+   * in as few preads as they allow, and caches them; consumers behind the tail read in runs.
+   */
+  private readAhead(offset: number): Message | null {
     const store = this.host.store;
     if (store === null) return null;
-    const m = ownCopy(store.materialize(id), offset);
-    this.remember(offset, m);
-    return m;
+    const ix = this.log.index;
+    const end = Math.min(this.log.next, offset + READ_AHEAD);
+    let n = 0;
+    for (let o = offset; o < end; o++) {
+      const id = ix.id(o);
+      if (id === GAP) continue;
+      if (id === IN_MEMORY || this.cacheOffsets[o & CACHE_MASK] === o) break;
+      aheadOffsets[n] = o;
+      aheadIds[n++] = id;
+    }
+    store.readMany(aheadIds, n, aheadPayloads);
+    let first: Message | null = null;
+    for (let i = 0; i < n; i++) {
+      const p = aheadPayloads[i]!;
+      aheadPayloads[i] = null;
+      if (p === null) continue;
+      // The store is never read through: the content stays resident in these copies.
+      const m = streamMessage(p, aheadOffsets[i]!, aheadIds[i]!, store as unknown as StoredBodies);
+      if (i === 0) first = m;
+      this.remember(aheadOffsets[i]!, m);
+    }
+    return first;
   }
 
   // ---- retention.
@@ -273,8 +307,22 @@ export class StreamQueue extends Queue {
     const store = this.host.store;
     this.log.index.dropTo(this.log.next, (id, slot) => store?.release(id, slot));
     this.cache.fill(undefined);
+    this.cacheOffsets.fill(-1);
+    this.cacheBytes = 0;
     return 0;
   }
+}
+
+const READ_AHEAD = 128;
+const aheadOffsets = new Float64Array(READ_AHEAD);
+const aheadIds = new Float64Array(READ_AHEAD);
+const aheadPayloads: (Buffer | null)[] = new Array<Buffer | null>(READ_AHEAD).fill(null);
+
+/** A stored record as a stream delivers it: its content with x-stream-offset in the headers. */
+function streamMessage(p: Buffer, offset: number, id: number, store: StoredBodies): Message {
+  const h = decodeHead(p);
+  const props = withStreamOffset(p.subarray(h.propsAt, h.bodyAt), offset);
+  return Message.stored(h.exchange, h.routingKey, h.routingKeys, -1, 0, !h.notPersistent, props, p.subarray(h.bodyAt), p.length - h.bodyAt, store, id, h.propsAt, h.bodyAt);
 }
 
 /** The bytes of a message that count towards its size on RabbitMQ's disk, besides fixed overheads. */
