@@ -55,6 +55,8 @@ export class StreamQueue extends Queue {
   private readonly cacheOffsets = new Float64Array(CACHE_SIZE).fill(-1);
   private readonly cache: (Message | undefined)[] = new Array<Message | undefined>(CACHE_SIZE);
   private cacheBytes = 0;
+  /** A dropped message's record kept on disk while the log has no message (see applyRetention). */
+  private anchor: { id: number; slot: number } | null = null;
   private recovering: RecoveredEntry[] | null = null;
   private legacy: RecoveredEntry[] | null = null;
 
@@ -161,7 +163,20 @@ export class StreamQueue extends Queue {
     const first = this.log.retain(s.maxLengthBytes, s.maxAge, Date.now());
     if (first === before) return;
     const store = this.host.store;
-    this.log.index.dropTo(first, (id, slot) => store?.release(id, slot));
+    const ix = this.log.index;
+    // Nothing left but the snapshot of the segment just started: the last message stays on
+    // disk as an anchor, so that a restart (which drops it again) continues the offsets.
+    let keep = -1;
+    if (store !== null && first === this.log.next - 1) {
+      for (let o = first - 1; o >= before && keep < 0; o--) if (ix.id(o) >= 0) keep = ix.id(o);
+    }
+    const prev = this.anchor;
+    this.anchor = null;
+    ix.dropTo(first, (id, slot) => {
+      if (id === keep) this.anchor = { id, slot };
+      else store?.release(id, slot);
+    });
+    if (prev !== null) store?.release(prev.id, prev.slot);
   }
 
   override applySettings(s: QueueSettings, policyChanged = true): void {
@@ -288,7 +303,11 @@ export class StreamQueue extends Queue {
   override recovered(): void {
     const entries = this.recovering;
     this.recovering = null;
-    if (entries !== null) for (const e of this.log.restore(entries)) this.host.store?.release(e.id, e.slot);
+    if (entries !== null) {
+      const { drop, anchor } = this.log.restore(entries);
+      for (const e of drop) this.host.store?.release(e.id, e.slot);
+      if (anchor !== null) this.anchor = { id: anchor.id, slot: anchor.slot };
+    }
     const legacy = this.legacy;
     this.legacy = null;
     if (legacy !== null) {
@@ -306,6 +325,8 @@ export class StreamQueue extends Queue {
     this.readers.length = 0;
     const store = this.host.store;
     this.log.index.dropTo(this.log.next, (id, slot) => store?.release(id, slot));
+    if (this.anchor !== null) store?.release(this.anchor.id, this.anchor.slot);
+    this.anchor = null;
     this.cache.fill(undefined);
     this.cacheOffsets.fill(-1);
     this.cacheBytes = 0;

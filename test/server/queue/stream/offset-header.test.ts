@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readProperties, writeProperties, type BasicProperties } from '../../../../amqp/generated/properties.js';
 import { Reader } from '../../../../amqp/reader.js';
-import { long } from '../../../../amqp/table.js';
+import { long, type FieldTable } from '../../../../amqp/table.js';
 import { Writer } from '../../../../amqp/writer.js';
 import { withStreamOffset } from '../../../../server/queue/stream/offset-header.js';
 
@@ -23,7 +23,7 @@ describe('withStreamOffset', () => {
           {
             contentType: fc.string({ maxLength: 20 }),
             contentEncoding: fc.string({ maxLength: 20 }),
-            headers: fc.constantFrom({}, { b: 'x', a: 1 }, { zz: 'last' }),
+            headers: fc.constantFrom<FieldTable>({}, { b: 'x', a: 1 }, { zz: 'last' }),
             deliveryMode: fc.constantFrom(1, 2),
             priority: fc.integer({ min: 0, max: 9 }),
             messageId: fc.string({ maxLength: 20 }),
@@ -33,8 +33,8 @@ describe('withStreamOffset', () => {
         fc.oneof(fc.integer({ min: 0, max: 2 ** 31 }), fc.constant(2 ** 40 + 7)),
         (p, offset) => {
           const out = decode(withStreamOffset(encode(p), offset));
-          const headers = { ...(p.headers ?? {}), 'x-stream-offset': long(offset) };
-          const sorted = Object.fromEntries(Object.keys(headers).sort().map((k) => [k, headers[k as keyof typeof headers]]));
+          const headers: FieldTable = { ...(p.headers ?? {}), 'x-stream-offset': long(offset) };
+          const sorted: FieldTable = Object.fromEntries(Object.keys(headers).sort().map((k) => [k, headers[k]!]));
           expect(out).toEqual(decode(encode({ ...p, headers: sorted })));
           expect(Object.keys(out.headers!)).toEqual(Object.keys(sorted));
         },
