@@ -21,6 +21,7 @@ import { decodeHead } from '../../../persistence/message-record.js';
 import { Message, QueueEntry, type StoredBodies } from '../message.js';
 import { Queue, type DeathReason, type LastReturn } from '../queue.js';
 import type { QueueSettings } from '../queue-args.js';
+import type { DurableWaiter } from '../backing-queue.js';
 import { scheduleDispatch } from '../../ops/scheduler.js';
 import { withStreamOffset } from './offset-header.js';
 import { GAP, IN_MEMORY } from './offset-index.js';
@@ -55,6 +56,17 @@ export class StreamQueue extends Queue {
   private readonly cacheOffsets = new Float64Array(CACHE_SIZE).fill(-1);
   private readonly cache: (Message | undefined)[] = new Array<Message | undefined>(CACHE_SIZE);
   private cacheBytes = 0;
+  /** Offsets below this are on disk (or kept in memory only): consumers read up to it. */
+  private visible = 0;
+  private waiting = false;
+  /**
+   * Told when stored records reach the disk. Records that failed to get there are let through
+   * (their publishers got nacks; the cache may still serve them).
+   */
+  private readonly waiter: DurableWaiter = {
+    durable: (upTo) => this.onDurable(upTo),
+    failed: (_from, to) => this.onDurable(to),
+  };
   /** A dropped message's record kept on disk while the log has no message (see applyRetention). */
   private anchor: { id: number; slot: number } | null = null;
   private recovering: RecoveredEntry[] | null = null;
@@ -94,8 +106,50 @@ export class StreamQueue extends Queue {
       this.log.index.put(offset, IN_MEMORY, 0, own);
     }
     if (this.log.rolled) this.applyRetention();
+    this.advance(-1);
     if (this.readers.length > 0) scheduleDispatch(this);
     return true;
+  }
+
+  /**
+   * Moves the delivery horizon over the messages now on disk (all of them up to store id
+   * `upTo`, or the store's durable id): a consumer never sees an offset that a crash could
+   * give to another message, as osiris readers see only written chunks. Waits for the store
+   * while some are not.
+   */
+  private advance(upTo: number): void {
+    const store = this.host.store;
+    const ix = this.log.index;
+    const end = ix.next;
+    if (store === null) {
+      this.visible = end;
+      return;
+    }
+    const durable = Math.max(upTo, store.durableId);
+    let v = this.visible;
+    while (v < end) {
+      const id = ix.id(v);
+      if (id >= 0 && id > durable) break;
+      v++;
+    }
+    this.visible = v;
+    if (v < end && !this.waiting) {
+      this.waiting = true;
+      store.waitFor(this.waiter);
+    }
+  }
+
+  /** The store's news; returns whether the stream still waits (so stays registered). */
+  private onDurable(upTo: number): boolean {
+    if (this.deleted) {
+      this.waiting = false;
+      return false;
+    }
+    const before = this.visible;
+    this.advance(upTo);
+    if (this.visible > before && this.readers.length > 0) scheduleDispatch(this);
+    this.waiting = this.visible < this.log.index.next;
+    return this.waiting;
   }
 
   override refuses(_msg: Message): boolean {
@@ -241,7 +295,7 @@ export class StreamQueue extends Queue {
     const n = readers.length;
     if (n === 0) return false;
     const log = this.log;
-    const end = log.next;
+    const end = this.visible;
     let budget = DISPATCH_BUDGET;
     const start = this.turnStart % n;
     for (let j = 0; j < n; j++) {
@@ -308,12 +362,14 @@ export class StreamQueue extends Queue {
       for (const e of drop) this.host.store?.release(e.id, e.slot);
       if (anchor !== null) this.anchor = { id: anchor.id, slot: anchor.slot };
     }
+    this.visible = this.log.first;
     const legacy = this.legacy;
     this.legacy = null;
     if (legacy !== null) {
       for (const e of legacy) this.log.index.put(Math.floor(this.log.reserve(e.bytes, e.ts) / 4), e.id, e.slot, null);
     }
     this.applyRetention();
+    this.advance(-1);
   }
 
   /** RabbitMQ deletes a stream whatever if-empty and if-unused say. */
