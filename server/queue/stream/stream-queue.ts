@@ -30,12 +30,16 @@ import { DEFAULT_MAX_SEGMENT_BYTES, recordBytes, StreamLog, type RecoveredEntry 
 
 /** Deliveries one stream makes per dispatch turn, over all its consumers. */
 const DISPATCH_BUDGET = 512;
-/** Recent messages kept decoded, by offset (direct-mapped): consumers close together share them. */
-const CACHE_SIZE = 4096;
+/**
+ * Recent messages kept decoded, by offset (direct-mapped): consumers within this many
+ * offsets of each other share them (with ten readers of one stream, 4096 let the leaders
+ * evict what the slower ones were about to read, and each message was read five times).
+ */
+const CACHE_SIZE = 32768;
 const CACHE_MASK = CACHE_SIZE - 1;
 /** Larger bodies are read back from disk rather than cached; and the cache holds at most this many body bytes. */
 const CACHE_MAX_BODY = 64 * 1024;
-const CACHE_MAX_BYTES = 8 * 1024 * 1024;
+const CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
 /** A consumer's read position. */
 interface Reader {
