@@ -130,7 +130,7 @@ export class StreamQueue extends Queue {
       return;
     }
     const durable = Math.max(upTo, store.durableId);
-    let v = this.visible;
+    let v = Math.max(this.visible, ix.first);
     while (v < end) {
       const id = ix.id(v);
       if (id >= 0 && id > durable) break;
