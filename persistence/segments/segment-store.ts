@@ -31,7 +31,7 @@ import { queueAck, writeAcks } from './ack-files.js';
 import { BatchWriter, type Chunk } from './batch-writer.js';
 import { pickCompactionRun, replaceWithCompacted } from './compaction.js';
 import { recover, type RecoveryReport } from './recovery.js';
-import { Segment } from './segment.js';
+import { findSegment, Segment } from './segment.js';
 import type { SegmentStoreOptions, StoreStats, SyncMode } from './store-types.js';
 
 interface Waiter {
@@ -539,20 +539,35 @@ export class SegmentStore {
   // ------------------------------------------------------------- reading
 
   private findSegment(id: number): Segment | null {
-    const n = segmentOf(id);
-    const a = this.active;
-    if (a !== null && n === a.lo) return a;
-    const segs = this.segments;
-    let lo = 0;
-    let hi = segs.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const s = segs[mid]!;
-      if (n < s.lo) hi = mid - 1;
-      else if (n > s.hi) lo = mid + 1;
-      else return s;
+    return findSegment(this.segments, this.active, id);
+  }
+
+  /** Payloads of live records (out[i] for ids[i], null if not live): one pread per run in order in one written segment, up to 1 MiB (a stream's read-ahead). */
+  readMany(ids: ArrayLike<number>, n: number, out: (Buffer | null)[]): void {
+    const live = (seg: Segment, k: number): boolean => k >= 0 && (seg.rc[k]! & 0xffff) !== 0;
+    for (let i = 0; i < n; ) {
+      const seg = this.findSegment(ids[i]!);
+      const a = seg === null ? -1 : seg.find(ids[i]!);
+      if (seg === null || !live(seg, a)) {
+        out[i++] = null;
+        continue;
+      }
+      const from = seg.offs[a]!;
+      const ends = [from + RECORD_HEADER_BYTES + seg.lens[a]!];
+      const at = [a];
+      for (let j = i + 1; j < n && this.findSegment(ids[j]!) === seg; j++) {
+        const k = seg.find(ids[j]!);
+        if (k <= at[at.length - 1]! || !live(seg, k)) break;
+        const end = seg.offs[k]! + RECORD_HEADER_BYTES + seg.lens[k]!;
+        if (end - from > 1 << 20 || end > seg.written) break;
+        at.push(k);
+        ends.push(end);
+      }
+      const buf = Buffer.allocUnsafe(ends[ends.length - 1]! - from);
+      this.copyOut(seg, from, buf, 0, buf.length);
+      for (let x = 0; x < at.length; x++) out[i + x] = buf.subarray(seg.offs[at[x]!]! - from + RECORD_HEADER_BYTES, ends[x]! - from);
+      i += at.length;
     }
-    return null;
   }
 
   private copyOut(seg: Segment, pos: number, target: Uint8Array, tOff: number, len: number): void {

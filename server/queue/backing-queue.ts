@@ -42,6 +42,8 @@ export interface StoredMessages {
   readonly durableId: number;
   /** The message of a live record, read back from disk. */
   materialize(id: number): Message;
+  /** Stored payloads of several records at once (null where a record is not live): a stream's read-ahead. */
+  readMany(ids: ArrayLike<number>, n: number, out: (Buffer | null)[]): void;
   release(id: number, slot: number): void;
   /** A stored message was delivered (remembered for the redelivered flag and delivery counts). */
   noteDelivered(id: number, slot: number): void;

@@ -410,3 +410,22 @@ describe('compaction', () => {
     await store.close();
   });
 });
+
+describe('readMany', () => {
+  it('gives each live record its payload, from disk or from the write buffer, in runs or one by one; null for released ones', async () => {
+    const { store } = open(newDir());
+    const payloads = Array.from({ length: 40 }, (_, i) => payloadFor(i, 10 + ((i * 37) % 300)));
+    const ids = payloads.map((p) => store.append(p));
+    await store.flush();
+    // Written after the flush: still in the write buffer when read.
+    const late = [payloadFor(100, 50), payloadFor(101, 70)];
+    const lateIds = late.map((p) => store.append(p));
+    store.release(ids[5]!, 0);
+    const want = [...ids.slice(0, 30), ids[35]!, ids[32]!, ...lateIds];
+    const out: (Buffer | null)[] = new Array(want.length).fill(null);
+    store.readMany(want, want.length, out);
+    const expected = [...payloads.slice(0, 30), payloads[35]!, payloads[32]!, ...late].map((p, i) => (i === 5 ? null : p));
+    expect(out.map((b) => (b === null ? null : Buffer.from(b).toString('hex')))).toEqual(expected.map((p) => (p === null ? null : p.toString('hex'))));
+    await store.close();
+  });
+});

@@ -25,6 +25,9 @@ class FakeStore implements StoredMessages {
   read(): Buffer {
     throw new Error('not used');
   }
+  readMany(): void {
+    throw new Error('not used');
+  }
   release(id: number, slot: number): void {
     this.released.push(`${id}:${slot}`);
   }
