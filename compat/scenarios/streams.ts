@@ -82,6 +82,31 @@ const offsetScenarios: Scenario[] = offsets.map(([label, offset, n]) =>
   }),
 );
 
+/** Waits until the wall clock has just entered a new second; returns that second (Unix time). */
+async function nextSecond(ctx: Ctx): Promise<number> {
+  const t = Math.ceil((Date.now() + 1) / 1000);
+  await ctx.wait(t * 1000 - Date.now() + 50);
+  return t;
+}
+
+/** Offsets that fall between messages: a timestamp, and an interval, each after a pause. */
+const timedOffsets: Scenario[] = [
+  scenario('stream/offset timestamp between messages', 'a timestamp (whole seconds) taken between two publishes: the consumer starts at the later one', async (ctx) => {
+    const { pub, q } = await stream(ctx, 2);
+    const t = await nextSecond(ctx);
+    await publishEach(pub, q, ['m3', 'm4']);
+    const { k } = await reader(ctx, q, 'k', { '!': 'timestamp', value: t });
+    await exactly(ctx, k, 2);
+  }),
+  scenario('stream/offset interval 1s', 'x-stream-offset 1s, two seconds after the first publishes: only what came since', async (ctx) => {
+    const { pub, q } = await stream(ctx, 2);
+    await ctx.wait(2100);
+    await publishEach(pub, q, ['m3']);
+    const { k } = await reader(ctx, q, 'k', '1s');
+    await exactly(ctx, k, 1);
+  }),
+];
+
 /**
  * Invalid offsets that RabbitMQ refuses with a 406. Others (an unknown word such as
  * `start`, `h` with no digits, a boolean) crash its channel (541 INTERNAL_ERROR): not
@@ -218,6 +243,12 @@ const refused: Scenario[] = [
     await a.qos(10);
     await a.consume(q, { noAck: true, args: { 'x-stream-offset': 'first' } }, 'k');
   }),
+  scenario('stream/consume x-priority', 'a consumer priority is an invalid argument for a stream consumer', async (ctx) => {
+    const { q } = await stream(ctx, 1);
+    const a = await ctx.channel('a');
+    await a.qos(10);
+    await a.consume(q, { priority: 5, args: { 'x-stream-offset': 'first' } }, 'k');
+  }),
   scenario('stream/exclusive consume', 'an exclusive consumer on a stream that has a consumer, then one more', async (ctx) => {
     const { q } = await stream(ctx, 1);
     const a = await reader(ctx, q, 'a', 'first');
@@ -335,4 +366,4 @@ const lifecycle: Scenario[] = [
   }),
 ];
 
-export const streamScenarios: Scenario[] = [...offsetScenarios, ...invalidOffsetScenarios, ...consuming, ...refused, ...validation, ...lifecycle];
+export const streamScenarios: Scenario[] = [...offsetScenarios, ...timedOffsets, ...invalidOffsetScenarios, ...consuming, ...refused, ...validation, ...lifecycle];
