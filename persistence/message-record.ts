@@ -10,15 +10,19 @@
  *   f64 publishedAt, epoch ms (per-queue expiry is recomputed from it)
  *   shortstr vhost
  *   u16 queue count N, then N shortstr queue names: slot i is queue i
+ *   [N f64: per slot, offset * 4 + marks in a stream, or -1]   version 2 only
  *   shortstr exchange, shortstr routing key
  *   [u16 K, then K shortstr routing keys]   with flag bit 0
  *   u32 property bytes P, then P bytes (the content header's flags and property list)
  *   body: the rest of the payload
  *
  * Integers are big-endian, as in AMQP; a shortstr is a u8 length and UTF-8 bytes.
+ * Version 2 is written only for a message routed to a stream (an older reader leaves it
+ * on disk rather than recover it without its offset).
  */
 
 const VERSION = 1;
+const VERSION_STREAMS = 2;
 const FLAG_KEYS = 1;
 const FLAG_TRANSIENT = 2;
 const FLAG_NOT_PERSISTENT = 4;
@@ -40,6 +44,8 @@ export interface MessageHead {
   propsLength: number;
   /** Offset of the body in the payload (the body runs to the end). */
   bodyAt: number;
+  /** Per slot, a stream's offset * 4 + marks (-1 for other queues); null when no stream holds it. */
+  streams: number[] | null;
 }
 
 let scratch = Buffer.allocUnsafe(4096);
@@ -58,19 +64,26 @@ export function encodeHead(
   props: Uint8Array,
   transient = false,
   notPersistent = false,
+  streams: readonly number[] | null = null,
 ): Buffer {
   const keys = typeof routingKeys === 'string' ? null : routingKeys;
-  let need = 1 + 1 + 8 + 1 + 255 + 2 + 256 * queues.length + 512 + 4 + props.length;
+  let need = 1 + 1 + 8 + 1 + 255 + 2 + 264 * queues.length + 512 + 4 + props.length;
   if (keys !== null) need += 2 + 256 * keys.length;
   if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
   const b = scratch;
-  b[0] = VERSION;
+  b[0] = streams === null ? VERSION : VERSION_STREAMS;
   b[1] = (keys === null ? 0 : FLAG_KEYS) | (transient ? FLAG_TRANSIENT : 0) | (notPersistent ? FLAG_NOT_PERSISTENT : 0);
   b.writeDoubleBE(publishedAt, 2);
   let at = shortstr(b, 10, vhost);
   b.writeUInt16BE(queues.length, at);
   at += 2;
   for (const q of queues) at = shortstr(b, at, q);
+  if (streams !== null) {
+    for (let i = 0; i < queues.length; i++) {
+      b.writeDoubleBE(streams[i] ?? -1, at);
+      at += 8;
+    }
+  }
   at = shortstr(b, at, exchange);
   at = shortstr(b, at, routingKey);
   if (keys !== null) {
@@ -88,7 +101,7 @@ export function encodeHead(
 /** Decodes the head of a stored payload; throws on a record it cannot read. */
 export function decodeHead(p: Uint8Array): MessageHead {
   const b = Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-  if (b[0] !== VERSION) throw new Error(`unknown message record version ${b[0]}`);
+  if (b[0] !== VERSION && b[0] !== VERSION_STREAMS) throw new Error(`unknown message record version ${b[0]}`);
   const flags = b[1]!;
   const publishedAt = b.readDoubleBE(2);
   const r = { at: 10 };
@@ -97,6 +110,14 @@ export function decodeHead(p: Uint8Array): MessageHead {
   r.at += 2;
   const queues: string[] = [];
   for (let i = 0; i < n; i++) queues.push(readShortstr(b, r));
+  let streams: number[] | null = null;
+  if (b[0] === VERSION_STREAMS) {
+    streams = [];
+    for (let i = 0; i < n; i++) {
+      streams.push(b.readDoubleBE(r.at));
+      r.at += 8;
+    }
+  }
   const exchange = readShortstr(b, r);
   const routingKey = readShortstr(b, r);
   let routingKeys: string | string[] = routingKey;
@@ -110,7 +131,7 @@ export function decodeHead(p: Uint8Array): MessageHead {
   const propsAt = r.at + 4;
   const bodyAt = propsAt + propsLength;
   if (bodyAt > b.length) throw new Error('message record shorter than its head');
-  return { transient: (flags & FLAG_TRANSIENT) !== 0, notPersistent: (flags & FLAG_NOT_PERSISTENT) !== 0, publishedAt, vhost, queues, exchange, routingKey, routingKeys, propsAt, propsLength, bodyAt };
+  return { transient: (flags & FLAG_TRANSIENT) !== 0, notPersistent: (flags & FLAG_NOT_PERSISTENT) !== 0, publishedAt, vhost, queues, exchange, routingKey, routingKeys, propsAt, propsLength, bodyAt, streams };
 }
 
 function shortstr(b: Buffer, at: number, s: string): number {

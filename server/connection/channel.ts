@@ -257,7 +257,7 @@ export class Channel implements ConsumerChannel {
     this.authz.read('queue', name);
     const q = this.session.vhost.queueOrDie(name, this.session);
     const priority = validateConsumeArgs(q.type, args, q.resource);
-    q.checkConsume(exclusive, this.globalPrefetch);
+    q.checkConsume(exclusive, this.globalPrefetch, this.consumerPrefetch, noAck, args);
     const c = new Consumer(tag, this, q, noAck, exclusive, priority, q.consumerPrefetch(this.consumerPrefetch), args);
     this.consumers.set(tag, c);
     this.consumedQueues = null;

@@ -275,6 +275,7 @@ export class Publisher implements DurableWaiter {
     } else {
       const one = unacked.get(tag);
       if (one === undefined) throw new ChannelError(406, `unknown delivery tag ${tag}`);
+      if (action !== ACK) one.queue.checkReject();
       if (!multiple) {
         this.settle(one, action);
         if (this.mode !== MODE_TX) settled(one.queue, action, this.ch);
@@ -286,6 +287,7 @@ export class Publisher implements DurableWaiter {
         entries.push(e);
       }
     }
+    if (action !== ACK) for (const e of entries) e.queue.checkReject();
     for (const e of entries) this.settle(e, action);
     if (this.mode !== MODE_TX) settledAll(entries, action, this.ch);
   }

@@ -181,8 +181,13 @@ const NO_PLACEMENT: Placement = { priority: 0, expiration: undefined };
  * long) set, and sorted by name, as rabbit_misc:set_table_value leaves them.
  */
 export function withDeliveryCount(props: Buffer, count: number): Buffer {
+  return withLongHeader(props, 'x-delivery-count', count);
+}
+
+/** The property bytes with header `name` set to a long, headers sorted by name (a stream's x-stream-offset too). */
+export function withLongHeader(props: Buffer, name: string, n: number): Buffer {
   const p = readProperties(reader.reset(props, 0, props.length));
-  const headers: FieldTable = { ...(p.headers ?? {}), 'x-delivery-count': long(count) };
+  const headers: FieldTable = { ...(p.headers ?? {}), [name]: long(n) };
   const sorted: FieldTable = {};
   for (const k of Object.keys(headers).sort(byteOrder)) sorted[k] = headers[k]!;
   writeProperties(propsWriter, { ...p, headers: sorted });

@@ -1,6 +1,7 @@
 import { ChannelError } from '../../amqp/errors.js';
 import { Typed, type FieldTable, type FieldValue } from '../../amqp/table.js';
 import { erlTypeAtom } from '../../amqp/erl-term.js';
+import { intervalMs } from './stream/interval.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
@@ -27,6 +28,10 @@ export interface QueueSettings {
    * force only with a dead-letter exchange and overflow reject-publish (else at-most-once).
    */
   deadLetterStrategy: DeadLetterStrategy;
+  /** Stream: segments whose last message is older than this many ms are dropped; null = none. */
+  maxAge: number | null;
+  /** Stream: x-stream-max-segment-size-bytes; null = the default (500000000). */
+  maxSegmentBytes: number | null;
 }
 
 export type DeadLetterStrategy = 'at-most-once' | 'at-least-once';
@@ -42,6 +47,8 @@ export interface QueuePolicyDefinition {
   'dead-letter-routing-key'?: string;
   'delivery-limit'?: number;
   'dead-letter-strategy'?: DeadLetterStrategy;
+  'max-age'?: string;
+  'stream-max-segment-size-bytes'?: number;
 }
 
 const INTEGER_ATOMS = new Set(['byte', 'unsignedbyte', 'short', 'unsignedshort', 'signedint', 'unsignedint', 'long']);
@@ -106,7 +113,15 @@ export function queueSettings(args: FieldTable, policy: QueuePolicyDefinition | 
     deliveryLimit: quorum ? lower(numericArg(args['x-delivery-limit']), p['delivery-limit']) : null,
     deadLetterStrategy:
       quorum && strategy === 'at-least-once' && overflow === 'reject-publish' && deadLetterExchange !== null ? 'at-least-once' : 'at-most-once',
+    // rabbit_stream_queue: the lower of argument and policy, for ages as for sizes.
+    maxAge: lower(ageArg(args['x-max-age']), p['max-age'] === undefined ? undefined : (intervalMs(p['max-age']) ?? undefined)),
+    maxSegmentBytes: lower(intArg(args, 'x-stream-max-segment-size-bytes'), p['stream-max-segment-size-bytes']),
   };
+}
+
+function ageArg(v: FieldValue | undefined): number | null {
+  const s = v === undefined ? null : str(v);
+  return s === null ? null : intervalMs(s);
 }
 
 /**

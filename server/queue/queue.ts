@@ -144,6 +144,11 @@ export class Queue implements Routable {
     return true;
   }
 
+  /** A stream's offset (× 4 + marks) for a message about to be stored, kept in its record; -1 for others. */
+  reserveOffset(_msg: Message): number {
+    return -1;
+  }
+
   /** Whether overflow reject-publish(-dlx) refuses this message now. */
   refuses(msg: Message): boolean {
     return this.settings.overflow !== 'drop-head' && this.isFullFor(msg.size);
@@ -161,7 +166,7 @@ export class Queue implements Routable {
    * apply once recovery is done (recovered()). Quorum queues also get `held` (an
    * at-least-once dead letter that no target had yet) and its last return.
    */
-  recover(msg: Message, slot: number, deliveries: number, publishedAt: number, _held: DeathReason | null = null, ret?: LastReturn): void {
+  recover(msg: Message, slot: number, deliveries: number, publishedAt: number, _held: DeathReason | null = null, ret?: LastReturn, _mark = -1): void {
     const entry = new QueueEntry(msg, this, this.nextSeq++);
     entry.slot = slot;
     entry.redelivered = deliveries > 0;
@@ -372,7 +377,7 @@ export class Queue implements Routable {
   }
 
   /** basic.consume checks of the queue itself (before the consumer exists). */
-  checkConsume(exclusive: boolean, _globalPrefetch: number): void {
+  checkConsume(exclusive: boolean, _globalPrefetch: number, _prefetch = 0, _noAck = false, _args: FieldTable = {}): void {
     if (this.hasExclusiveConsumer() || (exclusive && this.consumers.length > 0)) {
       throw new ChannelError(403, `${this.resource} in exclusive use`);
     }
@@ -380,6 +385,9 @@ export class Queue implements Routable {
 
   /** basic.get checks of the queue itself. */
   checkGet(): void {}
+
+  /** basic.nack and basic.reject checks of the queue itself (for a delivery it made). */
+  checkReject(): void {}
 
   /** queue.delete checks for if-empty and if-unused. */
   checkDelete(ifUnused: boolean, ifEmpty: boolean): void {

@@ -39,6 +39,7 @@ export interface FlowControlled {
 
 const allTargets: Queue[] = [];
 const names: string[] = [];
+const streamMarks: number[] = [];
 
 /** Whether a queue keeps persistent messages across a restart: it does if its definition does. */
 export function storesMessages(q: Queue): boolean {
@@ -126,7 +127,7 @@ export class MessageStore implements StoredBodies, StoredMessages {
             const now = ret === undefined || ret.count < n;
             lastReturns.push({ id: rec.id, slot, back: !now && ret.back, order: now ? Number.MAX_VALUE : ret.order, position: ret?.position ?? 0 });
           }
-          q.recover(msg, slot, n, h.publishedAt, held, ret);
+          q.recover(msg, slot, n, h.publishedAt, held, ret, h.streams?.[slot] ?? -1);
           touched.add(q);
           recovered++;
         }
@@ -195,9 +196,23 @@ export class MessageStore implements StoredBodies, StoredMessages {
 
   private append(msg: Message, queues: readonly Queue[], vhost: string, transient: boolean): boolean {
     names.length = 0;
-    for (const q of queues) names.push(q.name);
+    let streams: number[] | null = null;
+    for (let i = 0; i < queues.length; i++) {
+      const q = queues[i]!;
+      names.push(q.name);
+      // A stream's offset goes in the record: recovery puts the message back at it.
+      const mark = q.reserveOffset(msg);
+      if (mark >= 0) {
+        if (streams === null) {
+          streams = streamMarks;
+          streams.length = 0;
+          for (let j = 0; j < queues.length; j++) streams.push(-1);
+        }
+        streams[i] = mark;
+      }
+    }
     const { props, body } = msg.content();
-    const head = encodeHead(Date.now(), vhost, names, msg.exchange, msg.routingKey, msg.routingKeys, props, transient, !msg.persistent);
+    const head = encodeHead(Date.now(), vhost, names, msg.exchange, msg.routingKey, msg.routingKeys, props, transient, !msg.persistent, streams);
     try {
       msg.storeId = this.segments.append2(head, body, queues.length);
     } catch (err) {

@@ -17,6 +17,7 @@ import { equivalenceKeys, policyApplies, queueTypeOf, validateDeclare, type Queu
 import { queueSettings } from '../queue/queue-args.js';
 import { Queue, type DeathReason, type QueueHost, type QueueOwner } from '../queue/queue.js';
 import { QuorumQueue } from '../queue/quorum-queue.js';
+import { StreamQueue } from '../queue/stream/stream-queue.js';
 import { VhostCounters } from '../ops/stats.js';
 
 const EMPTY: FieldTable = {};
@@ -217,7 +218,7 @@ export class VirtualHost implements QueueHost {
     // Arguments are validated only for a new queue: a redeclare checks equivalence first.
     const type = validate ? validateDeclare(spec, this.qres(spec.name)) : queueTypeOf(spec.args);
     const policy = this.queuePolicy(type, spec.name);
-    const Type = type === 'quorum' ? QuorumQueue : Queue;
+    const Type = type === 'quorum' ? QuorumQueue : type === 'stream' ? StreamQueue : Queue;
     const q = new Type(spec.name, this, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.args, queueSettings(spec.args, policy));
     q.policy = policy;
     this.queues.set(spec.name, q);

@@ -1,0 +1,280 @@
+/**
+ * A stream queue as RabbitMQ 3.10.8 serves one over AMQP 0-9-1, on one node:
+ *  - an append-only log: every message gets the next offset, consuming removes nothing,
+ *    and the message count is the log's length;
+ *  - every message is stored, whatever its delivery mode, with its offset in its record,
+ *    so that a restart gives every message back at the same offset;
+ *  - each consumer reads from its own position (x-stream-offset), needs a prefetch and
+ *    manual acks; an ack only frees a prefetch slot; nack, reject, basic.get, purge and
+ *    basic.recover are refused as RabbitMQ refuses them;
+ *  - every delivery carries x-stream-offset;
+ *  - retention (x-max-length-bytes, x-max-age, per segment of x-stream-max-segment-size-bytes)
+ *    drops whole segments, oldest first, when a segment is started or the policy changes.
+ * Messages stay on disk: the stream keeps store ids (OffsetIndex) and a small cache of
+ * recent messages as it delivers them, so a long backlog costs no bodies in memory.
+ */
+import { ConnectionError, ChannelError } from '../../../amqp/errors.js';
+import type { FieldTable } from '../../../amqp/table.js';
+import { CrashError } from '../arg-validation.js';
+import type { Consumer } from '../consumer.js';
+import { Message, QueueEntry } from '../message.js';
+import { Queue, type DeathReason, type LastReturn } from '../queue.js';
+import type { QueueSettings } from '../queue-args.js';
+import { scheduleDispatch } from '../../ops/scheduler.js';
+import { withStreamOffset } from './offset-header.js';
+import { GAP, IN_MEMORY } from './offset-index.js';
+import { OffsetKind, parseStreamOffset } from './stream-offset.js';
+import { DEFAULT_MAX_SEGMENT_BYTES, recordBytes, StreamLog, type RecoveredEntry } from './stream-log.js';
+
+/** Deliveries one stream makes per dispatch turn, over all its consumers. */
+const DISPATCH_BUDGET = 512;
+/** Recent messages kept decoded, by offset (direct-mapped): consumers close together share them. */
+const CACHE_SIZE = 4096;
+const CACHE_MASK = CACHE_SIZE - 1;
+/** Larger bodies are read back from disk rather than cached. */
+const CACHE_MAX_BODY = 64 * 1024;
+
+/** A consumer's read position. */
+interface Reader {
+  readonly c: Consumer;
+  next: number;
+}
+
+export class StreamQueue extends Queue {
+  override readonly type = 'stream' as const;
+  override readonly storesAll = true;
+  override readonly globalQos = false;
+  readonly log = new StreamLog();
+  private readonly readers: Reader[] = [];
+  /** Reader to start at in the next dispatch, so that a budget cut does not favour the first. */
+  private turnStart = 0;
+  /** The offset (× 4 + marks) reserved for the message being stored, until it is enqueued. */
+  private reserved = -1;
+  private readonly cacheOffsets = new Float64Array(CACHE_SIZE).fill(-1);
+  private readonly cache: (Message | undefined)[] = new Array<Message | undefined>(CACHE_SIZE);
+  private recovering: RecoveredEntry[] | null = null;
+  private legacy: RecoveredEntry[] | null = null;
+
+  constructor(...a: ConstructorParameters<typeof Queue>) {
+    super(...a);
+    this.log.maxSegmentBytes = this.settings.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+  }
+
+  override get messageCount(): number {
+    return this.log.length;
+  }
+
+  // ---- appending.
+
+  override reserveOffset(msg: Message): number {
+    if (this.reserved < 0) this.reserved = this.log.reserve(recordBytes(charge(msg)), Date.now());
+    return this.reserved;
+  }
+
+  override enqueue(msg: Message, slot = -1): boolean {
+    this.counters.publish++;
+    const r = this.reserved >= 0 ? this.reserved : this.log.reserve(recordBytes(charge(msg)), Date.now());
+    this.reserved = -1;
+    const offset = Math.floor(r / 4);
+    const own = ownCopy(msg, offset);
+    if (msg.storeId >= 0 && slot >= 0) {
+      this.log.index.put(offset, msg.storeId, slot, null);
+      this.remember(offset, own);
+    } else {
+      this.log.index.put(offset, IN_MEMORY, 0, own);
+    }
+    if (this.log.rolled) this.applyRetention();
+    if (this.readers.length > 0) scheduleDispatch(this);
+    return true;
+  }
+
+  override refuses(_msg: Message): boolean {
+    return false;
+  }
+
+  private remember(offset: number, m: Message): void {
+    if (m.size > CACHE_MAX_BODY) return;
+    const k = offset & CACHE_MASK;
+    this.cacheOffsets[k] = offset;
+    this.cache[k] = m;
+  }
+
+  /** The message at `offset` as delivered (with its x-stream-offset header); null for a gap. */
+  private messageAt(offset: number): Message | null {
+    const ix = this.log.index;
+    const id = ix.id(offset);
+    if (id === GAP) return null;
+    if (id === IN_MEMORY) return ix.message(offset) ?? null;
+    const k = offset & CACHE_MASK;
+    if (this.cacheOffsets[k] === offset) return this.cache[k]!;
+    const store = this.host.store;
+    if (store === null) return null;
+    const m = ownCopy(store.materialize(id), offset);
+    this.remember(offset, m);
+    return m;
+  }
+
+  // ---- retention.
+
+  private applyRetention(): void {
+    const s = this.settings;
+    const before = this.log.first;
+    const first = this.log.retain(s.maxLengthBytes, s.maxAge, Date.now());
+    if (first === before) return;
+    const store = this.host.store;
+    this.log.index.dropTo(first, (id, slot) => store?.release(id, slot));
+  }
+
+  override applySettings(s: QueueSettings, policyChanged = true): void {
+    super.applySettings(s, policyChanged);
+    this.log.maxSegmentBytes = s.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+    this.applyRetention();
+  }
+
+  // ---- consumers.
+
+  override checkConsume(_exclusive: boolean, _globalPrefetch: number, prefetch = 0, noAck = false, args: FieldTable = {}): void {
+    parseStreamOffset(args['x-stream-offset'], this.resource, Date.now());
+    if (prefetch === 0) throw new ChannelError(406, `consumer prefetch count is not set for '${this.resource}'`);
+    if (noAck) throw new ConnectionError(540, `automatic acknowledgement not supported by stream queues ${this.resource}`);
+  }
+
+  override checkGet(): void {
+    throw new ConnectionError(540, `basic.get not supported by stream queues ${this.resource}`);
+  }
+
+  override checkReject(): void {
+    throw new ConnectionError(540, `basic.nack and basic.reject not supported by stream queues ${this.resource}`);
+  }
+
+  override purge(): number {
+    throw new ConnectionError(540, `queue.purge not supported by stream queues ${this.resource}`);
+  }
+
+  override addConsumer(c: Consumer): void {
+    this.readers.push({ c, next: this.startOf(c.args) });
+    super.addConsumer(c);
+  }
+
+  override removeConsumer(c: Consumer): void {
+    const i = this.readers.findIndex((r) => r.c === c);
+    if (i >= 0) this.readers.splice(i, 1);
+    super.removeConsumer(c);
+  }
+
+  /** Where a new consumer starts reading (osiris's attach). */
+  private startOf(args: FieldTable): number {
+    const spec = parseStreamOffset(args['x-stream-offset'], this.resource, Date.now());
+    const log = this.log;
+    switch (spec.kind) {
+      case OffsetKind.First:
+        return log.first;
+      case OffsetKind.Last:
+        return log.lastChunk;
+      case OffsetKind.Next:
+        return log.next;
+      case OffsetKind.Timestamp:
+        return log.chunkAtOrAfter(spec.value);
+      default:
+        return Math.min(Math.max(spec.value, log.first), log.next);
+    }
+  }
+
+  /** Each consumer gets every message from its position on, as far as its prefetch lets it. */
+  override dispatch(): boolean {
+    const readers = this.readers;
+    const n = readers.length;
+    if (n === 0) return false;
+    const log = this.log;
+    const end = log.next;
+    let budget = DISPATCH_BUDGET;
+    const start = this.turnStart % n;
+    for (let j = 0; j < n; j++) {
+      const r = readers[(start + j) % n]!;
+      const c = r.c;
+      if (r.next < log.first) r.next = log.first;
+      while (r.next < end) {
+        if (budget === 0) {
+          this.turnStart = (start + j) % n;
+          return true;
+        }
+        if (!c.channel.canDeliver(c)) break;
+        const offset = r.next++;
+        const m = this.messageAt(offset);
+        if (m === null) continue;
+        c.channel.deliver(c, new QueueEntry(m, this, offset));
+        budget--;
+      }
+    }
+    this.turnStart = start + 1;
+    return false;
+  }
+
+  // ---- settling: an ack is credit only; nothing leaves the log.
+
+  override delivered(_entry: QueueEntry, _noAck: boolean): void {}
+
+  override settle(entry: QueueEntry): void {
+    entry.deliveryTag = 0;
+    entry.consumer = null;
+  }
+
+  override reject(entry: QueueEntry): void {
+    this.settle(entry);
+  }
+
+  /** A closed channel's deliveries just go; basic.recover is one RabbitMQ cannot handle. */
+  override requeue(entry: QueueEntry, down = false): void {
+    if (!down) throw new CrashError();
+    this.settle(entry);
+  }
+
+  override requeued(): void {
+    if (!this.deleted) this.dispatchNow();
+  }
+
+  // ---- recovery and deletion.
+
+  override recover(msg: Message, slot: number, _deliveries: number, publishedAt: number, _held: DeathReason | null = null, _ret?: LastReturn, mark = -1): void {
+    if (mark < 0) {
+      // Stored without an offset (by a Warren that served streams as classic queues): it
+      // is given one after the others, once recovery is done.
+      (this.legacy ??= []).push({ offset: -1, id: msg.storeId, slot, marks: 0, ts: publishedAt, bytes: recordBytes(charge(msg)) });
+      return;
+    }
+    (this.recovering ??= []).push({ offset: Math.floor(mark / 4), id: msg.storeId, slot, marks: mark & 3, ts: publishedAt, bytes: recordBytes(charge(msg)) });
+  }
+
+  override recovered(): void {
+    const entries = this.recovering;
+    this.recovering = null;
+    if (entries !== null) for (const e of this.log.restore(entries)) this.host.store?.release(e.id, e.slot);
+    const legacy = this.legacy;
+    this.legacy = null;
+    if (legacy !== null) {
+      for (const e of legacy) this.log.index.put(Math.floor(this.log.reserve(e.bytes, e.ts) / 4), e.id, e.slot, null);
+    }
+    this.applyRetention();
+  }
+
+  override delete(): number {
+    const n = this.log.length;
+    super.delete();
+    this.readers.length = 0;
+    const store = this.host.store;
+    this.log.index.dropTo(this.log.next, (id, slot) => store?.release(id, slot));
+    this.cache.fill(undefined);
+    return n;
+  }
+}
+
+/** The bytes of a message that count towards its size on RabbitMQ's disk, besides fixed overheads. */
+function charge(m: Message): number {
+  return m.size + m.exchange.length + m.routingKey.length;
+}
+
+/** The stream's own copy of a message: the same content, with x-stream-offset in its headers. */
+function ownCopy(m: Message, offset: number): Message {
+  const { props, body } = m.content();
+  return Message.stored(m.exchange, m.routingKey, m.routingKeys, -1, m.priority, m.persistent, withStreamOffset(props, offset), body, m.size, m.store!, m.storeId, m.propsAt, m.bodyAt);
+}
