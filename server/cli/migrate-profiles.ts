@@ -44,15 +44,13 @@ export const WARREN_INERT_ARGUMENTS: Record<string, string> = {
   'x-initial-cluster-size': 'Warren runs on one node',
   'x-max-in-memory-length': 'bodies leave memory once on disk anyway',
   'x-max-in-memory-bytes': 'bodies leave memory once on disk anyway',
-  'x-max-age': 'stream retention is not implemented',
-  'x-stream-max-segment-size-bytes': 'stream segments are not implemented',
 };
 
 /** How each queue type lands on the target. */
 export function queueTypeVerdict(profile: TargetProfile, type: string): { verdict: 'supported' | 'difference'; reason: string } {
   if (profile !== 'warren') return { verdict: 'supported', reason: '' };
   if (type === 'quorum') return { verdict: 'difference', reason: "quorum queue with rabbit_fifo's semantics on one node: not replicated" };
-  if (type === 'stream') return { verdict: 'difference', reason: 'stream queue accepted and served as a classic queue (streams are not implemented yet)' };
+  if (type === 'stream') return { verdict: 'difference', reason: 'stream queue over AMQP 0-9-1 on one node: not replicated, no stream protocol (port 5552)' };
   return { verdict: 'supported', reason: '' };
 }
 

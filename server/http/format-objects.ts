@@ -76,7 +76,7 @@ export function queueJson(q: Queue, v: VirtualHost, ctx: FormatContext, stats: b
   }
   const s = stateOf(ctx, q);
   const b = q.backing;
-  const ready = b.length;
+  const ready = q.messageCount; // a stream: its log's length
   const unacked = q.unacked;
   const paged = b.pagedOut;
   const pagedBytes = paged === 0 ? 0 : b.pagedOutBytes;

@@ -134,6 +134,9 @@ export const EFFECTIVE_POLICY_KEYS: ReadonlySet<string> = new Set([
   'alternate-exchange',
   'delivery-limit',
   'dead-letter-strategy',
+  // Streams only (a policy with them does not apply to other queue types).
+  'max-age',
+  'stream-max-segment-size-bytes',
   ...FEDERATION_KEYS,
 ]);
 

@@ -18,9 +18,11 @@ export const DEFAULT_MAX_SEGMENT_BYTES = 500_000_000;
 /** osiris: segment file header, chunk header, record header. */
 const SEGMENT_HEADER = 8;
 const CHUNK_HEADER = 48;
+/** The tracking snapshot chunk each segment but the first starts with. */
+const SNAPSHOT_CHUNK = 56;
 const RECORD_HEADER = 4;
 /** The AMQP 1.0 sections rabbit_msg_record wraps a 0-9-1 message in, besides names, properties and body. */
-const MESSAGE_OVERHEAD = 100;
+const MESSAGE_OVERHEAD = 83;
 
 interface Segment {
   /** Its first offset (the tracking snapshot's, but for the first segment). */
@@ -28,6 +30,7 @@ interface Segment {
   bytes: number;
   /** Timestamp of its last chunk, for max-age. */
   lastTs: number;
+  messages: number;
 }
 
 /** A recovered message's place, gathered during recovery and laid out once it is done. */
@@ -69,7 +72,7 @@ export class StreamLog {
   private chunkOffsets: number[] = [];
   private chunkTimes: number[] = [];
   private chunkHead = 0;
-  private segments: Segment[] = [{ first: 0, bytes: SEGMENT_HEADER, lastTs: 0 }];
+  private segments: Segment[] = [{ first: 0, bytes: SEGMENT_HEADER, lastTs: 0, messages: 0 }];
   private chunkTurn = 0;
   private turnMessages = 0;
   maxSegmentBytes = DEFAULT_MAX_SEGMENT_BYTES;
@@ -106,22 +109,29 @@ export class StreamLog {
     let seg = this.segments[this.segments.length - 1]!;
     const ix = this.index;
     if (marks !== 0) {
-      if (seg.bytes >= this.maxSegmentBytes && ix.next > seg.first) {
-        seg = { first: ix.next, bytes: SEGMENT_HEADER + CHUNK_HEADER, lastTs: now };
-        this.segments.push(seg);
-        ix.put(ix.next, GAP, 0, null);
-        this.rolled = true;
-        marks |= MARK_SEGMENT;
-      }
+      // A chunk of several messages that filled the segment: the next chunk starts a new one.
+      if (seg.bytes >= this.maxSegmentBytes && seg.messages > 0) seg = this.roll(now);
       this.chunkOffsets.push(ix.next);
       this.chunkTimes.push(now);
       seg.bytes += CHUNK_HEADER;
     }
+    if (seg.messages++ === 0 && seg.first > 0) marks |= MARK_SEGMENT;
     seg.bytes += bytes;
     seg.lastTs = now;
     const offset = ix.next;
     ix.put(offset, IN_MEMORY, 0, null);
+    // A message written as a chunk of its own that filled the segment: osiris starts the next one at once.
+    if (this.turnMessages === 1 && seg.bytes >= this.maxSegmentBytes) this.roll(now);
     return offset * 4 + marks;
+  }
+
+  /** Starts a segment: its first offset is a tracking snapshot, not a message. */
+  private roll(now: number): Segment {
+    const seg: Segment = { first: this.index.next, bytes: SEGMENT_HEADER + SNAPSHOT_CHUNK, lastTs: now, messages: 0 };
+    this.segments.push(seg);
+    this.index.put(this.index.next, GAP, 0, null);
+    this.rolled = true;
+    return seg;
   }
 
   /** Lays out recovered messages (any order); returns the offsets that repeat (to let go). */
@@ -132,7 +142,7 @@ export class StreamLog {
     const e0 = entries[0]!;
     const start = (e0.marks & MARK_SEGMENT) !== 0 ? e0.offset - 1 : e0.offset;
     this.index.reset(start);
-    this.segments = [{ first: start, bytes: SEGMENT_HEADER, lastTs: e0.ts }];
+    this.segments = [{ first: start, bytes: start === e0.offset ? SEGMENT_HEADER : SEGMENT_HEADER + SNAPSHOT_CHUNK, lastTs: e0.ts, messages: 0 }];
     this.chunkOffsets = [];
     this.chunkTimes = [];
     this.chunkHead = 0;
@@ -145,7 +155,7 @@ export class StreamLog {
       prev = e.offset;
       let seg = this.segments[this.segments.length - 1]!;
       if ((e.marks & MARK_SEGMENT) !== 0 && e !== e0) {
-        seg = { first: e.offset - 1, bytes: SEGMENT_HEADER + CHUNK_HEADER, lastTs: e.ts };
+        seg = { first: e.offset - 1, bytes: SEGMENT_HEADER + SNAPSHOT_CHUNK, lastTs: e.ts, messages: 0 };
         this.segments.push(seg);
       }
       // A chunk whose first message was lost (a torn tail) still starts where its rest does.
@@ -157,8 +167,13 @@ export class StreamLog {
       }
       seg.bytes += e.bytes;
       seg.lastTs = e.ts;
+      seg.messages++;
       this.index.put(e.offset, e.id, e.slot, null);
     }
+    // The last message was a chunk of its own and filled its segment: the next one had started.
+    const seg = this.segments[this.segments.length - 1]!;
+    const n = this.chunkOffsets.length;
+    if (seg.bytes >= this.maxSegmentBytes && n > 0 && this.chunkOffsets[n - 1] === this.index.next - 1) this.roll(seg.lastTs);
     return dup;
   }
 

@@ -64,6 +64,11 @@ export class StreamQueue extends Queue {
     return this.log.length;
   }
 
+  /** queue.declare-ok of a stream says 0 consumers, whatever reads it (RabbitMQ's stat/1). */
+  override get consumerCount(): number {
+    return 0;
+  }
+
   // ---- appending.
 
   override reserveOffset(msg: Message): number {
@@ -176,7 +181,8 @@ export class StreamQueue extends Queue {
       case OffsetKind.Timestamp:
         return log.chunkAtOrAfter(spec.value);
       default:
-        return Math.min(Math.max(spec.value, log.first), log.next);
+        // Past the end, the consumer waits until the log reaches that offset.
+        return Math.max(spec.value, log.first);
     }
   }
 
@@ -257,14 +263,17 @@ export class StreamQueue extends Queue {
     this.applyRetention();
   }
 
+  /** RabbitMQ deletes a stream whatever if-empty and if-unused say. */
+  override checkDelete(_ifUnused: boolean, _ifEmpty: boolean): void {}
+
+  /** Returns 0, as RabbitMQ's delete-ok for a stream says, however long the log was. */
   override delete(): number {
-    const n = this.log.length;
     super.delete();
     this.readers.length = 0;
     const store = this.host.store;
     this.log.index.dropTo(this.log.next, (id, slot) => store?.release(id, slot));
     this.cache.fill(undefined);
-    return n;
+    return 0;
   }
 }
 
