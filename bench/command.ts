@@ -50,7 +50,7 @@ interface Flags {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('load generator: run scenarios S1–S10 (or a custom mix) against any AMQP URL')
+    .description('load generator: run scenarios S1–S11 (or a custom mix) against any AMQP URL')
     .option('-u, --url <url>', 'broker URL', 'amqp://guest:guest@127.0.0.1:5672')
     .option('-s, --scenario <names...>', `scenarios to run: ${SCENARIOS.join(' ')} (or "all"); none = custom`, [])
     .option('-x, --producers <n>', 'publishing connections', int(0))
@@ -69,7 +69,7 @@ export function registerBench(program: Command): void {
     .option('--queue-args <json>', 'queue arguments as JSON, e.g. \'{"x-max-length":1000}\'')
     .option('--exchange-type <type>', 'direct (default exchange), fanout or topic')
     .option('--bindings <n>', 'topic bindings (S4)', int(0))
-    .option('--count <n>', 'messages to queue (S6) or to publish per producer', int(0))
+    .option('--count <n>', 'messages to queue (S6), in the stream (S11), or to publish per producer', int(0))
     .option('--connections <n>', 'connections to open (S7)', int(1))
     .option('--max-connections <n>', 'larger connection count to check (S7; 0 = skip)', int(0))
     .option('--pid <pid>', "broker process id: sample its RSS and CPU", int(1))

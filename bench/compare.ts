@@ -22,7 +22,7 @@ import type { ScenarioResult } from './scenarios.js';
 import { median } from './load/stats.js';
 
 const FRESH = new Set(['S6', 'S7']);
-const NO_IN_FLIGHT = new Set(['S4', 'S6', 'S7']);
+const NO_IN_FLIGHT = new Set(['S4', 'S6', 'S7', 'S11']);
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
 interface Opts {
@@ -33,6 +33,7 @@ interface Opts {
   rabbitPort: number;
   rabbitDistPort: number;
   s6Count: number;
+  s11Count: number;
   s7Connections: number;
   s7Max: number;
   inFlight?: number;
@@ -60,11 +61,13 @@ const EXTRA: Record<string, { key: string; unit: string; higherIsBetter: boolean
     { key: 'rssPerConnectionAtMax', unit: 'B', higherIsBetter: false },
     { key: 'maxConnectionsOk', unit: 'ok', higherIsBetter: true },
   ],
+  S11: [{ key: 'fillRate', unit: 'msg/s', higherIsBetter: true }],
 };
 
 function benchOnce(url: string, pid: number, scenario: string, o: Opts): Promise<ScenarioResult | null> {
   const args = [MAIN, '--scenario', scenario, '--url', url, '--pid', String(pid), '--json', '--duration', String(o.duration)];
   if (scenario === 'S6') args.push('--count', String(o.s6Count));
+  if (scenario === 'S11') args.push('--count', String(o.s11Count));
   if (scenario === 'S7') args.push('--connections', String(o.s7Connections), '--max-connections', String(o.s7Max));
   // Not for S4 (no consumers) or the memory scenarios.
   if (o.inFlight !== undefined && !NO_IN_FLIGHT.has(scenario)) args.push('--in-flight', String(o.inFlight));
@@ -185,9 +188,10 @@ program
   .option('--rabbit-port <port>', 'port for RabbitMQ', Number, 5682)
   .option('--rabbit-dist-port <port>', 'Erlang distribution port for RabbitMQ', Number, 25682)
   .option('--s6-count <n>', 'messages queued in S6', Number, 1_000_000)
+  .option('--s11-count <n>', 'messages in the stream of S11', Number, 1_000_000)
   .option('--s7-connections <n>', 'connections measured in S7', Number, 1000)
   .option('--s7-max <n>', 'connections checked in S7', Number, 10000)
-  .option('--in-flight <n>', 'messages each publisher may have in flight, for every scenario but S4, S6 and S7 (S10 has 64 already)', Number)
+  .option('--in-flight <n>', 'messages each publisher may have in flight, for every scenario but S4, S6, S7 and S11 (S10 has 64 already)', Number)
   .option('--out <file>', 'write raw results as JSON')
   .option('--cpu-prof <dir>', 'run Warren under node --cpu-prof, writing the profile here')
   .option('--warren-env <KEY=VALUE...>', "extra environment for Warren only, e.g. GLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864:glibc.malloc.mmap_threshold=4194304", [])

@@ -5,7 +5,7 @@
 import type { FieldTable } from '../amqp/table.js';
 import { MIN_TAGGED_BODY } from './load/flight.js';
 
-export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10'] as const;
+export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number] | 'custom';
 
 export interface BenchOptions {
@@ -33,7 +33,7 @@ export interface BenchOptions {
   exchangeType: 'direct' | 'fanout' | 'topic';
   /** Topic bindings (S4). */
   bindings: number;
-  /** Messages to queue (S6). */
+  /** Messages to queue (S6, and the stream of S11). */
   count: number;
   /** Connections to open (S7), and the larger count to check works (0 = skip). */
   connections: number;
@@ -90,6 +90,8 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Partial<BenchOptions>> = {
   S9: { size: 1024, durable: true, persistent: true, confirm: 1000, prefetch: 1000, queueArgs: { 'x-queue-type': 'quorum' } },
   // 1 MiB bodies with a bounded publisher (issue 10: at least 1.5x RabbitMQ).
   S10: { size: 1024 * 1024, inFlight: 64 },
+  // A stream pre-filled with `count` messages, read from `first` by ten consumers (issue 14: at least 80 % of S3).
+  S11: { count: 1_000_000, consumers: 10, confirm: 1000, prefetch: 1000, multiAckEvery: 100, durable: true, queueArgs: { 'x-queue-type': 'stream' } },
 };
 
 /** Scenario defaults, then explicit flags (keys present in `given`) on top. */

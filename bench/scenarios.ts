@@ -1,7 +1,8 @@
 /**
  * Turns options into a run: the topology (queues, exchanges, bindings), the
  * publisher and consumer specs, and the headline figure each scenario reports.
- * S6 and S7 (memory per message / per connection) live in memory.ts.
+ * S6 and S7 (memory per message / per connection) live in memory.ts, S11 (a stream
+ * read by several consumers) in stream.ts.
  */
 import type { BenchClient } from './load/client.js';
 import type { ConsumerSpec } from './load/consumer.js';
@@ -9,6 +10,7 @@ import { runMemoryScenario } from './memory.js';
 import type { BenchOptions } from './options.js';
 import type { PublisherSpec } from './load/publisher.js';
 import { runPlan, type ProgressSample, type RunResult } from './load/runner.js';
+import { runStreamScenario } from './stream.js';
 
 export interface Headline {
   name: string;
@@ -166,6 +168,7 @@ function headline(o: BenchOptions, r: RunResult): Headline {
 
 export async function runScenario(o: BenchOptions, progress?: (p: ProgressSample) => void): Promise<ScenarioResult> {
   if (o.scenario === 'S6' || o.scenario === 'S7') return runMemoryScenario(o);
+  if (o.scenario === 'S11') return runStreamScenario(o);
   const t = topology(o);
   const { publishers, consumers } = specsFor(o, t);
   const run = await runPlan({

@@ -10,6 +10,7 @@ import { txConfirmScenarios } from './scenarios/confirms-tx.js';
 import { persistentScenarios } from './scenarios/persistent.js';
 import { accessScenarios } from './scenarios/access.js';
 import { quorumScenarios } from './scenarios/quorum.js';
+import { streamScenarios } from './scenarios/streams.js';
 import type { Scenario } from './types.js';
 
 function unique(list: Scenario[]): Scenario[] {
@@ -33,6 +34,7 @@ export const CATALOG: readonly Scenario[] = unique([
   ...persistentScenarios,
   ...accessScenarios,
   ...quorumScenarios,
+  ...streamScenarios,
 ]);
 
 /** Scenarios whose name contains any of `filters` (all when none is given). */

@@ -388,10 +388,10 @@ export class BenchClient implements FrameSink {
     await this.rpc(ch, { id: M.ConfirmSelect, nowait: false }, M.ConfirmSelectOk);
   }
 
-  async consume(ch: number, queue: string, noAck: boolean, tag = ''): Promise<string> {
+  async consume(ch: number, queue: string, noAck: boolean, tag = '', args: FieldTable = {}): Promise<string> {
     const m = await this.rpc<Method & { consumerTag: string }>(
       ch,
-      { id: M.BasicConsume, queue, consumerTag: tag, noLocal: false, noAck, exclusive: false, nowait: false, arguments: {} },
+      { id: M.BasicConsume, queue, consumerTag: tag, noLocal: false, noAck, exclusive: false, nowait: false, arguments: args },
       M.BasicConsumeOk,
     );
     this.incoming[ch] ??= new Incoming();

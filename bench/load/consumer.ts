@@ -5,6 +5,7 @@
  */
 import { beginMethod, endFrame } from '../../amqp/frame-writer.js';
 import { encodeBasicAck } from '../../amqp/generated/methods.js';
+import type { FieldTable } from '../../amqp/table.js';
 import { BenchClient, parseUrl, type ClientHandler } from './client.js';
 import { now } from './clock.js';
 import type { FlightGauge } from './flight.js';
@@ -17,6 +18,8 @@ export interface ConsumerSpec {
   prefetch: number;
   /** Ack every N messages (with multiple=true when N > 1); ignored with noAck. */
   multiAckEvery: number;
+  /** basic.consume arguments (a stream's x-stream-offset). */
+  args?: FieldTable;
 }
 
 export interface ConCounters {
@@ -53,7 +56,7 @@ export class Consumer implements ClientHandler {
     await this.client.open(name);
     await this.client.openChannel(CHANNEL);
     if (!this.spec.noAck && this.spec.prefetch > 0) await this.client.qos(CHANNEL, this.spec.prefetch);
-    this.tag = await this.client.consume(CHANNEL, this.spec.queue, this.spec.noAck);
+    this.tag = await this.client.consume(CHANNEL, this.spec.queue, this.spec.noAck, '', this.spec.args);
   }
 
   onMessage(_ch: number, deliveryTag: number, bodySize: number, sentAt: number, publisher: number): void {
