@@ -74,6 +74,14 @@ export type Encoding = 'auto' | 'base64';
  * reject them without requeue, which dead-letters them (reject_requeue_false).
  */
 export function getMessages(vhost: VirtualHost, q: Queue, count: number, ackMode: AckMode, encoding: Encoding, truncate: number | null): Json[] {
+  try {
+    // A queue type without basic.get (a stream) refuses as its channel would.
+    q.checkGet();
+  } catch (err) {
+    // RabbitMQ's API gives the code and the explanation, without the code's name.
+    if (err instanceof AmqpError) throw badRequest(`${err.replyCode} ${err.replyText.replace(/^[A-Z_]+ - /, '')}`);
+    throw err;
+  }
   const noAck = ackMode === 'ack_requeue_false';
   const held: QueueEntry[] = [];
   const out: Json[] = [];

@@ -43,6 +43,23 @@ describe('queue types in /api/queues', () => {
     expect((await b.api('GET', '/api/queues/%2F/t-quorum')).body.type).toBe('quorum');
   });
 
+  test('a stream over HTTP: publishes count in its length; get and purge are refused with the texts RabbitMQ 3.10.8 answers', async () => {
+    await b.api('PUT', '/api/queues/%2F/t-stream-http', { durable: true, arguments: { 'x-queue-type': 'stream' } });
+    const pub = await b.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: {}, routing_key: 't-stream-http', payload: 'x', payload_encoding: 'string' });
+    expect(pub.body).toEqual({ routed: true });
+    const get = await b.api('POST', '/api/queues/%2F/t-stream-http/get', { count: 1, ackmode: 'ack_requeue_true', encoding: 'auto' });
+    expect({ status: get.status, body: get.body }).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: "540 basic.get not supported by stream queues queue 't-stream-http' in vhost '/'" },
+    });
+    const purge = await b.api('DELETE', '/api/queues/%2F/t-stream-http/contents');
+    expect({ status: purge.status, body: purge.body }).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: "queue.purge not supported by stream queues queue 't-stream-http' in vhost '/'" },
+    });
+    expect((await b.api('GET', '/api/queues/%2F/t-stream-http')).body.messages).toBe(1);
+  });
+
   test("a quorum queue: its members, leader and online nodes, its kept dead letters, and single_active_consumer_ctag", async () => {
     await b.api('PUT', '/api/queues/%2F/t-sac', { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-single-active-consumer': true } });
     const conn = await amqp.connect(b.url);
