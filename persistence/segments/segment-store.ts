@@ -32,6 +32,7 @@ import { BatchWriter, type Chunk } from './batch-writer.js';
 import { pickCompactionRun, replaceWithCompacted } from './compaction.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { Segment } from './segment.js';
+import { readRun, type RecordRun } from './record-run.js';
 import type { SegmentStoreOptions, StoreStats, SyncMode } from './store-types.js';
 
 interface Waiter {
@@ -255,6 +256,19 @@ export class SegmentStore {
     if (targetOffset + len > target.length) throw new StoreError('ERR_STORE_ARGUMENT', 'target too small');
     this.copyOut(seg, seg.offs[i]! + RECORD_HEADER_BYTES, target, targetOffset, len);
     return len;
+  }
+
+  /**
+   * The live records from `id` on, in file order, with one pread (record-run.ts); the
+   * record with `id` first. Returns how many; 0 if it is not yet written (use read()).
+   */
+  readRun(id: number, run: RecordRun): number {
+    const seg = this.findSegment(id);
+    const i = seg === null ? -1 : seg.find(id);
+    if (seg === null || i < 0 || (seg.rc[i]! & 0xffff) === 0) {
+      throw new StoreError('ERR_STORE_UNKNOWN_ID', `no live record ${id}`);
+    }
+    return readRun(this.fs, seg, i, run);
   }
 
   /** Payload length of a live record, or -1. */

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { decodeHead, encodeHead, type MessageHead } from '../../persistence/message-record.js';
-import { SegmentStore, StoreError } from '../../persistence/segments/index.js';
+import { SegmentStore, StoreError, type RecordRun } from '../../persistence/segments/index.js';
 import type { BrokerConfig } from '../ops/config.js';
 import type { DurableWaiter, StoredMessages } from '../queue/backing-queue.js';
 import { DeliveryLog, deliveryKey, heldSlot, returnEntries } from './delivery-log.js';
@@ -261,6 +261,10 @@ export class MessageStore implements StoredBodies, StoredMessages {
 
   read(id: number): Buffer {
     return this.segments.read(id);
+  }
+
+  readRun(id: number, run: RecordRun): number {
+    return this.segments.readRun(id, run);
   }
 
   /** A stored message read back for delivery (its entry was a number in a compact ring). */

@@ -10,8 +10,9 @@
  *  - every delivery carries x-stream-offset;
  *  - retention (x-max-length-bytes, x-max-age, per segment of x-stream-max-segment-size-bytes)
  *    drops whole segments, oldest first, when a segment is started or the policy changes.
- * Messages stay on disk: the stream keeps store ids (OffsetIndex) and a small cache of
- * recent messages as it delivers them, so a long backlog costs no bodies in memory.
+ * Messages stay on disk: the stream keeps store ids (OffsetIndex) and a bounded cache of
+ * messages as it delivers them (StreamCache, filled by reading runs of records ahead), so a
+ * long backlog costs no bodies in memory.
  */
 import { ConnectionError, ChannelError } from '../../../amqp/errors.js';
 import type { FieldTable } from '../../../amqp/table.js';
@@ -22,17 +23,13 @@ import { Queue, type DeathReason, type LastReturn } from '../queue.js';
 import type { QueueSettings } from '../queue-args.js';
 import { scheduleDispatch } from '../../ops/scheduler.js';
 import { withStreamOffset } from './offset-header.js';
+import { StreamCache } from './stream-cache.js';
 import { GAP, IN_MEMORY } from './offset-index.js';
 import { OffsetKind, parseStreamOffset } from './stream-offset.js';
 import { DEFAULT_MAX_SEGMENT_BYTES, recordBytes, StreamLog, type RecoveredEntry } from './stream-log.js';
 
 /** Deliveries one stream makes per dispatch turn, over all its consumers. */
 const DISPATCH_BUDGET = 512;
-/** Recent messages kept decoded, by offset (direct-mapped): consumers close together share them. */
-const CACHE_SIZE = 4096;
-const CACHE_MASK = CACHE_SIZE - 1;
-/** Larger bodies are read back from disk rather than cached. */
-const CACHE_MAX_BODY = 64 * 1024;
 
 /** A consumer's read position. */
 interface Reader {
@@ -50,8 +47,8 @@ export class StreamQueue extends Queue {
   private turnStart = 0;
   /** The offset (× 4 + marks) reserved for the message being stored, until it is enqueued. */
   private reserved = -1;
-  private readonly cacheOffsets = new Float64Array(CACHE_SIZE).fill(-1);
-  private readonly cache: (Message | undefined)[] = new Array<Message | undefined>(CACHE_SIZE);
+  /** Messages as delivered, by offset: consumers close together share them. */
+  private readonly cache = new StreamCache();
   private recovering: RecoveredEntry[] | null = null;
   private legacy: RecoveredEntry[] | null = null;
 
@@ -84,7 +81,7 @@ export class StreamQueue extends Queue {
     const own = ownCopy(msg, offset);
     if (msg.storeId >= 0 && slot >= 0) {
       this.log.index.put(offset, msg.storeId, slot, null);
-      this.remember(offset, own);
+      this.cache.put(offset, own, own.props.length);
     } else {
       this.log.index.put(offset, IN_MEMORY, 0, own);
     }
@@ -97,26 +94,17 @@ export class StreamQueue extends Queue {
     return false;
   }
 
-  private remember(offset: number, m: Message): void {
-    if (m.size > CACHE_MAX_BODY) return;
-    const k = offset & CACHE_MASK;
-    this.cacheOffsets[k] = offset;
-    this.cache[k] = m;
-  }
-
   /** The message at `offset` as delivered (with its x-stream-offset header); null for a gap. */
   private messageAt(offset: number): Message | null {
     const ix = this.log.index;
     const id = ix.id(offset);
     if (id === GAP) return null;
     if (id === IN_MEMORY) return ix.message(offset) ?? null;
-    const k = offset & CACHE_MASK;
-    if (this.cacheOffsets[k] === offset) return this.cache[k]!;
+    const m = this.cache.get(offset);
+    if (m !== undefined) return m;
     const store = this.host.store;
     if (store === null) return null;
-    const m = ownCopy(store.materialize(id), offset);
-    this.remember(offset, m);
-    return m;
+    return this.cache.load(offset, id, ix, store);
   }
 
   // ---- retention.
@@ -272,7 +260,7 @@ export class StreamQueue extends Queue {
     this.readers.length = 0;
     const store = this.host.store;
     this.log.index.dropTo(this.log.next, (id, slot) => store?.release(id, slot));
-    this.cache.fill(undefined);
+    this.cache.clear();
     return 0;
   }
 }

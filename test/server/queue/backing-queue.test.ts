@@ -25,6 +25,9 @@ class FakeStore implements StoredMessages {
   read(): Buffer {
     throw new Error('not used');
   }
+  readRun(): number {
+    return 0;
+  }
   release(id: number, slot: number): void {
     this.released.push(`${id}:${slot}`);
   }
