@@ -6,6 +6,12 @@ const FLAG_HEADERS = 1 << 13;
 const NAME = 'x-stream-offset';
 /** u32 table length, then shortstr name, 'l', i64. */
 const TABLE_BYTES = 4 + 1 + NAME.length + 1 + 8;
+/** The table up to its i64: the same for every offset. */
+const TABLE_HEAD = Buffer.alloc(TABLE_BYTES - 8);
+TABLE_HEAD.writeUInt32BE(TABLE_BYTES - 4, 0);
+TABLE_HEAD[4] = NAME.length;
+TABLE_HEAD.write(NAME, 5, 'latin1');
+TABLE_HEAD[5 + NAME.length] = 0x6c; // 'l'
 
 /**
  * The property bytes a stream delivers a message with: its headers with x-stream-offset
@@ -27,11 +33,8 @@ export function withStreamOffset(src: Buffer, offset: number, from = 0, to = src
   src.copy(out, 0, from, from + at);
   out.writeUInt16BE(flags | FLAG_HEADERS, 0);
   let w = at;
-  out.writeUInt32BE(TABLE_BYTES - 4, w);
-  w += 4;
-  out[w++] = NAME.length;
-  w += out.write(NAME, w, 'latin1');
-  out[w++] = 0x6c; // 'l'
+  TABLE_HEAD.copy(out, w);
+  w += TABLE_HEAD.length;
   out.writeUInt32BE(Math.floor(offset / 0x1_0000_0000), w);
   out.writeUInt32BE(offset >>> 0, w + 4);
   w += 8;

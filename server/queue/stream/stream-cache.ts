@@ -19,15 +19,19 @@ import { Message, placement } from '../message.js';
 import { withStreamOffset } from './offset-header.js';
 import type { OffsetIndex } from './offset-index.js';
 
-/** Slots (direct-mapped by offset): well over ten consumers' prefetch windows of 1,000. */
-const SLOTS = 1 << 15;
+/**
+ * Slots (direct-mapped by offset). Consumers drift apart by far more than their prefetch
+ * windows: ten reading 1M messages from `first` (S11) were up to 60-80k offsets apart, and
+ * each group outside the cache's span decodes every message again.
+ */
+const SLOTS = 1 << 17;
 const MASK = SLOTS - 1;
 /** Property and body bytes the cache holds at most. */
-const MAX_BYTES = 32 * 1024 * 1024;
+const MAX_BYTES = 64 * 1024 * 1024;
 /** Larger bodies are read back from disk rather than cached. */
 export const MAX_BODY = 64 * 1024;
 /** What a cached message costs besides its bytes (the Message, two Buffer views). */
-const ENTRY_OVERHEAD = 256;
+const ENTRY_OVERHEAD = 320;
 
 export class StreamCache {
   /** Offset held by each slot (-1: none); allocated at the first put. */
@@ -41,6 +45,8 @@ export class StreamCache {
   private bytes = 0;
   private run: RecordRun | null = null;
   private readonly head = new HeadReader();
+  /** The last message decoded: the next one with the same names shares its encoded names. */
+  private last: Message | null = null;
 
   get(offset: number): Message | undefined {
     const offsets = this.offsets;
@@ -91,6 +97,7 @@ export class StreamCache {
     this.order = null;
     this.orderHead = this.orderCount = this.bytes = 0;
     this.run = null;
+    this.last = null;
   }
 
   /**
@@ -139,6 +146,9 @@ export class StreamCache {
     const priority = placement(props).priority;
     const size = end - h.bodyAt;
     const m = Message.stored(h.exchange, h.routingKey, h.routingKeys, -1, priority, !h.transient && !h.notPersistent, props, b.subarray(h.bodyAt, end), size, store, run.ids[k]!, h.propsAt - at, h.bodyAt - at);
+    const last = this.last;
+    if (last !== null && last.exchange === h.exchange && last.routingKey === h.routingKey) m.shareExchangeAndKey(last);
+    this.last = m;
     this.put(offset, m, props.length);
     return m;
   }

@@ -78,12 +78,15 @@ export class StreamQueue extends Queue {
     const r = this.reserved >= 0 ? this.reserved : this.log.reserve(recordBytes(charge(msg)), Date.now());
     this.reserved = -1;
     const offset = Math.floor(r / 4);
-    const own = ownCopy(msg, offset);
     if (msg.storeId >= 0 && slot >= 0) {
       this.log.index.put(offset, msg.storeId, slot, null);
-      this.cache.put(offset, own, own.props.length);
+      // Kept for the consumers reading the tail; without any, a later one reads it from disk.
+      if (this.readers.length > 0) {
+        const own = ownCopy(msg, offset);
+        this.cache.put(offset, own, own.props.length);
+      }
     } else {
-      this.log.index.put(offset, IN_MEMORY, 0, own);
+      this.log.index.put(offset, IN_MEMORY, 0, ownCopy(msg, offset));
     }
     if (this.log.rolled) this.applyRetention();
     if (this.readers.length > 0) scheduleDispatch(this);
