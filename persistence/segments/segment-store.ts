@@ -31,7 +31,7 @@ import { queueAck, writeAcks } from './ack-files.js';
 import { BatchWriter, type Chunk } from './batch-writer.js';
 import { pickCompactionRun, replaceWithCompacted } from './compaction.js';
 import { recover, type RecoveryReport } from './recovery.js';
-import { Segment } from './segment.js';
+import { findSegment, Segment } from './segment.js';
 import { readRun, type RecordRun } from './record-run.js';
 import type { SegmentStoreOptions, StoreStats, SyncMode } from './store-types.js';
 
@@ -553,20 +553,7 @@ export class SegmentStore {
   // ------------------------------------------------------------- reading
 
   private findSegment(id: number): Segment | null {
-    const n = segmentOf(id);
-    const a = this.active;
-    if (a !== null && n === a.lo) return a;
-    const segs = this.segments;
-    let lo = 0;
-    let hi = segs.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const s = segs[mid]!;
-      if (n < s.lo) hi = mid - 1;
-      else if (n > s.hi) lo = mid + 1;
-      else return s;
-    }
-    return null;
+    return findSegment(this.segments, this.active, id);
   }
 
   private copyOut(seg: Segment, pos: number, target: Uint8Array, tOff: number, len: number): void {

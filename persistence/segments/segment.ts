@@ -6,7 +6,7 @@
  * an ordinary file (the id encodes the offset), by original id in a compacted one (the
  * records moved, the ids the broker holds did not).
  */
-import { ALIGN, OFFSET_UNITS, recordBytes } from './format.js';
+import { ALIGN, OFFSET_UNITS, recordBytes, segmentOf } from './format.js';
 
 export class Segment {
   /** Open read/write file descriptor of the segment file. */
@@ -144,4 +144,20 @@ export class Segment {
     }
     return lo;
   }
+}
+
+/** The segment holding record `id`: the active one, or a binary search of the others (by their id range). */
+export function findSegment(segs: readonly Segment[], active: Segment | null, id: number): Segment | null {
+  const n = segmentOf(id);
+  if (active !== null && n === active.lo) return active;
+  let lo = 0;
+  let hi = segs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const s = segs[mid]!;
+    if (n < s.lo) hi = mid - 1;
+    else if (n > s.hi) lo = mid + 1;
+    else return s;
+  }
+  return null;
 }

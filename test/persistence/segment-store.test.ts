@@ -10,6 +10,7 @@ import { crc32c } from '../../persistence/segments/crc32c.js';
 import { StoreError } from '../../persistence/segments/errors.js';
 import { SEGMENT_HEADER_BYTES, makeId, offsetOf, recordBytes, segmentOf } from '../../persistence/segments/format.js';
 import { SegmentStore, type SegmentStoreOptions } from '../../persistence/segments/segment-store.js';
+import { RecordRun } from '../../persistence/segments/record-run.js';
 import { ShimFs, payloadFor, removeDir, segFiles, sizeFor, tempDir, turns } from './helpers.js';
 
 interface Rec {
@@ -407,6 +408,38 @@ describe('compaction', () => {
     expect(store.stats.compactions).toBeGreaterThan(0);
     expect(segFiles(dir).length).toBeLessThan(before / 2);
     for (let i = 0; i < 200; i += 9) expect(store.read(ids[i]!).equals(payloadFor(i, 200))).toBe(true);
+    await store.close();
+  });
+});
+
+describe('readRun', () => {
+  it('reads the live records from an id on with one read, up to its byte limit and the written end; 0 for a record still in the write buffer', async () => {
+    const { store } = open(newDir());
+    const payloads = Array.from({ length: 40 }, (_, i) => payloadFor(i, 10 + ((i * 37) % 300)));
+    const ids = payloads.map((p) => store.append(p));
+    await store.flush();
+    // Written after the flush: still in the write buffer when read.
+    const late = [payloadFor(100, 50), payloadFor(101, 70)];
+    const lateIds = late.map((p) => store.append(p));
+    store.release(ids[5]!, 0);
+    const got = (run: RecordRun): [number, string][] =>
+      Array.from({ length: run.count }, (_, k) => [run.ids[k]!, run.buf.subarray(run.starts[k]!, run.starts[k]! + run.lens[k]!).toString('hex')]);
+    const run = new RecordRun();
+    // From the 3rd record: everything written, the released one left out.
+    expect(store.readRun(ids[2]!, run)).toBe(37);
+    expect(got(run)).toEqual(ids.map((id, i) => [id, payloads[i]!.toString('hex')] as [number, string]).filter((_, i) => i >= 2 && i !== 5));
+    // A small limit: the first record whole, then as many as fit.
+    const small = new RecordRun(600);
+    const n = store.readRun(ids[10]!, small);
+    expect(n).toBeGreaterThan(0);
+    expect(got(small)).toEqual(ids.slice(10, 10 + n).map((id, i) => [id, payloads[10 + i]!.toString('hex')]));
+    const tiny = new RecordRun(8);
+    expect(store.readRun(ids[12]!, tiny)).toBe(1);
+    expect(got(tiny)).toEqual([[ids[12]!, payloads[12]!.toString('hex')]]);
+    // Not yet written: read it alone.
+    expect(store.readRun(lateIds[0]!, run)).toBe(0);
+    expect(store.read(lateIds[0]!).equals(late[0]!)).toBe(true);
+    expect(() => store.readRun(ids[5]!, run)).toThrow(/no live record/);
     await store.close();
   });
 });

@@ -23,13 +23,20 @@ TABLE_HEAD[5 + NAME.length] = 0x6c; // 'l'
 export function withStreamOffset(src: Buffer, offset: number, from = 0, to = src.length): Buffer {
   const len = to - from;
   const flags = len >= 2 ? src.readUInt16BE(from) : 0;
-  if ((flags & FLAG_HEADERS) !== 0 || (flags & 1) !== 0 || len < 2) return withLongHeader(src.subarray(from, to), NAME, offset);
+  if ((flags & 1) !== 0 || len < 2) return withLongHeader(src.subarray(from, to), NAME, offset);
   // The headers table follows content-type and content-encoding (shortstrs), if present.
   let at = 2;
   if ((flags & FLAG_CONTENT_TYPE) !== 0) at += 1 + src[from + at]!;
   if ((flags & FLAG_CONTENT_ENCODING) !== 0) at += 1 + src[from + at]!;
+  // Headers already there: decoded and sorted with ours, unless the table is empty (as
+  // amqplib sends it), which is then replaced as if absent.
+  let skip = 0;
+  if ((flags & FLAG_HEADERS) !== 0) {
+    if (at + 4 > len || src.readUInt32BE(from + at) !== 0) return withLongHeader(src.subarray(from, to), NAME, offset);
+    skip = 4;
+  }
   if (at > len) return withLongHeader(src.subarray(from, to), NAME, offset);
-  const out = Buffer.allocUnsafe(len + TABLE_BYTES);
+  const out = Buffer.allocUnsafe(len - skip + TABLE_BYTES);
   src.copy(out, 0, from, from + at);
   out.writeUInt16BE(flags | FLAG_HEADERS, 0);
   let w = at;
@@ -38,6 +45,6 @@ export function withStreamOffset(src: Buffer, offset: number, from = 0, to = src
   out.writeUInt32BE(Math.floor(offset / 0x1_0000_0000), w);
   out.writeUInt32BE(offset >>> 0, w + 4);
   w += 8;
-  src.copy(out, w, from + at, to);
+  src.copy(out, w, from + at + skip, to);
   return out;
 }

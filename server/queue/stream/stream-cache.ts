@@ -102,10 +102,10 @@ export class StreamCache {
 
   /**
    * The message at `offset` (store record `id`) read from disk, and with it, from the same
-   * read, the messages at the offsets that follow, as far as they are the next records of
-   * the store. All go in the cache.
+   * read, the messages at the offsets that follow up to `end`, as far as they are the next
+   * records of the store. All go in the cache.
    */
-  load(offset: number, id: number, ix: OffsetIndex, store: StoredMessages): Message {
+  load(offset: number, id: number, ix: OffsetIndex, end: number, store: StoredMessages): Message {
     const run = (this.run ??= new RecordRun());
     const n = store.readRun(id, run);
     if (n === 0) {
@@ -116,7 +116,6 @@ export class StreamCache {
       return own;
     }
     const ids = run.ids;
-    const end = ix.next;
     let first: Message | null = null;
     let k = 0;
     for (let o = offset; o < end && k < n; o++) {

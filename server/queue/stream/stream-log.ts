@@ -135,10 +135,34 @@ export class StreamLog {
   }
 
   /** Lays out recovered messages (any order); returns the offsets that repeat (to let go). */
-  restore(entries: RecoveredEntry[]): RecoveredEntry[] {
-    if (entries.length === 0) return [];
-    entries.sort((a, b) => a.offset - b.offset);
+  /**
+   * Lays out recovered messages (any order). Returns those to let go (repeated offsets,
+   * leftovers of a dropped segment) and the anchor to keep, if the log had been emptied
+   * by retention (see StreamQueue.applyRetention).
+   */
+  restore(all: RecoveredEntry[]): { drop: RecoveredEntry[]; anchor: RecoveredEntry | null } {
+    if (all.length === 0) return { drop: [], anchor: null };
+    all.sort((a, b) => a.offset - b.offset);
     const dup: RecoveredEntry[] = [];
+    // A first message that does not start a segment (nor the log) is in a segment retention
+    // dropped: only some of its releases reached the disk, or it is the anchor of an emptied
+    // log. Its segment goes; with nothing after it, the log continues past its snapshot.
+    let i0 = 0;
+    if ((all[0]!.marks & MARK_SEGMENT) === 0 && all[0]!.offset > 0) {
+      while (i0 < all.length && (all[i0]!.marks & MARK_SEGMENT) === 0) i0++;
+      if (i0 === all.length) {
+        const anchor = all[all.length - 1]!;
+        this.index.reset(anchor.offset + 1);
+        this.segments = [{ first: anchor.offset + 1, bytes: SEGMENT_HEADER + SNAPSHOT_CHUNK, lastTs: anchor.ts, messages: 0 }];
+        this.index.put(anchor.offset + 1, GAP, 0, null);
+        this.chunkOffsets = [];
+        this.chunkTimes = [];
+        this.chunkHead = 0;
+        return { drop: all.slice(0, -1), anchor };
+      }
+    }
+    dup.push(...all.slice(0, i0));
+    const entries = all.slice(i0);
     const e0 = entries[0]!;
     const start = (e0.marks & MARK_SEGMENT) !== 0 ? e0.offset - 1 : e0.offset;
     this.index.reset(start);
@@ -174,7 +198,7 @@ export class StreamLog {
     const seg = this.segments[this.segments.length - 1]!;
     const n = this.chunkOffsets.length;
     if (seg.bytes >= this.maxSegmentBytes && n > 0 && this.chunkOffsets[n - 1] === this.index.next - 1) this.roll(seg.lastTs);
-    return dup;
+    return { drop: dup, anchor: null };
   }
 
   /** Offset of the last chunk's first message (RabbitMQ's `last`), or next when empty. */

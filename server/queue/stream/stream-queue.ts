@@ -21,6 +21,7 @@ import type { Consumer } from '../consumer.js';
 import { Message, QueueEntry } from '../message.js';
 import { Queue, type DeathReason, type LastReturn } from '../queue.js';
 import type { QueueSettings } from '../queue-args.js';
+import type { DurableWaiter } from '../backing-queue.js';
 import { scheduleDispatch } from '../../ops/scheduler.js';
 import { withStreamOffset } from './offset-header.js';
 import { StreamCache } from './stream-cache.js';
@@ -49,6 +50,19 @@ export class StreamQueue extends Queue {
   private reserved = -1;
   /** Messages as delivered, by offset: consumers close together share them. */
   private readonly cache = new StreamCache();
+  /** Offsets below this are on disk (or kept in memory only): consumers read up to it. */
+  private visible = 0;
+  private waiting = false;
+  /**
+   * Told when stored records reach the disk. Records that failed to get there are let through
+   * (their publishers got nacks; the cache may still serve them).
+   */
+  private readonly waiter: DurableWaiter = {
+    durable: (upTo) => this.onDurable(upTo),
+    failed: (_from, to) => this.onDurable(to),
+  };
+  /** A dropped message's record kept on disk while the log has no message (see applyRetention). */
+  private anchor: { id: number; slot: number } | null = null;
   private recovering: RecoveredEntry[] | null = null;
   private legacy: RecoveredEntry[] | null = null;
 
@@ -89,8 +103,50 @@ export class StreamQueue extends Queue {
       this.log.index.put(offset, IN_MEMORY, 0, ownCopy(msg, offset));
     }
     if (this.log.rolled) this.applyRetention();
+    this.advance(-1);
     if (this.readers.length > 0) scheduleDispatch(this);
     return true;
+  }
+
+  /**
+   * Moves the delivery horizon over the messages now on disk (all of them up to store id
+   * `upTo`, or the store's durable id): a consumer never sees an offset that a crash could
+   * give to another message, as osiris readers see only written chunks. Waits for the store
+   * while some are not.
+   */
+  private advance(upTo: number): void {
+    const store = this.host.store;
+    const ix = this.log.index;
+    const end = ix.next;
+    if (store === null) {
+      this.visible = end;
+      return;
+    }
+    const durable = Math.max(upTo, store.durableId);
+    let v = Math.max(this.visible, ix.first);
+    while (v < end) {
+      const id = ix.id(v);
+      if (id >= 0 && id > durable) break;
+      v++;
+    }
+    this.visible = v;
+    if (v < end && !this.waiting) {
+      this.waiting = true;
+      store.waitFor(this.waiter);
+    }
+  }
+
+  /** The store's news; returns whether the stream still waits (so stays registered). */
+  private onDurable(upTo: number): boolean {
+    if (this.deleted) {
+      this.waiting = false;
+      return false;
+    }
+    const before = this.visible;
+    this.advance(upTo);
+    if (this.visible > before && this.readers.length > 0) scheduleDispatch(this);
+    this.waiting = this.visible < this.log.index.next;
+    return this.waiting;
   }
 
   override refuses(_msg: Message): boolean {
@@ -107,7 +163,7 @@ export class StreamQueue extends Queue {
     if (m !== undefined) return m;
     const store = this.host.store;
     if (store === null) return null;
-    return this.cache.load(offset, id, ix, store);
+    return this.cache.load(offset, id, ix, this.visible, store);
   }
 
   // ---- retention.
@@ -118,7 +174,20 @@ export class StreamQueue extends Queue {
     const first = this.log.retain(s.maxLengthBytes, s.maxAge, Date.now());
     if (first === before) return;
     const store = this.host.store;
-    this.log.index.dropTo(first, (id, slot) => store?.release(id, slot));
+    const ix = this.log.index;
+    // Nothing left but the snapshot of the segment just started: the last message stays on
+    // disk as an anchor, so that a restart (which drops it again) continues the offsets.
+    let keep = -1;
+    if (store !== null && first === this.log.next - 1) {
+      for (let o = first - 1; o >= before && keep < 0; o--) if (ix.id(o) >= 0) keep = ix.id(o);
+    }
+    const prev = this.anchor;
+    this.anchor = null;
+    ix.dropTo(first, (id, slot) => {
+      if (id === keep) this.anchor = { id, slot };
+      else store?.release(id, slot);
+    });
+    if (prev !== null) store?.release(prev.id, prev.slot);
   }
 
   override applySettings(s: QueueSettings, policyChanged = true): void {
@@ -183,7 +252,7 @@ export class StreamQueue extends Queue {
     const n = readers.length;
     if (n === 0) return false;
     const log = this.log;
-    const end = log.next;
+    const end = this.visible;
     let budget = DISPATCH_BUDGET;
     const start = this.turnStart % n;
     for (let j = 0; j < n; j++) {
@@ -245,13 +314,19 @@ export class StreamQueue extends Queue {
   override recovered(): void {
     const entries = this.recovering;
     this.recovering = null;
-    if (entries !== null) for (const e of this.log.restore(entries)) this.host.store?.release(e.id, e.slot);
+    if (entries !== null) {
+      const { drop, anchor } = this.log.restore(entries);
+      for (const e of drop) this.host.store?.release(e.id, e.slot);
+      if (anchor !== null) this.anchor = { id: anchor.id, slot: anchor.slot };
+    }
+    this.visible = this.log.first;
     const legacy = this.legacy;
     this.legacy = null;
     if (legacy !== null) {
       for (const e of legacy) this.log.index.put(Math.floor(this.log.reserve(e.bytes, e.ts) / 4), e.id, e.slot, null);
     }
     this.applyRetention();
+    this.advance(-1);
   }
 
   /** RabbitMQ deletes a stream whatever if-empty and if-unused say. */
@@ -263,6 +338,8 @@ export class StreamQueue extends Queue {
     this.readers.length = 0;
     const store = this.host.store;
     this.log.index.dropTo(this.log.next, (id, slot) => store?.release(id, slot));
+    if (this.anchor !== null) store?.release(this.anchor.id, this.anchor.slot);
+    this.anchor = null;
     this.cache.clear();
     return 0;
   }
