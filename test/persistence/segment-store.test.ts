@@ -442,4 +442,23 @@ describe('readRun', () => {
     expect(() => store.readRun(ids[5]!, run)).toThrow(/no live record/);
     await store.close();
   });
+
+  it('reads a compacted file by the ids the records had before they moved', async () => {
+    const { store } = open(newDir(), { segmentBytes: 8192 });
+    const ids: number[] = [];
+    for (let i = 0; i < 300; i++) ids.push(store.append(payloadFor(i, 400)));
+    await store.flush();
+    for (let i = 0; i < 300; i++) if (i % 10 !== 0) store.release(ids[i]!);
+    await store.flush();
+    expect(store.compact()).toBeGreaterThan(0);
+    const run = new RecordRun();
+    const n = store.readRun(ids[0]!, run);
+    expect(n).toBeGreaterThan(1);
+    for (let k = 0; k < n; k++) {
+      const i = ids.indexOf(run.ids[k]!);
+      expect(i).toBe(k * 10);
+      expect(run.buf.subarray(run.starts[k]!, run.starts[k]! + run.lens[k]!).equals(payloadFor(i, 400))).toBe(true);
+    }
+    await store.close();
+  });
 });
