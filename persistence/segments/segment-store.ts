@@ -32,6 +32,7 @@ import { BatchWriter, type Chunk } from './batch-writer.js';
 import { pickCompactionRun, replaceWithCompacted } from './compaction.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { findSegment, Segment } from './segment.js';
+import { readRun, type RecordRun } from './record-run.js';
 import type { SegmentStoreOptions, StoreStats, SyncMode } from './store-types.js';
 
 interface Waiter {
@@ -255,6 +256,19 @@ export class SegmentStore {
     if (targetOffset + len > target.length) throw new StoreError('ERR_STORE_ARGUMENT', 'target too small');
     this.copyOut(seg, seg.offs[i]! + RECORD_HEADER_BYTES, target, targetOffset, len);
     return len;
+  }
+
+  /**
+   * The live records from `id` on, in file order, with one pread (record-run.ts); the
+   * record with `id` first. Returns how many; 0 if it is not yet written (use read()).
+   */
+  readRun(id: number, run: RecordRun): number {
+    const seg = this.findSegment(id);
+    const i = seg === null ? -1 : seg.find(id);
+    if (seg === null || i < 0 || (seg.rc[i]! & 0xffff) === 0) {
+      throw new StoreError('ERR_STORE_UNKNOWN_ID', `no live record ${id}`);
+    }
+    return readRun(this.fs, seg, i, run);
   }
 
   /** Payload length of a live record, or -1. */
@@ -540,34 +554,6 @@ export class SegmentStore {
 
   private findSegment(id: number): Segment | null {
     return findSegment(this.segments, this.active, id);
-  }
-
-  /** Payloads of live records (out[i] for ids[i], null if not live): one pread per run in order in one written segment, up to 1 MiB (a stream's read-ahead). */
-  readMany(ids: ArrayLike<number>, n: number, out: (Buffer | null)[]): void {
-    const live = (seg: Segment, k: number): boolean => k >= 0 && (seg.rc[k]! & 0xffff) !== 0;
-    for (let i = 0; i < n; ) {
-      const seg = this.findSegment(ids[i]!);
-      const a = seg === null ? -1 : seg.find(ids[i]!);
-      if (seg === null || !live(seg, a)) {
-        out[i++] = null;
-        continue;
-      }
-      const from = seg.offs[a]!;
-      const ends = [from + RECORD_HEADER_BYTES + seg.lens[a]!];
-      const at = [a];
-      for (let j = i + 1; j < n && this.findSegment(ids[j]!) === seg; j++) {
-        const k = seg.find(ids[j]!);
-        if (k <= at[at.length - 1]! || !live(seg, k)) break;
-        const end = seg.offs[k]! + RECORD_HEADER_BYTES + seg.lens[k]!;
-        if (end - from > 1 << 20 || end > seg.written) break;
-        at.push(k);
-        ends.push(end);
-      }
-      const buf = Buffer.allocUnsafe(ends[ends.length - 1]! - from);
-      this.copyOut(seg, from, buf, 0, buf.length);
-      for (let x = 0; x < at.length; x++) out[i + x] = buf.subarray(seg.offs[at[x]!]! - from + RECORD_HEADER_BYTES, ends[x]! - from);
-      i += at.length;
-    }
   }
 
   private copyOut(seg: Segment, pos: number, target: Uint8Array, tOff: number, len: number): void {

@@ -1,5 +1,6 @@
 import { CompactRing } from './compact-ring.js';
-import { QueueEntry, type Message } from './message.js';
+import type { RecordRun } from '../../persistence/segments/index.js';
+import { QueueEntry, type Message, type StoredBodies } from './message.js';
 import type { DeathReason, Queue } from './queue.js';
 import { RingBuffer } from './ring-buffer.js';
 
@@ -37,13 +38,16 @@ export interface BackingQueue {
 }
 
 /** What a backing queue needs from the message store to keep stored messages as numbers. */
-export interface StoredMessages {
+export interface StoredMessages extends StoredBodies {
   /** Highest store id on disk. */
   readonly durableId: number;
   /** The message of a live record, read back from disk. */
   materialize(id: number): Message;
-  /** Stored payloads of several records at once (null where a record is not live): a stream's read-ahead. */
-  readMany(ids: ArrayLike<number>, n: number, out: (Buffer | null)[]): void;
+  /**
+   * The payloads of the live records from `id` on, with one read (a stream's read-ahead);
+   * returns how many, 0 when they must be read one by one (materialize).
+   */
+  readRun(id: number, run: RecordRun): number;
   release(id: number, slot: number): void;
   /** A stored message was delivered (remembered for the redelivered flag and delivery counts). */
   noteDelivered(id: number, slot: number): void;

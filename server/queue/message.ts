@@ -111,6 +111,11 @@ export class Message {
     return (this.deliverTail ??= encodeShortstrPair(this.exchange, this.routingKey));
   }
 
+  /** Takes the encoded exchange and key of another message with the same ones (a stream's run of them). */
+  shareExchangeAndKey(other: Message): void {
+    this.deliverTail = other.exchangeAndKey;
+  }
+
   get resident(): boolean {
     return this.residentBody !== null;
   }

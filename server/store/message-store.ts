@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { decodeHead, encodeHead, type MessageHead } from '../../persistence/message-record.js';
-import { SegmentStore, StoreError } from '../../persistence/segments/index.js';
+import { SegmentStore, StoreError, type RecordRun } from '../../persistence/segments/index.js';
 import type { BrokerConfig } from '../ops/config.js';
 import type { DurableWaiter, StoredMessages } from '../queue/backing-queue.js';
 import { DeliveryLog, deliveryKey, heldSlot, returnEntries } from './delivery-log.js';
@@ -263,6 +263,10 @@ export class MessageStore implements StoredBodies, StoredMessages {
     return this.segments.read(id);
   }
 
+  readRun(id: number, run: RecordRun): number {
+    return this.segments.readRun(id, run);
+  }
+
   /** A stored message read back for delivery (its entry was a number in a compact ring). */
   materialize(id: number): Message {
     const p = this.segments.read(id);
@@ -271,10 +275,6 @@ export class MessageStore implements StoredBodies, StoredMessages {
     const pl = placement(props);
     const ttl = pl.expiration === undefined ? -1 : safeExpiration(pl.expiration);
     return Message.stored(h.exchange, h.routingKey, h.routingKeys, ttl, pl.priority, !h.transient && !h.notPersistent, props, p.subarray(h.bodyAt), p.length - h.bodyAt, this, id, h.propsAt, h.bodyAt);
-  }
-
-  readMany(ids: ArrayLike<number>, n: number, out: (Buffer | null)[]): void {
-    this.segments.readMany(ids, n, out);
   }
 
   release(id: number, slot: number): void {

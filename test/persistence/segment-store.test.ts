@@ -10,6 +10,7 @@ import { crc32c } from '../../persistence/segments/crc32c.js';
 import { StoreError } from '../../persistence/segments/errors.js';
 import { SEGMENT_HEADER_BYTES, makeId, offsetOf, recordBytes, segmentOf } from '../../persistence/segments/format.js';
 import { SegmentStore, type SegmentStoreOptions } from '../../persistence/segments/segment-store.js';
+import { RecordRun } from '../../persistence/segments/record-run.js';
 import { ShimFs, payloadFor, removeDir, segFiles, sizeFor, tempDir, turns } from './helpers.js';
 
 interface Rec {
@@ -411,8 +412,8 @@ describe('compaction', () => {
   });
 });
 
-describe('readMany', () => {
-  it('gives each live record its payload, from disk or from the write buffer, in runs or one by one; null for released ones', async () => {
+describe('readRun', () => {
+  it('reads the live records from an id on with one read, up to its byte limit and the written end; 0 for a record still in the write buffer', async () => {
     const { store } = open(newDir());
     const payloads = Array.from({ length: 40 }, (_, i) => payloadFor(i, 10 + ((i * 37) % 300)));
     const ids = payloads.map((p) => store.append(p));
@@ -421,11 +422,43 @@ describe('readMany', () => {
     const late = [payloadFor(100, 50), payloadFor(101, 70)];
     const lateIds = late.map((p) => store.append(p));
     store.release(ids[5]!, 0);
-    const want = [...ids.slice(0, 30), ids[35]!, ids[32]!, ...lateIds];
-    const out: (Buffer | null)[] = new Array(want.length).fill(null);
-    store.readMany(want, want.length, out);
-    const expected = [...payloads.slice(0, 30), payloads[35]!, payloads[32]!, ...late].map((p, i) => (i === 5 ? null : p));
-    expect(out.map((b) => (b === null ? null : Buffer.from(b).toString('hex')))).toEqual(expected.map((p) => (p === null ? null : p.toString('hex'))));
+    const got = (run: RecordRun): [number, string][] =>
+      Array.from({ length: run.count }, (_, k) => [run.ids[k]!, run.buf.subarray(run.starts[k]!, run.starts[k]! + run.lens[k]!).toString('hex')]);
+    const run = new RecordRun();
+    // From the 3rd record: everything written, the released one left out.
+    expect(store.readRun(ids[2]!, run)).toBe(37);
+    expect(got(run)).toEqual(ids.map((id, i) => [id, payloads[i]!.toString('hex')] as [number, string]).filter((_, i) => i >= 2 && i !== 5));
+    // A small limit: the first record whole, then as many as fit.
+    const small = new RecordRun(600);
+    const n = store.readRun(ids[10]!, small);
+    expect(n).toBeGreaterThan(0);
+    expect(got(small)).toEqual(ids.slice(10, 10 + n).map((id, i) => [id, payloads[10 + i]!.toString('hex')]));
+    const tiny = new RecordRun(8);
+    expect(store.readRun(ids[12]!, tiny)).toBe(1);
+    expect(got(tiny)).toEqual([[ids[12]!, payloads[12]!.toString('hex')]]);
+    // Not yet written: read it alone.
+    expect(store.readRun(lateIds[0]!, run)).toBe(0);
+    expect(store.read(lateIds[0]!).equals(late[0]!)).toBe(true);
+    expect(() => store.readRun(ids[5]!, run)).toThrow(/no live record/);
+    await store.close();
+  });
+
+  it('reads a compacted file by the ids the records had before they moved', async () => {
+    const { store } = open(newDir(), { segmentBytes: 8192 });
+    const ids: number[] = [];
+    for (let i = 0; i < 300; i++) ids.push(store.append(payloadFor(i, 400)));
+    await store.flush();
+    for (let i = 0; i < 300; i++) if (i % 10 !== 0) store.release(ids[i]!);
+    await store.flush();
+    expect(store.compact()).toBeGreaterThan(0);
+    const run = new RecordRun();
+    const n = store.readRun(ids[0]!, run);
+    expect(n).toBeGreaterThan(1);
+    for (let k = 0; k < n; k++) {
+      const i = ids.indexOf(run.ids[k]!);
+      expect(i).toBe(k * 10);
+      expect(run.buf.subarray(run.starts[k]!, run.starts[k]! + run.lens[k]!).equals(payloadFor(i, 400))).toBe(true);
+    }
     await store.close();
   });
 });

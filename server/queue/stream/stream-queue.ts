@@ -10,36 +10,27 @@
  *  - every delivery carries x-stream-offset;
  *  - retention (x-max-length-bytes, x-max-age, per segment of x-stream-max-segment-size-bytes)
  *    drops whole segments, oldest first, when a segment is started or the policy changes.
- * Messages stay on disk: the stream keeps store ids (OffsetIndex) and a small cache of
- * recent messages as it delivers them, so a long backlog costs no bodies in memory.
+ * Messages stay on disk: the stream keeps store ids (OffsetIndex) and a bounded cache of
+ * messages as it delivers them (StreamCache, filled by reading runs of records ahead), so a
+ * long backlog costs no bodies in memory.
  */
 import { ConnectionError, ChannelError } from '../../../amqp/errors.js';
 import type { FieldTable } from '../../../amqp/table.js';
 import { CrashError } from '../arg-validation.js';
 import type { Consumer } from '../consumer.js';
-import { decodeHead } from '../../../persistence/message-record.js';
-import { Message, QueueEntry, type StoredBodies } from '../message.js';
+import { Message, QueueEntry } from '../message.js';
 import { Queue, type DeathReason, type LastReturn } from '../queue.js';
 import type { QueueSettings } from '../queue-args.js';
 import type { DurableWaiter } from '../backing-queue.js';
 import { scheduleDispatch } from '../../ops/scheduler.js';
 import { withStreamOffset } from './offset-header.js';
+import { StreamCache } from './stream-cache.js';
 import { GAP, IN_MEMORY } from './offset-index.js';
 import { OffsetKind, parseStreamOffset } from './stream-offset.js';
 import { DEFAULT_MAX_SEGMENT_BYTES, recordBytes, StreamLog, type RecoveredEntry } from './stream-log.js';
 
 /** Deliveries one stream makes per dispatch turn, over all its consumers. */
 const DISPATCH_BUDGET = 512;
-/**
- * Recent messages kept decoded, by offset (direct-mapped): consumers within this many
- * offsets of each other share them (with ten readers of one stream, 4096 let the leaders
- * evict what the slower ones were about to read, and each message was read five times).
- */
-const CACHE_SIZE = 32768;
-const CACHE_MASK = CACHE_SIZE - 1;
-/** Larger bodies are read back from disk rather than cached; and the cache holds at most this many body bytes. */
-const CACHE_MAX_BODY = 64 * 1024;
-const CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
 /** A consumer's read position. */
 interface Reader {
@@ -57,9 +48,8 @@ export class StreamQueue extends Queue {
   private turnStart = 0;
   /** The offset (× 4 + marks) reserved for the message being stored, until it is enqueued. */
   private reserved = -1;
-  private readonly cacheOffsets = new Float64Array(CACHE_SIZE).fill(-1);
-  private readonly cache: (Message | undefined)[] = new Array<Message | undefined>(CACHE_SIZE);
-  private cacheBytes = 0;
+  /** Messages as delivered, by offset: consumers close together share them. */
+  private readonly cache = new StreamCache();
   /** Offsets below this are on disk (or kept in memory only): consumers read up to it. */
   private visible = 0;
   private waiting = false;
@@ -102,12 +92,15 @@ export class StreamQueue extends Queue {
     const r = this.reserved >= 0 ? this.reserved : this.log.reserve(recordBytes(charge(msg)), Date.now());
     this.reserved = -1;
     const offset = Math.floor(r / 4);
-    const own = ownCopy(msg, offset);
     if (msg.storeId >= 0 && slot >= 0) {
       this.log.index.put(offset, msg.storeId, slot, null);
-      this.remember(offset, own);
+      // Kept for the consumers reading the tail; without any, a later one reads it from disk.
+      if (this.readers.length > 0) {
+        const own = ownCopy(msg, offset);
+        this.cache.put(offset, own, own.props.length);
+      }
     } else {
-      this.log.index.put(offset, IN_MEMORY, 0, own);
+      this.log.index.put(offset, IN_MEMORY, 0, ownCopy(msg, offset));
     }
     if (this.log.rolled) this.applyRetention();
     this.advance(-1);
@@ -160,57 +153,17 @@ export class StreamQueue extends Queue {
     return false;
   }
 
-  private remember(offset: number, m: Message): void {
-    if (m.size > CACHE_MAX_BODY) return;
-    const k = offset & CACHE_MASK;
-    const old = this.cache[k];
-    const bytes = this.cacheBytes - (old === undefined ? 0 : old.size) + m.size;
-    if (bytes > CACHE_MAX_BYTES) return;
-    this.cacheBytes = bytes;
-    this.cacheOffsets[k] = offset;
-    this.cache[k] = m;
-  }
-
   /** The message at `offset` as delivered (with its x-stream-offset header); null for a gap. */
   private messageAt(offset: number): Message | null {
     const ix = this.log.index;
     const id = ix.id(offset);
     if (id === GAP) return null;
     if (id === IN_MEMORY) return ix.message(offset) ?? null;
-    const k = offset & CACHE_MASK;
-    if (this.cacheOffsets[k] === offset) return this.cache[k]!;
-    return this.readAhead(offset);
-  }
-
-  /**
-   * A cache miss: reads this message and the next stored ones not cached (up to READ_AHEAD)
-   * in as few preads as they allow, and caches them; consumers behind the tail read in runs.
-   */
-  private readAhead(offset: number): Message | null {
+    const m = this.cache.get(offset);
+    if (m !== undefined) return m;
     const store = this.host.store;
     if (store === null) return null;
-    const ix = this.log.index;
-    const end = Math.min(this.log.next, offset + READ_AHEAD);
-    let n = 0;
-    for (let o = offset; o < end; o++) {
-      const id = ix.id(o);
-      if (id === GAP) continue;
-      if (id === IN_MEMORY || this.cacheOffsets[o & CACHE_MASK] === o) break;
-      aheadOffsets[n] = o;
-      aheadIds[n++] = id;
-    }
-    store.readMany(aheadIds, n, aheadPayloads);
-    let first: Message | null = null;
-    for (let i = 0; i < n; i++) {
-      const p = aheadPayloads[i]!;
-      aheadPayloads[i] = null;
-      if (p === null) continue;
-      // The store is never read through: the content stays resident in these copies.
-      const m = streamMessage(p, aheadOffsets[i]!, aheadIds[i]!, store as unknown as StoredBodies);
-      if (i === 0) first = m;
-      this.remember(aheadOffsets[i]!, m);
-    }
-    return first;
+    return this.cache.load(offset, id, ix, this.visible, store);
   }
 
   // ---- retention.
@@ -387,23 +340,9 @@ export class StreamQueue extends Queue {
     this.log.index.dropTo(this.log.next, (id, slot) => store?.release(id, slot));
     if (this.anchor !== null) store?.release(this.anchor.id, this.anchor.slot);
     this.anchor = null;
-    this.cache.fill(undefined);
-    this.cacheOffsets.fill(-1);
-    this.cacheBytes = 0;
+    this.cache.clear();
     return 0;
   }
-}
-
-const READ_AHEAD = 128;
-const aheadOffsets = new Float64Array(READ_AHEAD);
-const aheadIds = new Float64Array(READ_AHEAD);
-const aheadPayloads: (Buffer | null)[] = new Array<Buffer | null>(READ_AHEAD).fill(null);
-
-/** A stored record as a stream delivers it: its content with x-stream-offset in the headers. */
-function streamMessage(p: Buffer, offset: number, id: number, store: StoredBodies): Message {
-  const h = decodeHead(p);
-  const props = withStreamOffset(p.subarray(h.propsAt, h.bodyAt), offset);
-  return Message.stored(h.exchange, h.routingKey, h.routingKeys, -1, 0, !h.notPersistent, props, p.subarray(h.bodyAt), p.length - h.bodyAt, store, id, h.propsAt, h.bodyAt);
 }
 
 /** The bytes of a message that count towards its size on RabbitMQ's disk, besides fixed overheads. */

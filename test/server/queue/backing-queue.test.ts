@@ -25,8 +25,8 @@ class FakeStore implements StoredMessages {
   read(): Buffer {
     throw new Error('not used');
   }
-  readMany(): void {
-    throw new Error('not used');
+  readRun(): number {
+    return 0;
   }
   release(id: number, slot: number): void {
     this.released.push(`${id}:${slot}`);

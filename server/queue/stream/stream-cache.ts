@@ -1,0 +1,154 @@
+/**
+ * A stream's messages as it delivers them (with their x-stream-offset header), by offset,
+ * shared by its consumers: ten consumers reading from `first` read each message from disk
+ * and decode it once between them, not once each.
+ *
+ * A miss reads ahead: one pread of the run of records that follows (RecordRun, up to
+ * 256 KiB) fills the cache with every message of the run, so consumers close to each other
+ * (within the cache's span, which holds many prefetch windows) find theirs there. Bodies are
+ * views of the run's buffer, not copies.
+ *
+ * Bounded: at most SLOTS messages and MAX_BYTES of property and body bytes (plus a fixed
+ * charge per message for its objects); the oldest entries go first. Bodies over MAX_BODY
+ * are not cached (they are read alone, each time).
+ */
+import { HeadReader } from '../../../persistence/message-record.js';
+import { RecordRun } from '../../../persistence/segments/index.js';
+import type { StoredMessages } from '../backing-queue.js';
+import { Message, placement } from '../message.js';
+import { withStreamOffset } from './offset-header.js';
+import type { OffsetIndex } from './offset-index.js';
+
+/**
+ * Slots (direct-mapped by offset). Consumers drift apart by far more than their prefetch
+ * windows: ten reading 1M messages from `first` (S11) were up to 60-80k offsets apart, and
+ * each group outside the cache's span decodes every message again.
+ */
+const SLOTS = 1 << 17;
+const MASK = SLOTS - 1;
+/** Property and body bytes the cache holds at most. */
+const MAX_BYTES = 64 * 1024 * 1024;
+/** Larger bodies are read back from disk rather than cached. */
+export const MAX_BODY = 64 * 1024;
+/** What a cached message costs besides its bytes (the Message, two Buffer views). */
+const ENTRY_OVERHEAD = 320;
+
+export class StreamCache {
+  /** Offset held by each slot (-1: none); allocated at the first put. */
+  private offsets: Float64Array | null = null;
+  private msgs: (Message | undefined)[] = [];
+  private costs: Uint32Array | null = null;
+  /** Offsets in the order they were put (a ring): the oldest are evicted first. */
+  private order: Float64Array | null = null;
+  private orderHead = 0;
+  private orderCount = 0;
+  private bytes = 0;
+  private run: RecordRun | null = null;
+  private readonly head = new HeadReader();
+  /** The last message decoded: the next one with the same names shares its encoded names. */
+  private last: Message | null = null;
+
+  get(offset: number): Message | undefined {
+    const offsets = this.offsets;
+    if (offsets === null) return undefined;
+    const k = offset & MASK;
+    return offsets[k] === offset ? this.msgs[k] : undefined;
+  }
+
+  /** Keeps `m` as the message at `offset`, evicting the oldest entries as the bounds require. */
+  put(offset: number, m: Message, propsBytes: number): void {
+    if (m.size > MAX_BODY) return;
+    let offsets = this.offsets;
+    if (offsets === null) {
+      offsets = this.offsets = new Float64Array(SLOTS).fill(-1);
+      this.msgs = new Array<Message | undefined>(SLOTS);
+      this.costs = new Uint32Array(SLOTS);
+      this.order = new Float64Array(SLOTS);
+    }
+    const k = offset & MASK;
+    if (offsets[k]! >= 0) this.evictSlot(k);
+    const cost = m.size + propsBytes + ENTRY_OVERHEAD;
+    while (this.orderCount > 0 && (this.orderCount === SLOTS || this.bytes + cost > MAX_BYTES)) this.evictOldest();
+    offsets[k] = offset;
+    this.msgs[k] = m;
+    this.costs![k] = cost;
+    this.bytes += cost;
+    this.order![(this.orderHead + this.orderCount++) & MASK] = offset;
+  }
+
+  private evictOldest(): void {
+    const o = this.order![this.orderHead]!;
+    this.orderHead = (this.orderHead + 1) & MASK;
+    this.orderCount--;
+    const k = o & MASK;
+    if (this.offsets![k] === o) this.evictSlot(k);
+  }
+
+  private evictSlot(k: number): void {
+    this.offsets![k] = -1;
+    this.msgs[k] = undefined;
+    this.bytes -= this.costs![k]!;
+  }
+
+  clear(): void {
+    this.offsets = null;
+    this.msgs = [];
+    this.costs = null;
+    this.order = null;
+    this.orderHead = this.orderCount = this.bytes = 0;
+    this.run = null;
+    this.last = null;
+  }
+
+  /**
+   * The message at `offset` (store record `id`) read from disk, and with it, from the same
+   * read, the messages at the offsets that follow up to `end`, as far as they are the next
+   * records of the store. All go in the cache.
+   */
+  load(offset: number, id: number, ix: OffsetIndex, end: number, store: StoredMessages): Message {
+    const run = (this.run ??= new RecordRun());
+    const n = store.readRun(id, run);
+    if (n === 0) {
+      const stored = store.materialize(id);
+      const { props, body } = stored.content();
+      const own = Message.stored(stored.exchange, stored.routingKey, stored.routingKeys, -1, stored.priority, stored.persistent, withStreamOffset(props, offset), body, stored.size, store, id, stored.propsAt, stored.bodyAt);
+      this.put(offset, own, own.props.length);
+      return own;
+    }
+    const ids = run.ids;
+    let first: Message | null = null;
+    let k = 0;
+    for (let o = offset; o < end && k < n; o++) {
+      const oid = ix.id(o);
+      if (oid < 0) continue; // a gap (segment start) or a message kept in memory
+      while (k < n && ids[k]! < oid) k++;
+      if (k === n || ids[k] !== oid) break;
+      let m = o === offset ? undefined : this.get(o);
+      if (m === undefined) {
+        if (o !== offset && run.lens[k]! > MAX_BODY) break; // would not be cached: read it when needed
+        m = this.decode(run, k, o, store);
+      }
+      if (first === null) first = m;
+      k++;
+    }
+    return first!;
+  }
+
+  /** Record k of the run as the stream delivers it at `offset`; cached. */
+  private decode(run: RecordRun, k: number, offset: number, store: StoredMessages): Message {
+    const b = run.buf;
+    const at = run.starts[k]!;
+    const end = at + run.lens[k]!;
+    const h = this.head;
+    h.read(b, at, end);
+    const props = withStreamOffset(b, offset, h.propsAt, h.bodyAt);
+    const priority = placement(props).priority;
+    const size = end - h.bodyAt;
+    const m = Message.stored(h.exchange, h.routingKey, h.routingKeys, -1, priority, !h.transient && !h.notPersistent, props, b.subarray(h.bodyAt, end), size, store, run.ids[k]!, h.propsAt - at, h.bodyAt - at);
+    const last = this.last;
+    if (last !== null && last.exchange === h.exchange && last.routingKey === h.routingKey) m.shareExchangeAndKey(last);
+    this.last = m;
+    this.put(offset, m, props.length);
+    return m;
+  }
+}
