@@ -184,9 +184,12 @@ describe.each(TARGETS)('warren ctl against $label', (t) => {
     expect(defaults.split('\n').slice(0, 2)).toEqual(['Listing connections ...', 'user\tpeer_host\tpeer_port\tstate']);
     expect(defaults).toContain(`\nguest\t127.0.0.1\t${port}\trunning\n`);
 
-    await until(async () => mine(await ok('list_channels', 'name')).length === 2, 'the channels in list_channels', 15000);
-    const channels = mine(await ok('list_channels', 'name', 'number', 'user', 'vhost', 'transactional', 'confirm', 'consumer_count', 'prefetch_count'));
-    expect(channels.map((l) => l.replace(/^[^\t]*\((\d)\)\t/, '($1)\t'))).toEqual([`(1)\t1\tguest\t${V}\tfalse\tfalse\t1\t7`, `(2)\t2\tguest\t${V}\tfalse\ttrue\t0\t0`]);
+    // RabbitMQ's channel statistics (consumers, prefetch, confirm mode) arrive with its next stats emission.
+    const channelRows = async () =>
+      mine(await ok('list_channels', 'name', 'number', 'user', 'vhost', 'transactional', 'confirm', 'consumer_count', 'prefetch_count')).map((l) => l.replace(/^[^\t]*\((\d)\)\t/, '($1)\t'));
+    const expectedChannels = [`(1)\t1\tguest\t${V}\tfalse\tfalse\t1\t7`, `(2)\t2\tguest\t${V}\tfalse\ttrue\t0\t0`];
+    await until(async () => JSON.stringify(await channelRows()) === JSON.stringify(expectedChannels), 'the channels in list_channels with their statistics', 15000).catch(() => undefined);
+    expect(await channelRows()).toEqual(expectedChannels);
   }, SLOW);
 
   test('set_policy, list_policies, clear_policy; set_operator_policy, list_operator_policies, clear_operator_policy', async () => {
