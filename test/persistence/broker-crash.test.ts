@@ -10,10 +10,10 @@
  * runs it n times (default 3).
  */
 import amqp from 'amqplib';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFixture, payloadFor, removeDir, sizeFor, tempDir } from './helpers.js';
+import { bundleFixture, payloadFor, removeDir, sizeFor, startBrokerChild, tempDir, type BrokerChild } from './helpers.js';
 
 const RUNS = Number(process.env['BROKER_CRASH_RUNS'] ?? 3);
 const PUBLISHERS = 3;
@@ -28,28 +28,8 @@ beforeAll(() => {
 });
 afterAll(() => removeDir(bundleDir));
 
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  exited: Promise<void>;
-}
-
-function startChild(dir: string): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [brokerJs, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (s: string) => {
-      out += s;
-      const m = /PORT (\d+)/.exec(out);
-      if (m !== null) resolve({ proc, url: `amqp://guest:guest@127.0.0.1:${m[1]}`, exited });
-    });
-    proc.stderr!.on('data', (s: Buffer) => (err += s.toString()));
-    proc.once('exit', (code, signal) => reject(new Error(`broker exited early (${code}/${signal}): ${err}`)));
-  });
-}
+type Child = BrokerChild;
+const startChild = (dir: string): Promise<Child> => startBrokerChild(brokerJs, dir);
 
 const idOf = (pub: number, k: number) => pub * 1_000_000 + k;
 const bodyOf = (id: number) => payloadFor(id, sizeFor(id, 3000));

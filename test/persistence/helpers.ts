@@ -1,4 +1,5 @@
 /** Shared helpers for the segment store tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,4 +100,28 @@ export class ShimFs {
 /** Resolves after n event-loop turns. */
 export async function turns(n = 1): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+export interface BrokerChild {
+  proc: ChildProcess;
+  url: string;
+  exited: Promise<void>;
+}
+
+/** Starts a bundled broker fixture (bundleFixture('broker', …)) on `dir`; resolves once it prints its port. */
+export function startBrokerChild(brokerJs: string, dir: string): Promise<BrokerChild> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [brokerJs, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.stdout!.setEncoding('utf8');
+    proc.stdout!.on('data', (s: string) => {
+      out += s;
+      const m = /PORT (\d+)/.exec(out);
+      if (m !== null) resolve({ proc, url: `amqp://guest:guest@127.0.0.1:${m[1]}`, exited });
+    });
+    proc.stderr!.on('data', (s: Buffer) => (err += s.toString()));
+    proc.once('exit', (code, signal) => reject(new Error(`broker exited early (${code}/${signal}): ${err}`)));
+  });
 }
