@@ -1,12 +1,13 @@
 /**
  * The x-stream-offset consumer argument, as rabbit_stream_queue 3.10.8 reads it: `first`,
  * `last`, `next`, an integer offset, an AMQP timestamp, or an interval ("1h") back from now.
- * A value RabbitMQ cannot match at all crashes the channel's process (541 INTERNAL_ERROR);
- * a string of digits with a bad unit is refused with 406.
+ * A string of digits with a bad unit is refused with 406, as RabbitMQ refuses it. A value no
+ * clause of RabbitMQ's parser matches (`start`, a float, a boolean) crashes its channel
+ * process (a bare 541 INTERNAL_ERROR); Warren refuses those with the same 406 instead, so
+ * that the client learns which argument was wrong (docs/compatibility.md).
  */
 import { ChannelError } from '../../../amqp/errors.js';
 import { Typed, type FieldValue } from '../../../amqp/table.js';
-import { CrashError } from '../arg-validation.js';
 import { intervalMs } from './interval.js';
 
 export const enum OffsetKind {
@@ -34,10 +35,8 @@ export function parseStreamOffset(v: FieldValue | undefined, resource: string, n
     if (s === 'first') return { kind: OffsetKind.First, value: 0 };
     if (s === 'last') return { kind: OffsetKind.Last, value: 0 };
     if (s === 'next') return { kind: OffsetKind.Next, value: 0 };
-    // No leading digits: no clause of RabbitMQ's parser matches.
-    if (!/^[0-9]/.test(s)) throw new CrashError();
-    const ms = intervalMs(s);
-    if (ms === null) throw new ChannelError(406, `invalid arg 'x-stream-offset' for ${resource}: {invalid_stream_offset_arg,{longstr,<<"${s}">>}}`);
+    const ms = /^[0-9]/.test(s) ? intervalMs(s) : null;
+    if (ms === null) throw invalidOffset(resource, `{longstr,<<"${s}">>}`);
     return { kind: OffsetKind.Timestamp, value: now - ms };
   }
   if (typeof v === 'number' && Number.isInteger(v)) return { kind: OffsetKind.Offset, value: v };
@@ -45,5 +44,13 @@ export function parseStreamOffset(v: FieldValue | undefined, resource: string, n
     if (v.type === 'T') return { kind: OffsetKind.Timestamp, value: Number(v.value) * 1000 };
     if (INTEGER_TYPES.has(v.type)) return { kind: OffsetKind.Offset, value: Number(v.value) };
   }
-  throw new CrashError();
+  if (v instanceof Typed) throw invalidOffset(resource, `{${ERLANG_TYPE[v.type] ?? v.type},${String(v.value)}}`);
+  throw invalidOffset(resource, typeof v === 'boolean' ? `{bool,${v}}` : typeof v === 'number' ? `{double,${v}}` : `{table,${JSON.stringify(v)}}`);
+}
+
+/** rabbit_binary_parser's names for field types, as RabbitMQ's error terms print them. */
+const ERLANG_TYPE: Record<string, string> = { d: 'double', f: 'float', t: 'bool', D: 'decimal', S: 'longstr', F: 'table', A: 'array', x: 'binary', V: 'void' };
+
+function invalidOffset(resource: string, term: string): ChannelError {
+  return new ChannelError(406, `invalid arg 'x-stream-offset' for ${resource}: {invalid_stream_offset_arg,${term}}`);
 }

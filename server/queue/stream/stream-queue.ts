@@ -16,7 +16,6 @@
  */
 import { ConnectionError, ChannelError } from '../../../amqp/errors.js';
 import type { FieldTable } from '../../../amqp/table.js';
-import { CrashError } from '../arg-validation.js';
 import type { Consumer } from '../consumer.js';
 import { Message, QueueEntry } from '../message.js';
 import { Queue, type DeathReason, type LastReturn } from '../queue.js';
@@ -289,9 +288,12 @@ export class StreamQueue extends Queue {
     this.settle(entry);
   }
 
-  /** A closed channel's deliveries just go; basic.recover is one RabbitMQ cannot handle. */
+  /**
+   * A closed channel's deliveries just go. basic.recover crashes RabbitMQ's channel (a bare
+   * 541); Warren refuses it as it refuses basic.get, with 540 naming the method.
+   */
   override requeue(entry: QueueEntry, down = false): void {
-    if (!down) throw new CrashError();
+    if (!down) throw new ConnectionError(540, `basic.recover not supported by stream queues ${this.resource}`);
     this.settle(entry);
   }
 

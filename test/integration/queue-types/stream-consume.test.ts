@@ -212,7 +212,19 @@ describe.concurrent('what a stream refuses', () => {
     });
   });
 
-  test('x-stream-offset values: an interval with a bad unit or 0 is refused with 406; no leading digit or a float crashes (541)', async () => {
+  test('basic.recover with a stream consumer holding a delivery: connection.close 540 (RabbitMQ crashes, 541)', async () => {
+    const { q, pub } = await withStream();
+    await publishEach(pub, q, ['m1']);
+    const closed = await closeFor(open, async (ch) => {
+      await ch.prefetch(10);
+      const got = new Promise<void>((resolve) => void ch.consume(q, () => resolve(), { arguments: { 'x-stream-offset': 'first' } }));
+      await got;
+      return ch.recover();
+    });
+    expect(closed).toMatchObject({ code: 540, text: `NOT_IMPLEMENTED - basic.recover not supported by stream queues queue '${q}' in vhost '/'` });
+  });
+
+  test('x-stream-offset values: an interval with a bad unit or 0, no leading digit, a float or a boolean are refused with 406 (RabbitMQ crashes on the last three: 541)', async () => {
     const { q } = await withStream();
     const consume = (v: unknown) => (ch: import('amqplib').Channel) =>
       ch.prefetch(10).then(() => ch.consume(q, () => {}, { arguments: { 'x-stream-offset': v } }));
@@ -222,8 +234,9 @@ describe.concurrent('what a stream refuses', () => {
         text: `PRECONDITION_FAILED - invalid arg 'x-stream-offset' for queue '${q}' in vhost '/': {invalid_stream_offset_arg,{longstr,<<"${v}">>}}`,
       });
     }
-    for (const v of ['foo', 'First', '', 1.5, true]) {
-      expect(await closeFor(open, consume(v))).toMatchObject({ code: 541, text: 'INTERNAL_ERROR' });
-    }
+    const invalid = (term: string) => ({ code: 406, text: `PRECONDITION_FAILED - invalid arg 'x-stream-offset' for queue '${q}' in vhost '/': {invalid_stream_offset_arg,${term}}` });
+    for (const v of ['start', 'First', '']) expect(await closeFor(open, consume(v))).toMatchObject(invalid(`{longstr,<<"${v}">>}`));
+    expect(await closeFor(open, consume(1.5))).toMatchObject(invalid('{double,1.5}'));
+    expect(await closeFor(open, consume(true))).toMatchObject(invalid('{bool,true}'));
   });
 });
