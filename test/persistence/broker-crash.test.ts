@@ -13,7 +13,7 @@ import amqp from 'amqplib';
 import type { ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFixture, payloadFor, removeDir, sizeFor, startBrokerChild, tempDir, type BrokerChild } from './helpers.js';
+import { bundleFixture, idOf, payloadFor, publishUntilKilled, removeDir, sizeFor, startBrokerChild, tempDir, type BrokerChild, type KillSwitch } from './helpers.js';
 
 const RUNS = Number(process.env['BROKER_CRASH_RUNS'] ?? 3);
 const PUBLISHERS = 3;
@@ -31,7 +31,6 @@ afterAll(() => removeDir(bundleDir));
 type Child = BrokerChild;
 const startChild = (dir: string): Promise<Child> => startBrokerChild(brokerJs, dir);
 
-const idOf = (pub: number, k: number) => pub * 1_000_000 + k;
 const bodyOf = (id: number) => payloadFor(id, sizeFor(id, 3000));
 /** Every third message goes straight to crash.c; the rest to the fanout of crash.a and crash.b. */
 const queuesOf = (id: number): readonly string[] => (id % 3 === 0 ? ['crash.c'] : ['crash.a', 'crash.b']);
@@ -44,10 +43,7 @@ interface Before {
   acked: Set<number>;
 }
 
-async function publishUntilKilled(url: string, killAfterMs: number, proc: ChildProcess): Promise<Before> {
-  const confirmed = new Set<number>();
-  let firstConfirm: () => void = () => {};
-  const confirmedOnce = new Promise<void>((r) => (firstConfirm = r));
+async function runUntilKilled(url: string, killAfterMs: number, proc: ChildProcess): Promise<Before> {
   const delivered = new Set<number>();
   const acked = new Set<number>();
   const setup = await amqp.connect(url);
@@ -58,14 +54,14 @@ async function publishUntilKilled(url: string, killAfterMs: number, proc: ChildP
   await sch.bindQueue('crash.b', 'crash.fan', '');
   await setup.close();
 
-  let dead = false;
+  const kill: KillSwitch = { dead: false };
   const consumerConn = await amqp.connect(url);
   consumerConn.on('error', () => {});
   const cch = await consumerConn.createChannel();
   cch.on('error', () => {});
   await cch.prefetch(100);
   await cch.consume('crash.a', (m) => {
-    if (m === null || dead) return;
+    if (m === null || kill.dead) return;
     const id = Number(m.properties.messageId);
     delivered.add(id);
     // Ack every other one: the rest stay delivered-but-unacked at the crash.
@@ -75,41 +71,17 @@ async function publishUntilKilled(url: string, killAfterMs: number, proc: ChildP
     }
   });
 
-  const publishers = [...Array(PUBLISHERS).keys()].map(async (pub) => {
-    let ch: amqp.ConfirmChannel;
-    try {
-      const conn = await amqp.connect(url);
-      conn.on('error', () => {});
-      ch = await conn.createConfirmChannel();
-      ch.on('error', () => {});
-    } catch {
-      return; // killed before this publisher got going
-    }
-    for (let k = 0; !dead; k++) {
-      const id = idOf(pub, k);
-      const cb = (err: unknown) => {
-        if (err !== null && err !== undefined) return;
-        confirmed.add(id);
-        firstConfirm();
-      };
-      try {
-        if (id % 3 === 0) ch.sendToQueue('crash.c', bodyOf(id), { persistent: true, messageId: String(id) }, cb);
-        else ch.publish('crash.fan', '', bodyOf(id), { persistent: true, messageId: String(id) }, cb);
-      } catch {
-        return; // the connection went away
-      }
-      // A window of about 200 unconfirmed messages per publisher.
-      if (k % 200 === 199) await ch.waitForConfirms().catch(() => {});
-    }
+  const confirmed = await publishUntilKilled({
+    url,
+    proc,
+    publishers: PUBLISHERS,
+    killAfterMs,
+    kill,
+    send: (ch, id, _k, cb) => {
+      if (id % 3 === 0) ch.sendToQueue('crash.c', bodyOf(id), { persistent: true, messageId: String(id) }, cb);
+      else ch.publish('crash.fan', '', bodyOf(id), { persistent: true, messageId: String(id) }, cb);
+    },
   });
-  // The kill moment counts from the first confirm, so that every run has something to lose
-  // (under a loaded machine, connecting alone can take longer than the earliest kill points).
-  await Promise.race([confirmedOnce, new Promise((r) => setTimeout(r, 20_000))]);
-  await new Promise((r) => setTimeout(r, killAfterMs));
-  proc.kill('SIGKILL');
-  await new Promise<void>((r) => proc.once('exit', () => r()));
-  dead = true;
-  await Promise.all(publishers);
   return { confirmed, delivered, acked };
 }
 
@@ -145,7 +117,7 @@ describe('the broker survives SIGKILL without losing a confirmed message', () =>
         const dir = tempDir('broker-crash');
         try {
           const first = await startChild(dir);
-          const before = await publishUntilKilled(first.url, killAfterMs, first.proc);
+          const before = await runUntilKilled(first.url, killAfterMs, first.proc);
           totalConfirmed += before.confirmed.size;
           const second = await startChild(dir);
           const after = await drainAll(second.url);

@@ -1,4 +1,6 @@
 /** Shared helpers for the segment store tests. */
+import type { ConfirmChannel } from 'amqplib';
+import amqp from 'amqplib';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,4 +126,65 @@ export function startBrokerChild(brokerJs: string, dir: string): Promise<BrokerC
     proc.stderr!.on('data', (s: Buffer) => (err += s.toString()));
     proc.once('exit', (code, signal) => reject(new Error(`broker exited early (${code}/${signal}): ${err}`)));
   });
+}
+
+/** Message id `k` of publisher `pub` in the broker crash tests. */
+export const idOf = (pub: number, k: number): number => pub * 1_000_000 + k;
+
+/** Whether the broker has been killed: consumers stop noting deliveries from then on. */
+export interface KillSwitch {
+  dead: boolean;
+}
+
+/**
+ * Confirming amqplib publishers, each sending ids idOf(pub, 0, 1, ...) with `send` (about 200
+ * unconfirmed at a time), until the broker `proc` is SIGKILLed `killAfterMs` after the first
+ * confirm. The moment counts from the first confirm, so that every run has something to lose
+ * (on a loaded machine connecting alone can take longer than the earliest kill points).
+ * Sets `kill.dead` once the broker is gone; returns the ids it confirmed.
+ */
+export async function publishUntilKilled(opts: {
+  url: string;
+  proc: ChildProcess;
+  publishers: number;
+  killAfterMs: number;
+  kill: KillSwitch;
+  send: (ch: ConfirmChannel, id: number, k: number, confirmed: (err: unknown) => void) => void;
+}): Promise<Set<number>> {
+  const { url, proc, kill, send } = opts;
+  const confirmed = new Set<number>();
+  let firstConfirm: () => void = () => {};
+  const confirmedOnce = new Promise<void>((r) => (firstConfirm = r));
+  const publishers = [...Array(opts.publishers).keys()].map(async (pub) => {
+    let ch: ConfirmChannel;
+    try {
+      const conn = await amqp.connect(url);
+      conn.on('error', () => {});
+      ch = await conn.createConfirmChannel();
+      ch.on('error', () => {});
+    } catch {
+      return; // killed before this publisher got going
+    }
+    for (let k = 0; !kill.dead; k++) {
+      const id = idOf(pub, k);
+      const cb = (err: unknown) => {
+        if (err !== null && err !== undefined) return;
+        confirmed.add(id);
+        firstConfirm();
+      };
+      try {
+        send(ch, id, k, cb);
+      } catch {
+        return; // the connection went away
+      }
+      if (k % 200 === 199) await ch.waitForConfirms().catch(() => {});
+    }
+  });
+  await Promise.race([confirmedOnce, new Promise((r) => setTimeout(r, 20_000))]);
+  await new Promise((r) => setTimeout(r, opts.killAfterMs));
+  proc.kill('SIGKILL');
+  await new Promise<void>((r) => proc.once('exit', () => r()));
+  kill.dead = true;
+  await Promise.all(publishers);
+  return confirmed;
 }

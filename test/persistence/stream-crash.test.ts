@@ -15,7 +15,7 @@ import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFixture, payloadFor, removeDir, sizeFor, startBrokerChild, tempDir, type BrokerChild } from './helpers.js';
+import { bundleFixture, idOf, payloadFor, publishUntilKilled, removeDir, sizeFor, startBrokerChild, tempDir, type BrokerChild, type KillSwitch } from './helpers.js';
 
 const RUNS = Number(process.env['BROKER_CRASH_RUNS'] ?? 3);
 const PUBLISHERS = 2;
@@ -34,7 +34,6 @@ afterAll(() => removeDir(bundleDir));
 type Child = BrokerChild;
 const startChild = (dir: string): Promise<Child> => startBrokerChild(brokerJs, dir);
 
-const idOf = (pub: number, k: number) => pub * 1_000_000 + k;
 const bodyOf = (id: number) => payloadFor(id, sizeFor(id, 2000));
 
 interface Read {
@@ -69,50 +68,24 @@ interface Before {
   read: Read[];
 }
 
-async function publishUntilKilled(url: string, killAfterMs: number, proc: ChildProcess): Promise<Before> {
-  const confirmed = new Set<number>();
+async function runUntilKilled(url: string, killAfterMs: number, proc: ChildProcess): Promise<Before> {
   const read: Read[] = [];
-  let firstConfirm: () => void = () => {};
-  const confirmedOnce = new Promise<void>((r) => (firstConfirm = r));
   const setup = await amqp.connect(url);
   const sch = await setup.createChannel();
   await sch.assertQueue(STREAM, { durable: true, arguments: ARGS });
   await setup.close();
 
-  let dead = false;
-  await reader(url, read, () => dead);
-  const publishers = [...Array(PUBLISHERS).keys()].map(async (pub) => {
-    let ch: amqp.ConfirmChannel;
-    try {
-      const conn = await amqp.connect(url);
-      conn.on('error', () => {});
-      ch = await conn.createConfirmChannel();
-      ch.on('error', () => {});
-    } catch {
-      return;
-    }
-    for (let k = 0; !dead; k++) {
-      const id = idOf(pub, k);
-      const cb = (err: unknown) => {
-        if (err !== null && err !== undefined) return;
-        confirmed.add(id);
-        firstConfirm();
-      };
-      try {
-        // Every other message is transient: a stream keeps it all the same.
-        ch.sendToQueue(STREAM, bodyOf(id), { persistent: k % 2 === 0, messageId: String(id) }, cb);
-      } catch {
-        return;
-      }
-      if (k % 200 === 199) await ch.waitForConfirms().catch(() => {});
-    }
+  const kill: KillSwitch = { dead: false };
+  await reader(url, read, () => kill.dead);
+  const confirmed = await publishUntilKilled({
+    url,
+    proc,
+    publishers: PUBLISHERS,
+    killAfterMs,
+    kill,
+    // Every other message is transient: a stream keeps it all the same.
+    send: (ch, id, k, cb) => ch.sendToQueue(STREAM, bodyOf(id), { persistent: k % 2 === 0, messageId: String(id) }, cb),
   });
-  await Promise.race([confirmedOnce, new Promise((r) => setTimeout(r, 20_000))]);
-  await new Promise((r) => setTimeout(r, killAfterMs));
-  proc.kill('SIGKILL');
-  await new Promise<void>((r) => proc.once('exit', () => r()));
-  dead = true;
-  await Promise.all(publishers);
   return { confirmed, read };
 }
 
@@ -186,7 +159,7 @@ describe('a stream survives SIGKILL without losing a confirmed message or moving
         const dir = tempDir('stream-crash');
         try {
           const first = await startChild(dir);
-          const before = await publishUntilKilled(first.url, killAfterMs, first.proc);
+          const before = await runUntilKilled(first.url, killAfterMs, first.proc);
           totalConfirmed += before.confirmed.size;
           totalRead += before.read.length;
           const second = await startChild(dir);
