@@ -275,8 +275,8 @@ export class Publisher implements DurableWaiter {
     } else {
       const one = unacked.get(tag);
       if (one === undefined) throw new ChannelError(406, `unknown delivery tag ${tag}`);
-      if (action !== ACK) one.queue.checkReject();
       if (!multiple) {
+        if (action !== ACK) one.queue.checkReject();
         this.settle(one, action);
         if (this.mode !== MODE_TX) settled(one.queue, action, this.ch);
         return;

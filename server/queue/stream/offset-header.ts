@@ -1,4 +1,4 @@
-import { withLongHeader } from '../message.js';
+import { Message, withLongHeader } from '../message.js';
 
 const FLAG_CONTENT_TYPE = 1 << 15;
 const FLAG_CONTENT_ENCODING = 1 << 14;
@@ -47,4 +47,13 @@ export function withStreamOffset(src: Buffer, offset: number, from = 0, to = src
   w += 8;
   src.copy(out, w, from + at + skip, to);
   return out;
+}
+
+/**
+ * The message as a stream delivers it at `offset`: the same content and place in the store,
+ * with x-stream-offset in its headers (kept by the stream, shared by its consumers).
+ */
+export function atOffset(m: Message, offset: number): Message {
+  const { props, body } = m.content();
+  return Message.stored(m.exchange, m.routingKey, m.routingKeys, -1, m.priority, m.persistent, withStreamOffset(props, offset), body, m.size, m.store!, m.storeId, m.propsAt, m.bodyAt);
 }

@@ -16,7 +16,7 @@ import { HeadReader } from '../../../persistence/message-record.js';
 import { RecordRun } from '../../../persistence/segments/index.js';
 import type { StoredMessages } from '../backing-queue.js';
 import { Message, placement } from '../message.js';
-import { withStreamOffset } from './offset-header.js';
+import { atOffset, withStreamOffset } from './offset-header.js';
 import type { OffsetIndex } from './offset-index.js';
 
 /**
@@ -109,9 +109,7 @@ export class StreamCache {
     const run = (this.run ??= new RecordRun());
     const n = store.readRun(id, run);
     if (n === 0) {
-      const stored = store.materialize(id);
-      const { props, body } = stored.content();
-      const own = Message.stored(stored.exchange, stored.routingKey, stored.routingKeys, -1, stored.priority, stored.persistent, withStreamOffset(props, offset), body, stored.size, store, id, stored.propsAt, stored.bodyAt);
+      const own = atOffset(store.materialize(id), offset);
       this.put(offset, own, own.props.length);
       return own;
     }

@@ -134,7 +134,6 @@ export class StreamLog {
     return seg;
   }
 
-  /** Lays out recovered messages (any order); returns the offsets that repeat (to let go). */
   /**
    * Lays out recovered messages (any order). Returns those to let go (repeated offsets,
    * leftovers of a dropped segment) and the anchor to keep, if the log had been emptied

@@ -17,12 +17,12 @@
 import { ConnectionError, ChannelError } from '../../../amqp/errors.js';
 import type { FieldTable } from '../../../amqp/table.js';
 import type { Consumer } from '../consumer.js';
-import { Message, QueueEntry } from '../message.js';
+import { QueueEntry, type Message } from '../message.js';
 import { Queue, type DeathReason, type LastReturn } from '../queue.js';
 import type { QueueSettings } from '../queue-args.js';
 import type { DurableWaiter } from '../backing-queue.js';
 import { scheduleDispatch } from '../../ops/scheduler.js';
-import { withStreamOffset } from './offset-header.js';
+import { atOffset } from './offset-header.js';
 import { StreamCache } from './stream-cache.js';
 import { GAP, IN_MEMORY } from './offset-index.js';
 import { OffsetKind, parseStreamOffset } from './stream-offset.js';
@@ -95,11 +95,11 @@ export class StreamQueue extends Queue {
       this.log.index.put(offset, msg.storeId, slot, null);
       // Kept for the consumers reading the tail; without any, a later one reads it from disk.
       if (this.readers.length > 0) {
-        const own = ownCopy(msg, offset);
+        const own = atOffset(msg, offset);
         this.cache.put(offset, own, own.props.length);
       }
     } else {
-      this.log.index.put(offset, IN_MEMORY, 0, ownCopy(msg, offset));
+      this.log.index.put(offset, IN_MEMORY, 0, atOffset(msg, offset));
     }
     if (this.log.rolled) this.applyRetention();
     this.advance(-1);
@@ -350,10 +350,4 @@ export class StreamQueue extends Queue {
 /** The bytes of a message that count towards its size on RabbitMQ's disk, besides fixed overheads. */
 function charge(m: Message): number {
   return m.size + m.exchange.length + m.routingKey.length;
-}
-
-/** The stream's own copy of a message: the same content, with x-stream-offset in its headers. */
-function ownCopy(m: Message, offset: number): Message {
-  const { props, body } = m.content();
-  return Message.stored(m.exchange, m.routingKey, m.routingKeys, -1, m.priority, m.persistent, withStreamOffset(props, offset), body, m.size, m.store!, m.storeId, m.propsAt, m.bodyAt);
 }
