@@ -37,6 +37,11 @@ export abstract class AmqpError extends Error {
     super(text);
     this.replyText = cutReplyText(text);
   }
+
+  /** The reply text without the name of its code ("no queue 'q' in vhost '/'"), as RabbitMQ's API and a re-raise give it. */
+  get explanation(): string {
+    return this.replyText.replace(/^[A-Z_]+ - /, '');
+  }
 }
 
 /**

@@ -348,7 +348,7 @@ export class Connection implements Session, FrameSink, WheelTimer {
         this.closeWith(err);
       } else {
         // A soft error outside a channel (cannot happen from channel 0 methods); treat as hard.
-        this.closeWith(new ConnectionError(err.replyCode, err.replyText.replace(/^[A-Z_]+ - /, ''), err.classId, err.methodId));
+        this.closeWith(new ConnectionError(err.replyCode, err.explanation, err.classId, err.methodId));
       }
       return;
     }

@@ -38,18 +38,13 @@ export function notAuthorised(reason: string): HttpError {
   return new HttpError(401, 'not_authorised', reason);
 }
 
-/** An AMQP error's reply text without the name of its code ("no queue 'q' in vhost '/'"). */
-export function explanationOf(err: AmqpError): string {
-  return err.replyText.replace(/^[A-Z_]+ - /, '');
-}
-
 /**
  * What an AMQP error becomes when a request ran the same operation RabbitMQ runs through a
  * direct channel (rabbit_mgmt_util:direct_request): 404 with the explanation for
  * NOT_FOUND, 401 "Access refused." for ACCESS_REFUSED and NOT_ALLOWED, 400 otherwise.
  */
 export function fromAmqp(err: AmqpError): HttpError {
-  const explanation = explanationOf(err);
+  const explanation = err.explanation;
   if (err.replyCode === 404) return new HttpError(404, 'not_found', explanation);
   if (err.replyCode === 403 || err.replyCode === 530) return notAuthorised('Access refused.');
   return badRequest(explanation);

@@ -6,7 +6,7 @@ import { Message, type QueueEntry } from '../queue/message.js';
 import { parseExpiration } from '../queue/queue-args.js';
 import type { Queue, QueueOwner } from '../queue/queue.js';
 import type { VirtualHost } from '../vhost/vhost.js';
-import { badRequest, explanationOf } from './errors.js';
+import { badRequest } from './errors.js';
 import { propertiesToJson } from './format.js';
 import type { Json } from './listing.js';
 
@@ -79,7 +79,7 @@ export function getMessages(vhost: VirtualHost, q: Queue, count: number, ackMode
     q.checkGet();
   } catch (err) {
     // RabbitMQ's API gives the code and the explanation, without the code's name.
-    if (err instanceof AmqpError) throw badRequest(`${err.replyCode} ${explanationOf(err)}`);
+    if (err instanceof AmqpError) throw badRequest(`${err.replyCode} ${err.explanation}`);
     throw err;
   }
   const noAck = ackMode === 'ack_requeue_false';
