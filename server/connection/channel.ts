@@ -24,6 +24,8 @@ import { MessageCounters } from '../ops/stats.js';
 import type { Session } from './session.js';
 import { handleTopologyMethod } from './topology-methods.js';
 import { ChannelAuthz } from '../access/authz.js';
+import { UnackedDeliveries } from './unacked-deliveries.js';
+import { turnNow } from '../ops/scheduler.js';
 
 const enum State {
   Open,
@@ -40,8 +42,8 @@ export class Channel implements ConsumerChannel {
   readonly consumers = new Map<string, Consumer>();
   /** This channel's direct reply-to consumer, if it has one. */
   replyConsumer: ReplyConsumer | null = null;
-  /** Unacked deliveries by tag; Map order is tag order. */
-  readonly unacked = new Map<number, QueueEntry>();
+  /** Unacked deliveries, in tag order. */
+  readonly unacked = new UnackedDeliveries();
   private deliveryTag = 0;
   private readonly pendingCancels: string[] = [];
   /** Set once the channel has let go of its consumers and deliveries. */
@@ -354,13 +356,12 @@ export class Channel implements ConsumerChannel {
     }
     entry.queue.delivered(entry, noAck);
     if (!noAck) {
-      // Exact time: the consumer timeout must never fire early.
-      entry.deliveredAt = Date.now();
+      entry.deliveredAt = turnNow();
       if (c !== null) {
         c.unacked++;
         if (c.queue.globalQos) this.consumerUnacked++;
       }
-      this.unacked.set(tag, entry);
+      this.unacked.push(tag, entry);
     }
     return tag;
   }
@@ -435,7 +436,7 @@ export class Channel implements ConsumerChannel {
    * the channel going away.
    */
   requeueAll(down: boolean): void {
-    const entries = [...this.unacked.values()];
+    const entries = this.unacked.toArray();
     for (const e of entries) {
       this.release(e);
       e.queue.requeue(e, down);
@@ -485,9 +486,8 @@ export class Channel implements ConsumerChannel {
    */
   checkConsumerTimeout(now: number): void {
     if (this.state !== State.Open) return;
-    const oldest = this.unacked.values().next();
-    if (oldest.done === true) return;
-    const e = oldest.value;
+    const e = this.unacked.oldest();
+    if (e === undefined) return;
     const timeout = e.queue.settings.consumerTimeout ?? this.session.consumerTimeout;
     if (now - e.deliveredAt <= timeout) return;
     this.currentMethod = 0;

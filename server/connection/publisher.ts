@@ -271,7 +271,7 @@ export class Publisher implements DurableWaiter {
     const unacked = this.ch.unacked;
     let entries: QueueEntry[];
     if (multiple && tag === 0) {
-      entries = [...unacked.values()];
+      entries = unacked.toArray();
     } else {
       const one = unacked.get(tag);
       if (one === undefined) throw new ChannelError(406, `unknown delivery tag ${tag}`);
@@ -282,10 +282,7 @@ export class Publisher implements DurableWaiter {
         return;
       }
       entries = [];
-      for (const [t, e] of unacked) {
-        if (t > tag) break;
-        entries.push(e);
-      }
+      unacked.collectUpTo(tag, entries);
     }
     if (action !== ACK) for (const e of entries) e.queue.checkReject();
     for (const e of entries) this.settle(e, action);
@@ -340,9 +337,9 @@ export class Publisher implements DurableWaiter {
   private restoreTxAcks(): void {
     if (this.txAcks.length === 0) return;
     const unacked = this.ch.unacked;
-    const all = [...unacked.values(), ...this.txAcks.map((a) => a.entry)].sort((a, b) => a.deliveryTag - b.deliveryTag);
+    const all = [...unacked.toArray(), ...this.txAcks.map((a) => a.entry)].sort((a, b) => a.deliveryTag - b.deliveryTag);
     unacked.clear();
-    for (const e of all) unacked.set(e.deliveryTag, e);
+    for (const e of all) unacked.push(e.deliveryTag, e);
     this.txAcks = [];
   }
 
@@ -370,10 +367,17 @@ function apply(ch: Channel, e: QueueEntry, action: AckAction): void {
  */
 export function settledAll(entries: readonly QueueEntry[], action: AckAction, ch?: Channel): void {
   if (entries.length === 0) return;
-  if (entries.length === 1 || (action !== REQUEUE && ch?.roomIsShared === true)) return settled(entries[0]!.queue, action, ch);
+  if (entries.length === 1 || (action !== REQUEUE && ch?.roomIsShared === true) || oneQueue(entries)) return settled(entries[0]!.queue, action, ch);
   const queues = new Set<Queue>();
   for (const e of entries) queues.add(e.queue);
   for (const q of queues) settled(q, action, ch);
+}
+
+/** Whether every entry is from the same queue (the usual batch): no set to build. */
+function oneQueue(entries: readonly QueueEntry[]): boolean {
+  const q = entries[0]!.queue;
+  for (let i = 1; i < entries.length; i++) if (entries[i]!.queue !== q) return false;
+  return true;
 }
 
 function settled(q: Queue, action: AckAction, ch?: Channel): void {
