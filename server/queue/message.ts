@@ -221,7 +221,8 @@ export class QueueEntry {
   slot = -1;
 
   constructor(
-    public readonly msg: Message,
+    /** Fixed for the entry's life; a stream reuses settled entries for new deliveries. */
+    public msg: Message,
     public readonly queue: Queue,
     /** Position in the queue; a requeued entry goes back in seq order (quorum queues renumber it). */
     public seq: number,

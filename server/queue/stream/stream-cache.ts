@@ -32,6 +32,37 @@ const MAX_BYTES = 64 * 1024 * 1024;
 export const MAX_BODY = 64 * 1024;
 /** What a cached message costs besides its bytes (the Message, two Buffer views). */
 const ENTRY_OVERHEAD = 320;
+/** How close to its bounds the cache counts as full (a run's worth of small messages). */
+const FULL_MARGIN = 4096;
+
+/**
+ * Messages decoded for one reader alone, after it fell behind everything the shared cache
+ * holds (the cache is full and all of it is newer): the read-ahead of its own last run.
+ */
+export class PrivateRun {
+  private from = 0;
+  private readonly msgs: (Message | undefined)[] = [];
+
+  get(offset: number): Message | undefined {
+    const i = offset - this.from;
+    if (i < 0 || i >= this.msgs.length) {
+      // Passed (or never reached): let the messages go.
+      if (this.msgs.length > 0) this.msgs.length = 0;
+      return undefined;
+    }
+    return this.msgs[i];
+  }
+
+  /** Starts again at `from`, empty. */
+  reset(from: number): void {
+    this.from = from;
+    this.msgs.length = 0;
+  }
+
+  set(offset: number, m: Message): void {
+    this.msgs[offset - this.from] = m;
+  }
+}
 
 export class StreamCache {
   /** Offset held by each slot (-1: none); allocated at the first put. */
@@ -105,14 +136,19 @@ export class StreamCache {
    * read, the messages at the offsets that follow up to `end`, as far as they are the next
    * records of the store. All go in the cache.
    */
-  load(offset: number, id: number, ix: OffsetIndex, end: number, store: StoredMessages): Message {
+  load(offset: number, id: number, ix: OffsetIndex, end: number, store: StoredMessages, own: PrivateRun): Message {
     const run = (this.run ??= new RecordRun());
     const n = store.readRun(id, run);
     if (n === 0) {
-      const own = atOffset(store.materialize(id), offset);
-      this.put(offset, own, own.props.length);
-      return own;
+      const one = atOffset(store.materialize(id), offset);
+      this.put(offset, one, one.props.length);
+      return one;
     }
+    // A reader behind the whole cache decodes for itself: putting its run in the cache would
+    // push out newer messages that the readers ahead of it still need, they would then miss
+    // too, and each miss would push out more (ten S11 readers decoded each message four times).
+    const alone = this.behind(offset);
+    if (alone) own.reset(offset);
     const ids = run.ids;
     let first: Message | null = null;
     let k = 0;
@@ -124,7 +160,7 @@ export class StreamCache {
       let m = o === offset ? undefined : this.get(o);
       if (m === undefined) {
         if (o !== offset && run.lens[k]! > MAX_BODY) break; // would not be cached: read it when needed
-        m = this.decode(run, k, o, store);
+        m = this.decode(run, k, o, store, alone ? own : null);
       }
       if (first === null) first = m;
       k++;
@@ -133,7 +169,13 @@ export class StreamCache {
   }
 
   /** Record k of the run as the stream delivers it at `offset`; cached. */
-  private decode(run: RecordRun, k: number, offset: number, store: StoredMessages): Message {
+  /** Whether the cache is full and everything in it is newer than `offset`. */
+  private behind(offset: number): boolean {
+    if (this.orderCount === 0 || offset >= this.order![this.orderHead]!) return false;
+    return this.orderCount + FULL_MARGIN >= SLOTS || this.bytes + FULL_MARGIN * ENTRY_OVERHEAD >= MAX_BYTES;
+  }
+
+  private decode(run: RecordRun, k: number, offset: number, store: StoredMessages, own: PrivateRun | null): Message {
     const b = run.buf;
     const at = run.starts[k]!;
     const end = at + run.lens[k]!;
@@ -146,7 +188,8 @@ export class StreamCache {
     const last = this.last;
     if (last !== null && last.exchange === h.exchange && last.routingKey === h.routingKey) m.shareExchangeAndKey(last);
     this.last = m;
-    this.put(offset, m, props.length);
+    if (own !== null) own.set(offset, m);
+    else this.put(offset, m, props.length);
     return m;
   }
 }

@@ -23,18 +23,22 @@ import type { QueueSettings } from '../queue-args.js';
 import type { DurableWaiter } from '../backing-queue.js';
 import { scheduleDispatch } from '../../ops/scheduler.js';
 import { atOffset } from './offset-header.js';
-import { StreamCache } from './stream-cache.js';
+import { PrivateRun, StreamCache } from './stream-cache.js';
 import { GAP, IN_MEMORY } from './offset-index.js';
 import { OffsetKind, parseStreamOffset } from './stream-offset.js';
 import { DEFAULT_MAX_SEGMENT_BYTES, recordBytes, StreamLog, type RecoveredEntry } from './stream-log.js';
 
 /** Deliveries one stream makes per dispatch turn, over all its consumers. */
 const DISPATCH_BUDGET = 512;
+/** Settled entries kept for reuse: about the deliveries of ten consumers' prefetch windows. */
+const SPARE_ENTRIES = 16 * 1024;
 
 /** A consumer's read position. */
 interface Reader {
   readonly c: Consumer;
   next: number;
+  /** Its own read-ahead, once it has fallen behind the shared cache. */
+  own: PrivateRun | null;
 }
 
 export class StreamQueue extends Queue {
@@ -43,6 +47,8 @@ export class StreamQueue extends Queue {
   override readonly globalQos = false;
   readonly log = new StreamLog();
   private readonly readers: Reader[] = [];
+  /** Settled delivery entries, for reuse (entryFor). */
+  private readonly spare: QueueEntry[] = [];
   /** Reader to start at in the next dispatch, so that a budget cut does not favour the first. */
   private turnStart = 0;
   /** The offset (× 4 + marks) reserved for the message being stored, until it is enqueued. */
@@ -153,16 +159,16 @@ export class StreamQueue extends Queue {
   }
 
   /** The message at `offset` as delivered (with its x-stream-offset header); null for a gap. */
-  private messageAt(offset: number): Message | null {
+  private messageAt(offset: number, r: Reader): Message | null {
     const ix = this.log.index;
     const id = ix.id(offset);
     if (id === GAP) return null;
     if (id === IN_MEMORY) return ix.message(offset) ?? null;
-    const m = this.cache.get(offset);
+    const m = this.cache.get(offset) ?? r.own?.get(offset);
     if (m !== undefined) return m;
     const store = this.host.store;
     if (store === null) return null;
-    return this.cache.load(offset, id, ix, this.visible, store);
+    return this.cache.load(offset, id, ix, this.visible, store, (r.own ??= new PrivateRun()));
   }
 
   // ---- retention.
@@ -216,7 +222,7 @@ export class StreamQueue extends Queue {
   }
 
   override addConsumer(c: Consumer): void {
-    this.readers.push({ c, next: this.startOf(c.args) });
+    this.readers.push({ c, next: this.startOf(c.args), own: null });
     super.addConsumer(c);
   }
 
@@ -265,9 +271,9 @@ export class StreamQueue extends Queue {
         }
         if (!c.channel.canDeliver(c)) break;
         const offset = r.next++;
-        const m = this.messageAt(offset);
+        const m = this.messageAt(offset, r);
         if (m === null) continue;
-        c.channel.deliver(c, new QueueEntry(m, this, offset));
+        c.channel.deliver(c, this.entryFor(m, offset));
         budget--;
       }
     }
@@ -280,8 +286,30 @@ export class StreamQueue extends Queue {
   override delivered(_entry: QueueEntry, _noAck: boolean): void {}
 
   override settle(entry: QueueEntry): void {
+    // Already settled (a second settle must not put it in the pool twice).
+    if (entry.deliveryTag === 0 && entry.consumer === null) return;
     entry.deliveryTag = 0;
     entry.consumer = null;
+    if (this.spare.length < SPARE_ENTRIES) this.spare.push(entry);
+  }
+
+  /**
+   * An entry for a delivery, reusing a settled one: a delivery's entry lives only until its
+   * ack, and making one per delivery was a good part of a stream read's garbage. Nothing
+   * holds an entry once the channel has settled it (the channel dropped it from its
+   * unacked deliveries first), and a pooled entry only ever serves this queue.
+   */
+  private entryFor(m: Message, offset: number): QueueEntry {
+    const e = this.spare.pop();
+    if (e === undefined) return new QueueEntry(m, this, offset);
+    e.msg = m;
+    e.seq = offset;
+    e.redelivered = false;
+    e.deliveryCount = 0;
+    e.expiresAt = 0;
+    e.deliveredAt = 0;
+    e.slot = -1;
+    return e;
   }
 
   override reject(entry: QueueEntry): void {

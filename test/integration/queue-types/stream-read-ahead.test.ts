@@ -1,8 +1,9 @@
 // A stream read back from disk in runs of records (one read per run, shared by its
 // consumers through a bounded cache): consumers get exactly what was published, at its
 // offset, when the stream's records are interleaved with other queues' (live and acked),
-// shared with a classic queue, spread over several store segment files, larger than the
-// cache, with headers and properties, and with bodies too large to be cached.
+// shared with a classic queue, spread over several store segment files, with headers and
+// properties, and with bodies too large to be cached. (A full cache and a reader behind it:
+// stream-stragglers.test.ts.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { describe, expect, test } from 'vitest';
 import { startBroker } from '../../../server/index.js';
 import { read, stream } from '../../helpers/stream.js';
 
-/** Messages in the stream: more than the stream's cache holds (32,768). */
+/** Messages in the stream (fewer than the cache's 131,072 slots). */
 const N = 40_000;
 const BIG = 100 * 1024;
 
