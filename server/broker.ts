@@ -31,6 +31,7 @@ import type { LocalSocket } from './federation/link/local-socket.js';
 import { NodeCounters } from './ops/stats.js';
 import type { ManagementServer } from './http/management.js';
 import type { MetricsServer } from './http/prometheus/server.js';
+import { pool as bodyPool } from './queue/body-pool.js';
 
 export type { Listener } from './amqp-listeners.js';
 
@@ -389,6 +390,7 @@ export class Broker implements DefinitionsHost {
     this.guard('memory check', this.checkPaging);
     this.guard('resource alarm check', this.checkAlarms);
     this.guard('memory release', this.releaseMemory);
+    bodyPool.tick();
     for (const c of this.connections) {
       try {
         c.tick(now);

@@ -25,6 +25,7 @@ import type { Session } from './session.js';
 import { handleTopologyMethod } from './topology-methods.js';
 import { ChannelAuthz } from '../access/authz.js';
 import { UnackedDeliveries } from './unacked-deliveries.js';
+import type { BodyLease } from '../queue/body-pool.js';
 import { turnNow } from '../ops/scheduler.js';
 
 const enum State {
@@ -105,11 +106,11 @@ export class Channel implements ConsumerChannel {
   }
 
   /** Called by the assembler when a publish is complete. */
-  onContent(p: BasicPublish, props: Buffer, body: Buffer): void {
+  onContent(p: BasicPublish, props: Buffer, body: Buffer, lease: BodyLease | null): void {
     // While closing, the assembler still follows content so frame order is checked, but drops it.
     if (this.state !== State.Open) return;
     try {
-      this.publisher.publish(p, props, body);
+      this.publisher.publish(p, props, body, lease);
     } catch (err) {
       throw withMethod(err, M.BasicPublish);
     }
@@ -300,6 +301,7 @@ export class Channel implements ConsumerChannel {
     encodeBasicGetOk(w, this.peekDeliveryTag(), entry.redelivered, msg.exchange, msg.routingKey, q.messageCount);
     endFrame(w, at);
     writeContent(w, this.id, CLASS.basic, q.getProps(entry, props), body, this.session.frameMax);
+    if (msg.lease !== null) this.session.bodyWritten(msg.lease);
     this.track(entry, null, noAck);
     this.session.scheduleFlush();
   }
@@ -323,6 +325,8 @@ export class Channel implements ConsumerChannel {
     // Only a quorum queue counts deliveries; it adds the count once the message came back.
     const p = entry.deliveryCount > 0 ? withDeliveryCount(props, entry.deliveryCount) : props;
     writeContent(w, this.id, CLASS.basic, p, body, this.session.frameMax);
+    // The socket write holds a pooled body until it completes (before the queue lets go below).
+    if (msg.lease !== null) this.session.bodyWritten(msg.lease);
     this.track(entry, c, c.noAck);
     this.session.scheduleFlush();
   }
@@ -355,6 +359,8 @@ export class Channel implements ConsumerChannel {
       entry.consumer = c;
     }
     entry.queue.delivered(entry, noAck);
+    // A no-ack delivery is the queue letting go of the message.
+    if (noAck && entry.msg.lease !== null) entry.msg.lease.release();
     if (!noAck) {
       entry.deliveredAt = turnNow();
       if (c !== null) {

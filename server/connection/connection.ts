@@ -20,7 +20,8 @@ import { PAUSE_ALARM } from '../ops/read-pause.js';
 import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import { plainAddress } from './naming.js';
 import { ConnectionCounters } from '../ops/stats.js';
-import { writeChunks } from './socket-write.js';
+import { WriteLeases, writeChunks } from './socket-write.js';
+import type { BodyLease } from '../queue/body-pool.js';
 import type { ClientCapabilities, Session } from './session.js';
 import type { WheelTimer } from '../ops/timer-wheel.js';
 import { HEARTBEAT_NONE, HEARTBEAT_SEND, HeartbeatState, PEER_SILENT } from './heartbeat.js';
@@ -69,6 +70,7 @@ export class Connection implements Session, FrameSink, WheelTimer {
   channelMax: number;
   heartbeat = 0;
   writable = true;
+  private readonly leases: WriteLeases;
   /** Why reading is paused, as bits (PAUSE_FLOW, PAUSE_ALARM); 0 = reading. */
   private readPaused = 0;
   /** While a resource alarm is on: its reason ("low on disk"); the next publish blocks this connection. */
@@ -98,6 +100,7 @@ export class Connection implements Session, FrameSink, WheelTimer {
     readonly socket: Socket,
     readonly broker: Broker,
   ) {
+    this.leases = new WriteLeases(socket);
     this.frameMax = broker.config.frameMax;
     this.alarm = broker.alarmReason;
     this.channelMax = broker.config.channelMax;
@@ -380,6 +383,10 @@ export class Connection implements Session, FrameSink, WheelTimer {
     if (!this.flushScheduled) scheduleFlush(this);
   }
 
+  bodyWritten(lease: BodyLease): void {
+    this.leases.add(lease);
+  }
+
   outputPending(ch: Channel): void {
     this.pendingChannels.push(ch);
     this.scheduleFlush();
@@ -390,8 +397,8 @@ export class Connection implements Session, FrameSink, WheelTimer {
     const pending = this.pendingChannels;
     for (let i = 0; i < pending.length; i++) pending[i]!.writePending();
     pending.length = 0;
-    if (this.writer.length === 0 || this.socket.destroyed) return;
-    if (!writeChunks(this.socket, this.writer.takeChunks(), this.counters)) this.writable = false;
+    if (this.writer.length === 0 || this.socket.destroyed) return this.leases.drop();
+    if (!writeChunks(this.socket, this.writer.takeChunks(), this.counters, this.leases.takeDone())) this.writable = false;
   }
 
   /** Stops reading from the socket until every reason given has been lifted. */

@@ -4,6 +4,7 @@ import { CLASS, FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '
 import type { BasicPublish, Method } from '../../amqp/generated/methods.js';
 import { decodeMethodFrame } from '../../amqp/method-frame.js';
 import { Reader } from '../../amqp/reader.js';
+import { pool, type BodyLease } from '../queue/body-pool.js';
 
 /** RabbitMQ's unexpected_frame text: the frame, without a reason. */
 export function frameText(type: number, buf: Buffer, start: number, end: number): string {
@@ -11,7 +12,8 @@ export function frameText(type: number, buf: Buffer, start: number, end: number)
 }
 
 export interface ContentSink {
-  onContent(p: BasicPublish, props: Buffer, body: Buffer): void;
+  /** `lease`: the body is a pooled buffer (large bodies), to return once its holders are known to be done. */
+  onContent(p: BasicPublish, props: Buffer, body: Buffer, lease: BodyLease | null): void;
 }
 
 const EXPECT_METHOD = 0;
@@ -31,6 +33,8 @@ export class ContentAssembler {
   private publish: BasicPublish | null = null;
   private props: Buffer = EMPTY;
   private body: Buffer = EMPTY;
+  /** The pooled buffer the body is a view of, if it is one. */
+  private lease: BodyLease | null = null;
   private received = 0;
   /** Declared size of a body over the limit, being skipped; 0 otherwise. */
   private oversize = 0;
@@ -50,6 +54,7 @@ export class ContentAssembler {
     this.oversize = 0;
     this.publish = null;
     this.props = this.body = EMPTY;
+    this.lease = null;
   }
 
   /**
@@ -103,7 +108,8 @@ export class ContentAssembler {
       this.complete(EMPTY);
       return;
     }
-    this.body = Buffer.allocUnsafe(size);
+    const lease = (this.lease = pool.take(size));
+    this.body = lease !== null ? lease.body : Buffer.allocUnsafe(size);
     this.received = 0;
     this.state = EXPECT_BODY;
   }
@@ -131,8 +137,9 @@ export class ContentAssembler {
   private complete(body: Buffer): void {
     const p = this.publish!;
     const props = this.props;
+    const lease = this.lease;
     this.reset();
-    this.sink.onContent(p, props, body);
+    this.sink.onContent(p, props, body, lease);
   }
 
   private unexpected(): ConnectionError {

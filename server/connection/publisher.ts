@@ -15,6 +15,7 @@ import { parseExpiration } from '../queue/queue-args.js';
 import type { Queue } from '../queue/queue.js';
 import { RingBuffer } from '../queue/ring-buffer.js';
 import { WRITE } from '../access/authz.js';
+import type { BodyLease } from '../queue/body-pool.js';
 
 const MODE_NONE = 0;
 const MODE_CONFIRM = 1;
@@ -103,7 +104,7 @@ export class Publisher implements DurableWaiter {
     }
   }
 
-  publish(p: BasicPublish, props: Buffer, body: Buffer): void {
+  publish(p: BasicPublish, props: Buffer, body: Buffer, lease: BodyLease | null = null): void {
     if (p.immediate) throw new ConnectionError(540, 'immediate=true', CLASS.basic, 40);
     const session = this.ch.session;
     session.publishReceived();
@@ -163,7 +164,10 @@ export class Publisher implements DurableWaiter {
     if (routed.size === 0) {
       if (p.mandatory) this.ch.sendReturn(msg, 312, 'NO_ROUTE');
     } else {
+      if (lease !== null && routed.size === 1) lend(msg, lease, routed);
       refused = vhost.enqueue(msg, routed);
+      // Stored (its record written from the body) or refused: holders the lease cannot count.
+      if (msg.lease !== null && (refused || msg.storeId >= 0)) msg.lease.dead = true;
       // The disk is behind: stop reading this publisher until it catches up.
       if (msg.storeId >= 0 && vhost.store!.congested) vhost.store!.throttle(session);
     }
@@ -357,6 +361,8 @@ function apply(ch: Channel, e: QueueEntry, action: AckAction): void {
     ch.counters.ack++;
     e.queue.counters.ack++;
     e.queue.settle(e);
+    // The queue let go of the message.
+    e.msg.lease?.release();
   }
 }
 
@@ -385,6 +391,20 @@ function settled(q: Queue, action: AckAction, ch?: Channel): void {
   // Under a channel-wide limit the freed room is the channel's, not the acked queue's.
   else if (ch?.roomIsShared === true) ch.dispatchInTurn();
   else q.dispatchNow();
+}
+
+/**
+ * Lets a pooled body's buffer come back once its message is done, when its only holders are
+ * ones the lease counts: one classic queue (its hold is released by a no-ack delivery or the
+ * ack) and the socket writes of its deliveries. Dead-lettering would copy the message, so a
+ * queue that can dead-letter is left out (and so is everything routed to several queues).
+ * Set before the enqueue, which may deliver at once.
+ */
+function lend(msg: Message, lease: BodyLease, routed: ReadonlySet<Queue>): void {
+  const q = routed.values().next().value as Queue;
+  if (q.type !== 'classic' || q.settings.deadLetterExchange !== null) return;
+  lease.holds = 1;
+  msg.lease = lease;
 }
 
 function encodeProps(p: BasicProperties): Buffer {

@@ -6,6 +6,7 @@ import type { QueueOwner } from '../queue/queue.js';
 import type { VirtualHost } from '../vhost/vhost.js';
 import type { AccessControl } from '../access/access-control.js';
 import type { User } from '../access/users.js';
+import type { BodyLease } from '../queue/body-pool.js';
 
 /** Client capabilities that change what the broker sends. */
 export interface ClientCapabilities {
@@ -35,6 +36,8 @@ export interface Session extends QueueOwner {
   readonly log: Logger;
   sendMethod(channel: number, m: Method): void;
   scheduleFlush(): void;
+  /** A pooled body was written (by reference): held until the socket write completes, or for good if it cannot tell. */
+  bodyWritten(lease: BodyLease): void;
   channelClosed(ch: Channel): void;
   /** The channel has end-of-turn output (confirms, cancel notifications) to write before the flush. */
   outputPending(ch: Channel): void;

@@ -5,6 +5,7 @@ import { long, type FieldTable } from '../../amqp/table.js';
 import { Writer } from '../../amqp/writer.js';
 import type { Consumer } from './consumer.js';
 import type { Queue } from './queue.js';
+import type { BodyLease } from './body-pool.js';
 
 /** Where a stored message's bytes can be read back from (the broker's message store). */
 export interface StoredBodies {
@@ -43,6 +44,8 @@ export class Message {
   /** Its stored record survives a restart, so a confirm waits until it is on disk. */
   durable = false;
   store: StoredBodies | null = null;
+  /** Its body's pooled buffer, while the publisher could tell every holder of it (body-pool.ts). */
+  lease: BodyLease | null = null;
   /** Where the property bytes and the body start in the stored payload. */
   propsAt = 0;
   bodyAt = 0;
