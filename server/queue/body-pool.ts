@@ -12,8 +12,13 @@
  * speed, a wrong one would hand one message's bytes to another.
  */
 
-/** Bodies at least this big are pooled (the size above which deliveries send bodies by reference). */
-export const POOLED_BODY_BYTES = 64 * 1024;
+import { EXTERNAL_BODY_BYTES } from '../../amqp/frame-writer.js';
+
+/**
+ * Bodies at least this big are pooled: the ones deliveries write by reference, which is why a
+ * socket write holds them (smaller ones are copied into the output slab).
+ */
+const POOLED_BODY_BYTES = EXTERNAL_BODY_BYTES;
 /** Larger bodies are allocated as before. */
 const MAX_POOLED = 16 * 1024 * 1024;
 /** Free bytes kept at most, over all sizes. */

@@ -224,7 +224,7 @@ export class QueueEntry {
   slot = -1;
 
   constructor(
-    /** Fixed for the entry's life; a stream reuses settled entries for new deliveries. */
+    /** Fixed while the entry is live; a stream reuses settled entries for new deliveries. */
     public msg: Message,
     public readonly queue: Queue,
     /** Position in the queue; a requeued entry goes back in seq order (quorum queues renumber it). */

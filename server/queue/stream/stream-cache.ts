@@ -134,7 +134,8 @@ export class StreamCache {
   /**
    * The message at `offset` (store record `id`) read from disk, and with it, from the same
    * read, the messages at the offsets that follow up to `end`, as far as they are the next
-   * records of the store. All go in the cache.
+   * records of the store. All go in the cache, or in `own` when the reader is behind all of a
+   * full cache.
    */
   load(offset: number, id: number, ix: OffsetIndex, end: number, store: StoredMessages, own: PrivateRun): Message {
     const run = (this.run ??= new RecordRun());
@@ -168,13 +169,13 @@ export class StreamCache {
     return first!;
   }
 
-  /** Record k of the run as the stream delivers it at `offset`; cached. */
   /** Whether the cache is full and everything in it is newer than `offset`. */
   private behind(offset: number): boolean {
     if (this.orderCount === 0 || offset >= this.order![this.orderHead]!) return false;
     return this.orderCount + FULL_MARGIN >= SLOTS || this.bytes + FULL_MARGIN * ENTRY_OVERHEAD >= MAX_BYTES;
   }
 
+  /** Record k of the run as the stream delivers it at `offset`: cached, or kept in `own`. */
   private decode(run: RecordRun, k: number, offset: number, store: StoredMessages, own: PrivateRun | null): Message {
     const b = run.buf;
     const at = run.starts[k]!;
