@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadMallocTrim } from '../../../server/ops/malloc-trim.js';
 import { MemoryReleaser } from '../../../server/ops/memory-release.js';
 
 const MiB = 1024 * 1024;
@@ -7,15 +8,17 @@ describe('MemoryReleaser', () => {
   function setup() {
     let rss = 100 * MiB;
     let gcs = 0;
+    let trims = 0;
     const r = new MemoryReleaser(
       () => rss,
       () => void gcs++,
+      () => (trims++, true),
     );
-    return { r, set: (v: number) => void (rss = v * MiB), gcs: () => gcs };
+    return { r, set: (v: number) => void (rss = v * MiB), gcs: () => gcs, trims: () => trims };
   }
 
   it('collects once RSS has grown 64 MiB and the backlog has drained, not before', () => {
-    const { r, set, gcs } = setup();
+    const { r, set, gcs, trims } = setup();
     expect(r.tick(0, 0)).toBe(-1); // the floor: 100 MiB
     set(300);
     expect(r.tick(1_000_000, 20_000)).toBe(-1); // a backlog: nothing to give back
@@ -29,13 +32,22 @@ describe('MemoryReleaser', () => {
     expect(r.tick(0, 23_000)).toBe(-1);
     expect(gcs()).toBe(1);
     // Two seconds on, a second collection lets V8 give back the pages the first one emptied.
+    // The C heap is trimmed first: what the first collection freed goes back to the kernel.
+    expect(trims()).toBe(0);
     expect(r.tick(0, 24_000)).toBe(-1);
     expect(gcs()).toBe(2);
+    expect(trims()).toBe(1);
     set(120);
     expect(r.tick(0, 25_000)).toBe(-1);
+    // V8's heap no longer shrinks (the collections here are stand-ins): no third collection,
+    // but a last trim two seconds after the second.
+    expect(r.tick(0, 26_000)).toBe(-1);
+    expect(gcs()).toBe(2);
+    expect(trims()).toBe(2);
     set(170);
     expect(r.tick(0, 40_000)).toBe(-1); // 50 MiB over the floor: not enough
     expect(gcs()).toBe(2);
+    expect(trims()).toBe(2);
   });
 
   it('needs the growth: a drained queue on a steady broker costs nothing', () => {
@@ -79,4 +91,20 @@ describe('MemoryReleaser', () => {
     expect(withV8.tick(0, 200_000)).toBe(200 * MiB);
     expect(withV8.collections).toBe(1);
   });
+
+  // npm install builds native/malloc-trim (the install script in package.json); CI's
+  // machine has the compiler, so on Linux with glibc the addon must be there and work.
+  it.runIf(process.platform === 'linux' && glibc())('reaches glibc malloc_trim through the addon npm install builds', () => {
+    const trim = loadMallocTrim();
+    expect(trim).toBeTypeOf('function');
+    const big: Buffer[] = [];
+    for (let i = 0; i < 64; i++) big.push(Buffer.alloc(64 * 1024, i));
+    big.length = 0;
+    expect(typeof trim!()).toBe('boolean');
+  });
 });
+
+function glibc(): boolean {
+  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+  return typeof header?.glibcVersionRuntime === 'string';
+}
