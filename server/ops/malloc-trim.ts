@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /**
  * glibc's malloc_trim(0), from the addon in native/malloc-trim (built by `npm install`'s
@@ -13,14 +13,15 @@ const ADDON = 'native/malloc-trim/build/Release/malloc_trim.node';
 
 export function loadMallocTrim(): Trim | null {
   if (process.platform !== 'linux') return null;
-  const require = createRequire(import.meta.url);
   // From dist/server/ops when built, from server/ops under the tests.
   for (const up of ['../../', '../../../']) {
-    const path = new URL(up + ADDON, import.meta.url);
+    const path = fileURLToPath(new URL(up + ADDON, import.meta.url));
     if (!existsSync(path)) continue;
+    // process.dlopen rather than a require of our own: the tests' bundles define `require` themselves.
+    const addon: { exports: { trim?: unknown } } = { exports: {} };
     try {
-      const addon = require(path.pathname) as { trim?: unknown };
-      if (typeof addon.trim === 'function') return addon.trim as Trim;
+      process.dlopen(addon, path);
+      if (typeof addon.exports.trim === 'function') return addon.exports.trim as Trim;
     } catch {
       return null; // built for another Node, or its libc is missing: run without
     }
