@@ -22,7 +22,7 @@ import { loadMallocTrim, type Trim } from './malloc-trim.js';
  * trimmed (malloc_trim, where native/malloc-trim was built): the ArrayBuffers a collection
  * frees go back to malloc, and free() returns only the top of the heap to the kernel, so
  * the freed middle of it would stay in RSS for good (1M drained 100 B messages: 102 MiB
- * left above the start without, 28 with).
+ * left above the start without, 24 with).
  */
 const GROWTH_BYTES = 64 * 1024 * 1024;
 const MIN_INTERVAL_MS = 10_000;
